@@ -1,0 +1,8 @@
+//! tweettui: a Twitter with no server. See README.md and SPEC.md.
+
+pub mod config;
+pub mod net;
+pub mod paxos;
+pub mod site;
+pub mod state;
+pub mod storage;

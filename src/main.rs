@@ -1,0 +1,326 @@
+//! The command line (SPEC section 2).
+
+use anyhow::{anyhow, Context};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value as Json};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use tweettui::config::{Config, ConfigSource};
+use tweettui::site::control;
+use tweettui::site::runtime::{self, SiteOptions};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "tweettui",
+    version,
+    about = "A Twitter with no server: sites agree on one log with Multi-Paxos",
+    args_conflicts_with_subcommands = true,
+    after_help = "Examples:\n  tweettui demo                 a five-site cluster in one process, UI on site 0\n  tweettui alice --headless     run site alice without UI\n  tweettui ctl alice tweet hi   send one request to a running site"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+    /// The site to run: its index in the config (0-based) or its name.
+    site: Option<String>,
+    /// Run without the UI (logs to stderr; stops cleanly on SIGINT/SIGTERM).
+    #[arg(long)]
+    headless: bool,
+    #[command(flatten)]
+    common: Common,
+}
+
+#[derive(Args, Debug, Clone)]
+struct Common {
+    /// The config file [default: ./config.json when it exists, else the built-in five sites].
+    #[arg(long, value_name = "PATH", global = true)]
+    config: Option<PathBuf>,
+    /// The site's data dir [default: <platform data dir>/tweettui/<site name>].
+    #[arg(long, value_name = "DIR", global = true)]
+    data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Send one control request to a running site and print the answer.
+    Ctl {
+        /// The site: index or name.
+        site: String,
+        /// tweet | block | unblock | view | blocked | log | status | fault
+        command: String,
+        /// The argument: tweet text, user name, {"from": n} or n for log, a JSON fault spec.
+        arg: Vec<String>,
+        /// Print the raw JSON answer line.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("tweettui: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("tweettui: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Some(Command::Ctl {
+            site,
+            command,
+            arg,
+            json,
+        }) => ctl(&cli.common, &site, &command, &arg, json).await,
+        None => {
+            let Some(site) = cli.site else {
+                anyhow::bail!("which site? give its index or name (see --help)");
+            };
+            run_site(&cli.common, &site, cli.headless).await
+        }
+    }
+}
+
+fn load_config(common: &Common) -> anyhow::Result<Config> {
+    let (config, source) = Config::resolve(common.config.as_deref())?;
+    if let ConfigSource::BuiltinDefault = source {
+        eprintln!(
+            "tweettui: no ./config.json: using the built-in default (the five sites of config-sample.json)"
+        );
+    }
+    Ok(config)
+}
+
+fn default_data_dir(name: &str) -> anyhow::Result<PathBuf> {
+    let dirs = directories::ProjectDirs::from("", "", "tweettui")
+        .ok_or_else(|| anyhow!("no home directory to put the data dir in: pass --data-dir"))?;
+    Ok(dirs.data_dir().join(name))
+}
+
+async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result<ExitCode> {
+    let config = load_config(common)?;
+    let index = config.site_index(site)?;
+    let name = config.sites[index].name.clone();
+    let data_dir = match &common.data_dir {
+        Some(d) => d.clone(),
+        None => default_data_dir(&name)?,
+    };
+    if !headless {
+        eprintln!("tweettui: the full-screen UI is not built yet: running headless");
+    }
+    init_stderr_logs();
+    let opts = SiteOptions {
+        config,
+        site: index as u32,
+        data_dir: data_dir.clone(),
+    };
+    let mut site = runtime::start(opts, None)
+        .await
+        .with_context(|| format!("site {name} cannot start"))?;
+    tracing::info!(
+        "site {name} up: peers on {}, control on {}, data in {}",
+        site.peer_addr,
+        site.control_addr,
+        data_dir.display()
+    );
+    tokio::select! {
+        _ = shutdown_signal() => {
+            tracing::info!("stopping");
+            site.stop().await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        result = site.finished() => {
+            result?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn init_stderr_logs() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// The request body for `ctl COMMAND ARG...`.
+fn ctl_body(command: &str, arg: &[String]) -> anyhow::Result<Json> {
+    let joined = arg.join(" ");
+    let need = |what: &str| -> anyhow::Result<Json> {
+        if joined.is_empty() {
+            anyhow::bail!("usage: tweettui ctl SITE {command} {what}");
+        }
+        Ok(Json::String(joined.clone()))
+    };
+    match command {
+        "tweet" => need("TEXT"),
+        "block" | "unblock" => need("USER"),
+        "view" | "blocked" | "status" => Ok(Json::Null),
+        "log" if joined.is_empty() => Ok(Json::Null),
+        "log" => match joined.parse::<u64>() {
+            Ok(n) => Ok(json!({ "from": n })),
+            Err(_) => serde_json::from_str(&joined)
+                .map_err(|_| anyhow!("usage: tweettui ctl SITE log [FROM_SLOT]")),
+        },
+        "fault" if joined.is_empty() => Ok(json!({})),
+        "fault" => serde_json::from_str(&joined).map_err(|e| {
+            anyhow!("usage: tweettui ctl SITE fault '{{\"drop_to\": [1], \"loss\": 0.1}}' ({e})")
+        }),
+        // Unknown commands go to the site, which answers with the usage.
+        _ => Ok(if joined.is_empty() {
+            Json::Null
+        } else {
+            Json::String(joined)
+        }),
+    }
+}
+
+async fn ctl(
+    common: &Common,
+    site: &str,
+    command: &str,
+    arg: &[String],
+    raw: bool,
+) -> anyhow::Result<ExitCode> {
+    let config = load_config(common)?;
+    let index = config.site_index(site)?;
+    let port = config.sites[index].control_port()?;
+    let body = ctl_body(command, arg)?;
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    let resp = control::call(addr, command, body).await?;
+    if raw {
+        println!("{}", serde_json::to_string(&resp)?);
+    } else {
+        print_human(command, &resp);
+    }
+    Ok(if resp.is_ok() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn print_human(command: &str, resp: &tweettui::site::api::Response) {
+    let body = &resp.body;
+    if !resp.is_ok() {
+        let msg = body
+            .as_str()
+            .map_or_else(|| body.to_string(), str::to_string);
+        println!("error {}: {msg}", resp.stat);
+        return;
+    }
+    let s = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    match command {
+        "tweet" | "block" | "unblock" => println!("done: slot {}", body["slot"]),
+        "view" => {
+            let rows = body.as_array().cloned().unwrap_or_default();
+            if rows.is_empty() {
+                println!("(no tweets)");
+            }
+            for t in rows {
+                println!(
+                    "[{}] {} @{}: {}",
+                    t["slot"],
+                    s(&t["time"]),
+                    s(&t["user"]),
+                    s(&t["text"])
+                );
+            }
+        }
+        "blocked" => {
+            let rows = body.as_array().cloned().unwrap_or_default();
+            if rows.is_empty() {
+                println!("(nobody blocked)");
+            }
+            for u in rows {
+                println!("{}", s(&u));
+            }
+        }
+        "log" => {
+            for e in body.as_array().cloned().unwrap_or_default() {
+                let op = &e["op"];
+                let what = match op["kind"].as_str() {
+                    Some("tweet") => format!("{} tweets: {}", s(&op["user"]), s(&op["text"])),
+                    Some("block") => format!("{} blocks {}", s(&op["user"]), s(&op["target"])),
+                    Some("unblock") => format!("{} unblocks {}", s(&op["user"]), s(&op["target"])),
+                    _ => "no-op".to_string(),
+                };
+                println!("slot {:>5}  {what}", e["slot"]);
+            }
+        }
+        "status" => {
+            let leader = body["leader"]
+                .as_u64()
+                .and_then(|l| {
+                    body["peers"]
+                        .as_array()?
+                        .iter()
+                        .find(|p| p["site"].as_u64() == Some(l))
+                        .map(|p| s(&p["name"]))
+                })
+                .or_else(|| {
+                    (body["leader"].as_u64() == body["site"].as_u64() && !body["leader"].is_null())
+                        .then(|| s(&body["name"]))
+                })
+                .unwrap_or_else(|| "nobody".into());
+            let peers: Vec<String> = body["peers"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .map(|p| {
+                    let up = if p["connected"].as_bool() == Some(true) {
+                        "up"
+                    } else {
+                        "down"
+                    };
+                    format!("{} {up}", s(&p["name"]))
+                })
+                .collect();
+            println!(
+                "{} (site {}): leader {leader}, {} slots decided; peers: {}",
+                s(&body["name"]),
+                body["site"],
+                body["decided"],
+                peers.join(", ")
+            );
+        }
+        _ => println!("{body}"),
+    }
+}

@@ -1,0 +1,27 @@
+//! The peer transport: how sites carry [`Message`](crate::paxos::Message)s to
+//! each other (SPEC section 7). A thin shell with no consensus logic.
+//!
+//! - [`wire`]: one JSON object per line, `{"from": i, "head": "<kind>", "body": {...}}`,
+//!   at most [`MAX_LINE`] bytes per line.
+//! - [`fault`]: the network filter of the `fault` control command.
+//! - [`transport`]: the listener, one dialer per peer (reconnecting with
+//!   backoff), one reader per inbound connection, and the [`NetHandle`] the
+//!   runtime sends through.
+//!
+//! Each direction has its own TCP connection: messages to peer P travel on
+//! the connection this site dialed to P, messages from P arrive on
+//! connections P dialed to us. Sending never blocks: each peer has a bounded
+//! queue, and a message that does not fit is dropped (Paxos tolerates loss).
+
+pub mod fault;
+pub mod transport;
+pub mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use fault::Fault;
+pub use transport::{
+    start, start_with_listener, NetConfig, NetError, NetHandle, NetStats, QUEUE_CAPACITY,
+};
+pub use wire::{decode, encode, WireError, MAX_LINE};

@@ -1,0 +1,692 @@
+//! The listener, the dialers and the readers, and [`NetHandle`], the
+//! runtime's side of the transport.
+//!
+//! Tasks, per site:
+//! - one accept loop, which spawns one reader per inbound connection;
+//! - one dialer per peer: it connects, writes that peer's queue in order,
+//!   watches the connection for its end, and reconnects with capped,
+//!   jittered exponential backoff. While it waits between attempts, what is
+//!   sent to that peer is dropped (as a down link would); what is sent while
+//!   an attempt is under way waits in the queue.
+//!
+//! No task holds the [`NetHandle`]: [`NetHandle::shutdown`], or dropping the
+//! last clone, stops them all.
+
+use super::fault::Fault;
+use super::wire::{self, MAX_LINE};
+use crate::paxos::{Message, SiteId};
+use futures::{SinkExt, StreamExt};
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+use tokio::io::AsyncReadExt;
+use tokio::net::tcp::OwnedReadHalf;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::sync::watch;
+use tokio::task::{JoinHandle, JoinSet};
+use tokio::time::Instant;
+use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec, LinesCodecError};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, warn};
+
+/// How many messages may wait for one peer; beyond that, sends are dropped.
+pub const QUEUE_CAPACITY: usize = 4096;
+/// First pause between two connection attempts to a peer.
+const BACKOFF_MIN: Duration = Duration::from_millis(50);
+/// Longest pause between two connection attempts to a peer.
+const BACKOFF_MAX: Duration = Duration::from_secs(2);
+/// A connection that lasted this long resets the backoff.
+const STABLE_AFTER: Duration = Duration::from_secs(1);
+/// How long one connection attempt may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Messages written to the socket buffer before one flush.
+const MAX_BATCH: usize = 64;
+/// Pause after a failed `accept` (e.g. out of file descriptors).
+const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+
+/// Where this site listens and where its peers are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NetConfig {
+    /// This site's index.
+    pub me: SiteId,
+    /// The address to listen on for peers (port 0 picks a free port; see
+    /// [`NetHandle::local_addr`]).
+    pub listen: SocketAddr,
+    /// Every other site and its address (normally all of them).
+    pub peers: Vec<(SiteId, SocketAddr)>,
+    /// How many sites the config has: inbound messages must come from a
+    /// site below this, other than `me`.
+    pub sites: u32,
+}
+
+/// Why the transport could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum NetError {
+    #[error("cannot listen for peers on {addr}: {reason}")]
+    Bind {
+        addr: SocketAddr,
+        reason: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error("bad network config: {0}")]
+    Config(String),
+}
+
+/// Counters since start, for the status line, logs and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NetStats {
+    /// Messages written to a peer connection.
+    pub sent: u64,
+    /// Messages received and handed to the runtime.
+    pub received: u64,
+    /// Sends dropped because the peer's queue was full.
+    pub dropped_full: u64,
+    /// Sends dropped because the peer was down (between connection attempts).
+    pub dropped_down: u64,
+    /// Outgoing messages dropped by the fault filter.
+    pub dropped_fault_out: u64,
+    /// Incoming messages dropped by the fault filter.
+    pub dropped_fault_in: u64,
+    /// Outgoing messages over the line limit, not sent.
+    pub dropped_too_large: u64,
+    /// Inbound connections closed for bad input.
+    pub rejected_connections: u64,
+}
+
+#[derive(Default)]
+struct Counters {
+    sent: AtomicU64,
+    received: AtomicU64,
+    dropped_full: AtomicU64,
+    dropped_down: AtomicU64,
+    dropped_fault_out: AtomicU64,
+    dropped_fault_in: AtomicU64,
+    dropped_too_large: AtomicU64,
+    rejected_connections: AtomicU64,
+}
+
+fn bump(counter: &AtomicU64) {
+    counter.fetch_add(1, Ordering::Relaxed);
+}
+
+/// What the tasks of one site share (never the queues' senders, so that
+/// dropping the last handle ends the dialers).
+struct Shared {
+    me: SiteId,
+    sites: u32,
+    fault: Mutex<Fault>,
+    counters: Counters,
+    connected: watch::Sender<Vec<(SiteId, bool)>>,
+}
+
+impl Shared {
+    fn fault(&self) -> MutexGuard<'_, Fault> {
+        self.fault.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_connected(&self, peer: SiteId, up: bool) {
+        self.connected.send_if_modified(|peers| {
+            match peers.iter_mut().find(|(id, _)| *id == peer) {
+                Some((_, state)) if *state != up => {
+                    *state = up;
+                    true
+                }
+                _ => false,
+            }
+        });
+    }
+}
+
+/// A message waiting in a peer's queue, and when it may leave (delay fault).
+struct Queued {
+    msg: Message,
+    due: Option<Instant>,
+}
+
+struct Inner {
+    shared: Arc<Shared>,
+    local_addr: SocketAddr,
+    queues: HashMap<SiteId, mpsc::Sender<Queued>>,
+    token: CancellationToken,
+    tasks: Mutex<Vec<JoinHandle<()>>>,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.token.cancel();
+    }
+}
+
+/// The runtime's side of the transport. Cheap to clone; every clone drives
+/// the same tasks, which stop on [`shutdown`](NetHandle::shutdown) or when
+/// the last clone is dropped.
+#[derive(Clone)]
+pub struct NetHandle {
+    inner: Arc<Inner>,
+}
+
+impl fmt::Debug for NetHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NetHandle")
+            .field("me", &self.inner.shared.me)
+            .field("local_addr", &self.inner.local_addr)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds `cfg.listen` (with `SO_REUSEADDR` where that does not allow two
+/// listeners on one port, i.e. not on Windows) and starts the transport.
+/// Messages from peers go to `inbound`.
+pub async fn start(
+    cfg: NetConfig,
+    inbound: mpsc::Sender<(SiteId, Message)>,
+) -> Result<NetHandle, NetError> {
+    validate(&cfg)?;
+    let listener = bind(cfg.listen)?;
+    start_with_listener(cfg, listener, inbound).await
+}
+
+/// As [`start`], on a listener bound already (`cfg.listen` is then unused).
+pub async fn start_with_listener(
+    cfg: NetConfig,
+    listener: TcpListener,
+    inbound: mpsc::Sender<(SiteId, Message)>,
+) -> Result<NetHandle, NetError> {
+    validate(&cfg)?;
+    let local_addr = listener.local_addr().map_err(|source| NetError::Bind {
+        addr: cfg.listen,
+        reason: source.to_string(),
+        source,
+    })?;
+    let mut peers = cfg.peers;
+    peers.sort_unstable();
+    let (connected, _) = watch::channel(peers.iter().map(|&(id, _)| (id, false)).collect());
+    let shared = Arc::new(Shared {
+        me: cfg.me,
+        sites: cfg.sites,
+        fault: Mutex::new(Fault::default()),
+        counters: Counters::default(),
+        connected,
+    });
+    let token = CancellationToken::new();
+    let mut tasks = Vec::with_capacity(peers.len() + 1);
+    let mut queues = HashMap::with_capacity(peers.len());
+    for (peer, addr) in peers {
+        let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
+        queues.insert(peer, tx);
+        tasks.push(tokio::spawn(dialer(
+            peer,
+            addr,
+            rx,
+            shared.clone(),
+            token.clone(),
+        )));
+    }
+    tasks.push(tokio::spawn(accept_loop(
+        listener,
+        shared.clone(),
+        inbound,
+        token.clone(),
+    )));
+    debug!(site = cfg.me, %local_addr, "peer transport started");
+    Ok(NetHandle {
+        inner: Arc::new(Inner {
+            shared,
+            local_addr,
+            queues,
+            token,
+            tasks: Mutex::new(tasks),
+        }),
+    })
+}
+
+impl NetHandle {
+    /// This site's index.
+    pub fn me(&self) -> SiteId {
+        self.inner.shared.me
+    }
+
+    /// The address the listener is bound to (the real port when the config
+    /// asked for port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.inner.local_addr
+    }
+
+    /// Queues `msg` for site `to`. Never blocks: when the peer's queue is
+    /// full, or the fault filter says so, the message is dropped (and
+    /// counted). Messages to this site or to an unknown site are ignored.
+    pub fn send(&self, to: SiteId, msg: Message) {
+        let Some(queue) = self.inner.queues.get(&to) else {
+            return;
+        };
+        let shared = &self.inner.shared;
+        let due = {
+            let fault = shared.fault();
+            if fault.drops_outgoing(to) {
+                bump(&shared.counters.dropped_fault_out);
+                return;
+            }
+            (fault.delay_ms > 0).then(|| Instant::now() + fault.delay())
+        };
+        match queue.try_send(Queued { msg, due }) {
+            Ok(()) => {}
+            Err(TrySendError::Full(q)) => {
+                bump(&shared.counters.dropped_full);
+                debug!(
+                    site = shared.me,
+                    peer = to,
+                    kind = q.msg.kind().name(),
+                    "queue full: message dropped"
+                );
+            }
+            // The transport is shut down.
+            Err(TrySendError::Closed(_)) => {}
+        }
+    }
+
+    /// Sends a copy of `msg` to every peer.
+    pub fn broadcast(&self, msg: &Message) {
+        for &to in self.inner.queues.keys() {
+            self.send(to, msg.clone());
+        }
+    }
+
+    /// Replaces the fault filter; [`Fault::default()`] clears it. Applies to
+    /// messages sent from now on and to messages received from now on.
+    pub fn set_fault(&self, fault: Fault) {
+        let shared = &self.inner.shared;
+        if fault.is_clear() {
+            info!(site = shared.me, "network fault cleared");
+        } else {
+            info!(site = shared.me, ?fault, "network fault set");
+        }
+        *shared.fault() = fault;
+    }
+
+    /// The fault filter in force.
+    pub fn fault(&self) -> Fault {
+        self.inner.shared.fault().clone()
+    }
+
+    /// Each peer, in site order, and whether this site's connection to it is
+    /// up.
+    pub fn connected(&self) -> Vec<(SiteId, bool)> {
+        self.inner.shared.connected.borrow().clone()
+    }
+
+    /// The same as [`connected`](NetHandle::connected), as a watch that
+    /// changes whenever a peer goes up or down.
+    pub fn watch_connected(&self) -> watch::Receiver<Vec<(SiteId, bool)>> {
+        self.inner.shared.connected.subscribe()
+    }
+
+    /// The counters since start.
+    pub fn stats(&self) -> NetStats {
+        let c = &self.inner.shared.counters;
+        let get = |a: &AtomicU64| a.load(Ordering::Relaxed);
+        NetStats {
+            sent: get(&c.sent),
+            received: get(&c.received),
+            dropped_full: get(&c.dropped_full),
+            dropped_down: get(&c.dropped_down),
+            dropped_fault_out: get(&c.dropped_fault_out),
+            dropped_fault_in: get(&c.dropped_fault_in),
+            dropped_too_large: get(&c.dropped_too_large),
+            rejected_connections: get(&c.rejected_connections),
+        }
+    }
+
+    /// Stops every task, closes the listener and every connection, and
+    /// returns when they are closed (the port can be bound again). Later
+    /// sends are ignored. Safe to call more than once, from any clone.
+    pub async fn shutdown(&self) {
+        self.inner.token.cancel();
+        let tasks =
+            std::mem::take(&mut *self.inner.tasks.lock().unwrap_or_else(|e| e.into_inner()));
+        for task in tasks {
+            let _ = task.await;
+        }
+        debug!(site = self.inner.shared.me, "peer transport stopped");
+    }
+}
+
+fn validate(cfg: &NetConfig) -> Result<(), NetError> {
+    let bad = |m: String| Err(NetError::Config(m));
+    if cfg.me >= cfg.sites {
+        return bad(format!(
+            "site {} is not one of the {} sites",
+            cfg.me, cfg.sites
+        ));
+    }
+    let mut seen = Vec::with_capacity(cfg.peers.len());
+    for &(peer, _) in &cfg.peers {
+        if peer >= cfg.sites {
+            return bad(format!("peer {peer} is not one of the {} sites", cfg.sites));
+        }
+        if peer == cfg.me {
+            return bad(format!("peer {peer} is this site"));
+        }
+        if seen.contains(&peer) {
+            return bad(format!("peer {peer} is listed twice"));
+        }
+        seen.push(peer);
+    }
+    Ok(())
+}
+
+fn bind(addr: SocketAddr) -> Result<TcpListener, NetError> {
+    let fail = |source: io::Error| NetError::Bind {
+        addr,
+        reason: match source.kind() {
+            io::ErrorKind::AddrInUse => "port in use (is another site running?)".to_string(),
+            io::ErrorKind::AddrNotAvailable => "address not available on this machine".to_string(),
+            io::ErrorKind::PermissionDenied => "permission denied".to_string(),
+            _ => source.to_string(),
+        },
+        source,
+    };
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()
+    } else {
+        TcpSocket::new_v6()
+    }
+    .map_err(fail)?;
+    // Lets a restarted site bind again while old connections linger in
+    // TIME_WAIT. On Windows SO_REUSEADDR would let two listeners share the
+    // port, and binding there is not blocked by TIME_WAIT anyway.
+    #[cfg(not(windows))]
+    socket.set_reuseaddr(true).map_err(fail)?;
+    socket.bind(addr).map_err(fail)?;
+    socket.listen(1024).map_err(fail)
+}
+
+// ---------------------------------------------------------------- inbound
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    inbound: mpsc::Sender<(SiteId, Message)>,
+    token: CancellationToken,
+) {
+    let mut readers = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = token.cancelled() => break,
+            Some(_) = readers.join_next(), if !readers.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, addr)) => {
+                    readers.spawn(reader(
+                        stream,
+                        addr,
+                        shared.clone(),
+                        inbound.clone(),
+                        token.clone(),
+                    ));
+                }
+                Err(e) => {
+                    warn!(site = shared.me, "accepting a peer connection failed: {e}");
+                    tokio::select! {
+                        _ = token.cancelled() => break,
+                        _ = tokio::time::sleep(ACCEPT_PAUSE) => {}
+                    }
+                }
+            },
+        }
+    }
+    drop(listener);
+    readers.shutdown().await;
+}
+
+async fn reader(
+    stream: TcpStream,
+    addr: SocketAddr,
+    shared: Arc<Shared>,
+    inbound: mpsc::Sender<(SiteId, Message)>,
+    token: CancellationToken,
+) {
+    tokio::select! {
+        _ = token.cancelled() => {}
+        end = read_lines(stream, addr, &shared, &inbound) => {
+            if let Err(reason) = end {
+                bump(&shared.counters.rejected_connections);
+                warn!(site = shared.me, %addr, "closing peer connection: {reason}");
+            }
+        }
+    }
+}
+
+/// Reads one inbound connection until it ends (`Ok`) or breaks the protocol
+/// (`Err` with the reason; the connection is then closed by the caller
+/// dropping it).
+async fn read_lines(
+    stream: TcpStream,
+    addr: SocketAddr,
+    shared: &Shared,
+    inbound: &mpsc::Sender<(SiteId, Message)>,
+) -> Result<(), String> {
+    let _ = stream.set_nodelay(true);
+    let mut lines = FramedRead::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
+    let mut peer: Option<SiteId> = None;
+    while let Some(line) = lines.next().await {
+        let line = match line {
+            Ok(line) => line,
+            Err(LinesCodecError::MaxLineLengthExceeded) => {
+                return Err(format!("line longer than {MAX_LINE} bytes"));
+            }
+            Err(LinesCodecError::Io(e)) if e.kind() == io::ErrorKind::InvalidData => {
+                return Err(format!("line is not UTF-8 ({e})"));
+            }
+            Err(LinesCodecError::Io(e)) => {
+                debug!(site = shared.me, %addr, ?peer, "peer connection ended: {e}");
+                return Ok(());
+            }
+        };
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (from, msg) = wire::decode(&line).map_err(|e| e.to_string())?;
+        if from == shared.me {
+            return Err(format!("message claims to come from this site ({from})"));
+        }
+        if from >= shared.sites {
+            return Err(format!(
+                "message claims to come from site {from}, but there are {} sites",
+                shared.sites
+            ));
+        }
+        match peer {
+            None => {
+                debug!(site = shared.me, %addr, from, "peer connection identified");
+                peer = Some(from);
+            }
+            Some(p) if p != from => {
+                return Err(format!(
+                    "message claims to come from site {from} on a connection of site {p}"
+                ));
+            }
+            Some(_) => {}
+        }
+        if shared.fault().drops_incoming(from) {
+            bump(&shared.counters.dropped_fault_in);
+            continue;
+        }
+        bump(&shared.counters.received);
+        if inbound.send((from, msg)).await.is_err() {
+            debug!(site = shared.me, "runtime gone: reader stops");
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+// --------------------------------------------------------------- outbound
+
+async fn dialer(
+    peer: SiteId,
+    addr: SocketAddr,
+    mut queue: mpsc::Receiver<Queued>,
+    shared: Arc<Shared>,
+    token: CancellationToken,
+) {
+    tokio::select! {
+        _ = token.cancelled() => {}
+        _ = dial_loop(peer, addr, &mut queue, &shared) => {}
+    }
+    shared.set_connected(peer, false);
+}
+
+/// How a connection to a peer ended.
+enum End {
+    /// Every handle is gone: stop.
+    HandleGone,
+    /// The connection broke: reconnect.
+    Lost(String),
+}
+
+async fn dial_loop(
+    peer: SiteId,
+    addr: SocketAddr,
+    queue: &mut mpsc::Receiver<Queued>,
+    shared: &Shared,
+) {
+    let me = shared.me;
+    let mut backoff = BACKOFF_MIN;
+    loop {
+        match connect(addr).await {
+            Ok(stream) => {
+                let since = Instant::now();
+                shared.set_connected(peer, true);
+                info!(site = me, peer, %addr, "connected to peer");
+                let end = write_connection(stream, peer, queue, shared).await;
+                shared.set_connected(peer, false);
+                match end {
+                    End::HandleGone => return,
+                    End::Lost(reason) => {
+                        info!(site = me, peer, %addr, "connection to peer lost: {reason}")
+                    }
+                }
+                if since.elapsed() >= STABLE_AFTER {
+                    backoff = BACKOFF_MIN;
+                }
+            }
+            Err(e) => debug!(site = me, peer, %addr, "cannot connect to peer: {e}"),
+        }
+        let pause = backoff.mul_f64(rand::random_range(0.5..=1.0));
+        backoff = (backoff * 2).min(BACKOFF_MAX);
+        if !drop_while_down(pause, queue, shared).await {
+            return;
+        }
+    }
+}
+
+async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connection attempt timed out"))??;
+    // Dialing a free port of this machine can connect a socket to itself.
+    if stream.local_addr()? == stream.peer_addr()? {
+        return Err(io::Error::new(
+            io::ErrorKind::ConnectionRefused,
+            "connected to itself (nobody listens)",
+        ));
+    }
+    stream.set_nodelay(true)?;
+    Ok(stream)
+}
+
+/// Waits `pause`, dropping what is sent meanwhile. False when every handle
+/// is gone.
+async fn drop_while_down(
+    pause: Duration,
+    queue: &mut mpsc::Receiver<Queued>,
+    shared: &Shared,
+) -> bool {
+    let deadline = tokio::time::sleep(pause);
+    tokio::pin!(deadline);
+    loop {
+        tokio::select! {
+            _ = &mut deadline => return true,
+            queued = queue.recv() => match queued {
+                Some(_) => bump(&shared.counters.dropped_down),
+                None => return false,
+            },
+        }
+    }
+}
+
+/// Writes the queue to one connection, in order, until it breaks.
+async fn write_connection(
+    stream: TcpStream,
+    peer: SiteId,
+    queue: &mut mpsc::Receiver<Queued>,
+    shared: &Shared,
+) -> End {
+    let (mut rd, wr) = stream.into_split();
+    let mut out = FramedWrite::new(wr, LinesCodec::new_with_max_length(MAX_LINE));
+    let lost = |e: LinesCodecError| End::Lost(e.to_string());
+    loop {
+        let first = tokio::select! {
+            queued = queue.recv() => match queued {
+                Some(q) => q,
+                None => return End::HandleGone,
+            },
+            reason = closed(&mut rd) => return End::Lost(reason),
+        };
+        let mut next = Some(first);
+        let mut batch = 0;
+        while let Some(Queued { msg, due }) = next.take() {
+            if let Some(due) = due.filter(|&due| due > Instant::now()) {
+                if let Err(e) = SinkExt::<String>::flush(&mut out).await {
+                    return lost(e);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep_until(due) => {}
+                    reason = closed(&mut rd) => return End::Lost(reason),
+                }
+            }
+            match wire::encode(shared.me, &msg) {
+                Ok(line) => {
+                    if let Err(e) = out.feed(line).await {
+                        return lost(e);
+                    }
+                    bump(&shared.counters.sent);
+                }
+                Err(e) => {
+                    bump(&shared.counters.dropped_too_large);
+                    warn!(
+                        site = shared.me,
+                        peer,
+                        kind = msg.kind().name(),
+                        "message not sent: {e}"
+                    );
+                }
+            }
+            batch += 1;
+            if batch < MAX_BATCH {
+                next = queue.try_recv().ok();
+            }
+        }
+        if let Err(e) = SinkExt::<String>::flush(&mut out).await {
+            return lost(e);
+        }
+    }
+}
+
+/// Resolves when the peer closes the connection (peers never write on a
+/// connection this site dialed; anything they do write is ignored).
+async fn closed(rd: &mut OwnedReadHalf) -> String {
+    let mut buf = [0u8; 512];
+    loop {
+        match rd.read(&mut buf).await {
+            Ok(0) => return "closed by peer".to_string(),
+            Ok(_) => {}
+            Err(e) => return e.to_string(),
+        }
+    }
+}

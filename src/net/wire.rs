@@ -1,0 +1,176 @@
+//! The line format between sites (SPEC section 7): one JSON object per line,
+//! UTF-8, at most [`MAX_LINE`] bytes (the newline not counted):
+//!
+//! ```text
+//! {"from":0,"head":"fetch","body":{"from":3,"to":7}}
+//! ```
+//!
+//! `head` and `body` are [`Message`]'s serde form; `from` is the sender's
+//! site index. Field order does not matter when reading.
+
+use crate::paxos::{Message, SiteId};
+use serde::{Deserialize, Serialize};
+
+/// The longest line a site sends or accepts, in bytes, without its newline.
+pub const MAX_LINE: usize = 1024 * 1024;
+
+/// Why a line could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum WireError {
+    #[error("message of {0} bytes is over the {MAX_LINE}-byte line limit")]
+    TooLarge(usize),
+    #[error("malformed message: {0}")]
+    Json(#[from] serde_json::Error),
+}
+
+#[derive(Serialize)]
+struct Outgoing<'a> {
+    from: SiteId,
+    #[serde(flatten)]
+    msg: &'a Message,
+}
+
+#[derive(Deserialize)]
+struct Incoming {
+    from: SiteId,
+    #[serde(flatten)]
+    msg: Message,
+}
+
+/// One line (without its newline) carrying `msg` from site `from`.
+pub fn encode(from: SiteId, msg: &Message) -> Result<String, WireError> {
+    let line = serde_json::to_string(&Outgoing { from, msg })?;
+    if line.len() > MAX_LINE {
+        return Err(WireError::TooLarge(line.len()));
+    }
+    Ok(line)
+}
+
+/// The sender and the message of one line (without its newline).
+pub fn decode(line: &str) -> Result<(SiteId, Message), WireError> {
+    if line.len() > MAX_LINE {
+        return Err(WireError::TooLarge(line.len()));
+    }
+    let Incoming { from, msg } = serde_json::from_str(line)?;
+    Ok((from, msg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paxos::{Ballot, DecidedEntry};
+    use crate::state::op::{Command, Op, OpId, Value};
+
+    fn block(target: String) -> Command {
+        Command {
+            id: OpId {
+                site: 1,
+                boot: 0xfeed,
+                seq: 7,
+            },
+            op: Op::Block {
+                user: "bob".into(),
+                target,
+            },
+        }
+    }
+
+    fn samples() -> Vec<Message> {
+        let b = Ballot::new(3, 1);
+        vec![
+            Message::Prepare {
+                ballot: b,
+                from_slot: 4,
+            },
+            Message::Ack { ballot: b, slot: 9 },
+            Message::Nack {
+                ballot: b,
+                slot: None,
+            },
+            Message::Commit {
+                ballot: b,
+                slot: 2,
+                value: Value::noop(),
+            },
+            Message::Accept {
+                ballot: b,
+                slot: 5,
+                value: Value::batch(vec![block("carol".into()), block("dave".into())]),
+            },
+            Message::Forward {
+                ballot: b,
+                cmds: vec![block("erin".into())],
+            },
+            Message::Fetch { from: 3, to: 7 },
+            Message::Decided {
+                decided_upto: 5,
+                entries: vec![DecidedEntry {
+                    slot: 1,
+                    value: Value::noop(),
+                }],
+            },
+        ]
+    }
+
+    #[test]
+    fn round_trip() {
+        for msg in samples() {
+            let line = encode(2, &msg).unwrap();
+            assert!(!line.contains('\n'));
+            assert_eq!(decode(&line).unwrap(), (2, msg));
+        }
+    }
+
+    #[test]
+    fn shape_is_head_from_body() {
+        let line = encode(1, &Message::Fetch { from: 3, to: 7 }).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            v,
+            serde_json::json!({"head": "fetch", "from": 1, "body": {"from": 3, "to": 7}})
+        );
+    }
+
+    #[test]
+    fn written_as_documented() {
+        let line = encode(0, &Message::Fetch { from: 3, to: 7 }).unwrap();
+        assert_eq!(
+            line,
+            r#"{"from":0,"head":"fetch","body":{"from":3,"to":7}}"#
+        );
+    }
+
+    #[test]
+    fn reads_any_field_order() {
+        let (from, msg) = decode(r#"{"head":"fetch","body":{"from":3,"to":7},"from":4}"#).unwrap();
+        assert_eq!((from, msg), (4, Message::Fetch { from: 3, to: 7 }));
+    }
+
+    #[test]
+    fn rejects_bad_lines() {
+        for bad in [
+            "",
+            "not json",
+            "[1,2]",
+            r#"{"head":"fetch","body":{"from":3,"to":7}}"#,
+            r#"{"head":"gossip","from":1,"body":{}}"#,
+            r#"{"head":"fetch","from":-1,"body":{"from":3,"to":7}}"#,
+            r#"{"head":"fetch","from":1,"body":{"from":3}}"#,
+            r#"{"head":"fetch","from":1}"#,
+            r#"{"head":"fetch","from":"1","body":{"from":3,"to":7}}"#,
+        ] {
+            assert!(decode(bad).is_err(), "accepted {bad:?}");
+        }
+    }
+
+    #[test]
+    fn too_large_is_refused_both_ways() {
+        let long = "x".repeat(MAX_LINE + 1);
+        assert!(matches!(decode(&long), Err(WireError::TooLarge(_))));
+        let huge = Message::Forward {
+            ballot: Ballot::ZERO,
+            cmds: vec![block("y".repeat(MAX_LINE))],
+        };
+        assert!(matches!(encode(0, &huge), Err(WireError::TooLarge(_))));
+    }
+}

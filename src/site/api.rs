@@ -1,0 +1,125 @@
+//! What a site offers to its users: the control protocol's requests and
+//! answers (SPEC section 8), and the events the UI follows.
+//!
+//! The control endpoint, `tweettui ctl` and the UI all go through
+//! [`SiteClient::request`]; the UI also receives [`SiteEvent`]s to keep its
+//! own copy of the replicated state and the trace up to date without ever
+//! waiting on the runtime.
+
+use crate::paxos::{SiteId, Slot, TraceEvent};
+use crate::state::op::Value;
+use crate::state::State;
+use serde::{Deserialize, Serialize};
+use tokio::sync::{mpsc, oneshot};
+
+/// One request of the control protocol, parsed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Request {
+    Tweet(String),
+    Block(String),
+    Unblock(String),
+    View,
+    Blocked,
+    Log { from: Option<Slot> },
+    Status,
+    Fault(FaultSpec),
+}
+
+/// The control protocol's answer: `{"stat": code, "body": ...}`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub stat: u16,
+    pub body: serde_json::Value,
+}
+
+impl Response {
+    pub fn ok(body: serde_json::Value) -> Self {
+        Response { stat: 200, body }
+    }
+
+    pub fn error(stat: u16, message: impl Into<String>) -> Self {
+        Response {
+            stat,
+            body: serde_json::Value::String(message.into()),
+        }
+    }
+
+    pub fn is_ok(&self) -> bool {
+        self.stat == 200
+    }
+}
+
+/// The network filter of a site (the `fault` command), for demos and tests.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FaultSpec {
+    /// Messages to these sites are dropped.
+    pub drop_to: Vec<SiteId>,
+    /// Messages from these sites are dropped.
+    pub drop_from: Vec<SiteId>,
+    /// Probability of dropping any message, both ways.
+    pub loss: f64,
+    /// Delay added to every message sent.
+    pub delay_ms: u64,
+}
+
+impl FaultSpec {
+    pub fn is_clear(&self) -> bool {
+        *self == FaultSpec::default()
+    }
+}
+
+/// The `status` answer.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub site: SiteId,
+    pub name: String,
+    /// Slots decided here with no hole before them.
+    pub decided: Slot,
+    pub leader: Option<SiteId>,
+    pub peers: Vec<PeerStatus>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PeerStatus {
+    pub site: SiteId,
+    pub name: String,
+    pub connected: bool,
+}
+
+/// What the runtime tells the UI, in order.
+#[derive(Clone, Debug)]
+pub enum SiteEvent {
+    /// Sent first: the replicated state as the runtime has it, and status.
+    Snapshot { state: Box<State>, status: Status },
+    /// A slot joined the decided prefix and was applied (apply it to the
+    /// snapshot copy to stay in step).
+    Committed { slot: Slot, value: Value },
+    /// A trace event; `at_ms` counts from the start of the site.
+    Trace { at_ms: u64, event: TraceEvent },
+    /// Leader, decided count or peer connectivity changed.
+    Status(Status),
+}
+
+/// A handle to talk to a running site.
+#[derive(Clone, Debug)]
+pub struct SiteClient {
+    tx: mpsc::Sender<(Request, oneshot::Sender<Response>)>,
+}
+
+impl SiteClient {
+    pub fn new(tx: mpsc::Sender<(Request, oneshot::Sender<Response>)>) -> Self {
+        SiteClient { tx }
+    }
+
+    /// Sends a request and waits for its answer. A site that stopped answers
+    /// 503 (it is down, as far as the caller can tell).
+    pub async fn request(&self, req: Request) -> Response {
+        let (tx, rx) = oneshot::channel();
+        if self.tx.send((req, tx)).await.is_err() {
+            return Response::error(503, "the site is not running");
+        }
+        rx.await
+            .unwrap_or_else(|_| Response::error(503, "the site stopped before answering"))
+    }
+}

@@ -1,0 +1,579 @@
+//! The site runtime: one task owns the consensus core, the storage and the
+//! replicated state, and turns the core's outputs into disk writes, network
+//! sends, answers and UI events.
+//!
+//! Inputs come from three channels (peer messages, requests, a tick timer)
+//! in one `tokio::select!` loop. The messages that are ready are handled in
+//! one batch and their records made durable with one sync (group commit);
+//! the sync runs on tokio's blocking pool so it never stalls the network
+//! tasks, and only then do the batch's messages leave (a promise or an ack
+//! never goes out before the state it announces is on disk).
+
+use super::api::{FaultSpec, PeerStatus, Request, Response, SiteClient, SiteEvent, Status};
+use super::control;
+use crate::config::Config;
+use crate::net::{self, NetConfig, NetHandle};
+use crate::paxos::{
+    Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest, SiteId, Slot,
+};
+use crate::state::op::{Command, Op, OpId, Value};
+use crate::state::{rules, State};
+use crate::storage::Store;
+use anyhow::{anyhow, Context};
+use serde_json::json;
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+/// Decided slots between two checkpoints of the replicated state.
+pub const CHECKPOINT_EVERY: u64 = 1000;
+
+/// Peer messages handled in one batch (one sync) at most.
+const MAX_BATCH: usize = 512;
+
+/// Bytes of decided values in one catch-up answer read from storage.
+const SERVE_BYTES: usize = 256 * 1024;
+
+/// How to run one site.
+#[derive(Clone, Debug)]
+pub struct SiteOptions {
+    pub config: Config,
+    pub site: SiteId,
+    pub data_dir: PathBuf,
+}
+
+/// A running site: talk to it with `client`, stop it with [`RunningSite::stop`].
+pub struct RunningSite {
+    pub client: SiteClient,
+    pub control_addr: SocketAddr,
+    pub peer_addr: SocketAddr,
+    stop: Option<oneshot::Sender<()>>,
+    task: JoinHandle<anyhow::Result<()>>,
+    control: JoinHandle<()>,
+}
+
+impl RunningSite {
+    /// Stops the site cleanly: the loop ends, storage is closed (the data
+    /// dir lock is released), the ports are freed.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        self.control.abort();
+        let _ = (&mut self.control).await;
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(anyhow!("the site task failed: {e}")),
+        }
+    }
+
+    /// Waits until the site stops by itself (a fatal error).
+    pub async fn finished(&mut self) -> anyhow::Result<()> {
+        match (&mut self.task).await {
+            Ok(result) => result,
+            Err(e) => Err(anyhow!("the site task failed: {e}")),
+        }
+    }
+}
+
+fn resolve(addr: &str, port: u16) -> anyhow::Result<SocketAddr> {
+    (addr, port)
+        .to_socket_addrs()
+        .with_context(|| format!("cannot resolve {addr}:{port}"))?
+        .next()
+        .ok_or_else(|| anyhow!("{addr}:{port} resolves to no address"))
+}
+
+/// Starts a site: opens its data dir, binds its peer and control ports and
+/// spawns its runtime. `events`, when given, receives the UI's events.
+pub async fn start(
+    opts: SiteOptions,
+    events: Option<mpsc::UnboundedSender<SiteEvent>>,
+) -> anyhow::Result<RunningSite> {
+    let config = opts.config.clone();
+    let me = opts.site;
+    let site_cfg = config
+        .sites
+        .get(me as usize)
+        .ok_or_else(|| anyhow!("site {me} is not in the config"))?
+        .clone();
+    let names: Vec<String> = config.sites.iter().map(|s| s.name.clone()).collect();
+
+    let dir = opts.data_dir.clone();
+    let (store, recovered) = tokio::task::spawn_blocking(move || Store::open::<State>(&dir))
+        .await
+        .context("storage task failed")??;
+    let state = match recovered.state {
+        Some(state) => {
+            if state.users() != names.as_slice() {
+                anyhow::bail!(
+                    "{}: the data dir was written for the sites {:?}, but the config has {:?}",
+                    opts.data_dir.display(),
+                    state.users(),
+                    names
+                );
+            }
+            state
+        }
+        None => State::new(names.clone()),
+    };
+    let core_cfg = CoreConfig::new(
+        config.sites.len() as u32,
+        me,
+        config.timeout_ms,
+        config.submit_timeout_ms,
+        rand::random(),
+    );
+    let core = Core::new(core_cfg, recovered.acceptor, recovered.applied);
+
+    let listen = resolve(&site_cfg.addr, site_cfg.port)?;
+    let mut peers = Vec::new();
+    for (i, s) in config.sites.iter().enumerate() {
+        if i as SiteId != me {
+            peers.push((i as SiteId, resolve(&s.addr, s.port)?));
+        }
+    }
+    let (inbound_tx, inbound_rx) = mpsc::channel(4096);
+    let net = net::start(
+        NetConfig {
+            me,
+            listen,
+            peers,
+            sites: config.sites.len() as u32,
+        },
+        inbound_tx,
+    )
+    .await?;
+    let peer_addr = net.local_addr();
+
+    let control_port = site_cfg.control_port()?;
+    let control_listener = match TcpListener::bind(("127.0.0.1", control_port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            net.shutdown().await;
+            anyhow::bail!("cannot listen on the control port 127.0.0.1:{control_port}: {e}");
+        }
+    };
+    let control_addr = control_listener.local_addr()?;
+
+    let (req_tx, req_rx) = mpsc::channel(1024);
+    let client = SiteClient::new(req_tx);
+    let control = tokio::spawn(control::serve(control_listener, client.clone()));
+
+    let runtime = Runtime {
+        core,
+        store: Some(store),
+        state,
+        net,
+        name: site_cfg.name.clone(),
+        names,
+        me,
+        boot: rand::random(),
+        seq: 0,
+        started: Instant::now(),
+        waiting: HashMap::new(),
+        events,
+        last_status: None,
+        since_checkpoint: 0,
+        tick: Duration::from_millis((config.timeout_ms / 20).clamp(1, 10)),
+    };
+    let (stop_tx, stop_rx) = oneshot::channel();
+    let task = tokio::spawn(runtime.run(inbound_rx, req_rx, stop_rx));
+    Ok(RunningSite {
+        client,
+        control_addr,
+        peer_addr,
+        stop: Some(stop_tx),
+        task,
+        control,
+    })
+}
+
+struct Runtime {
+    core: Core,
+    /// Taken while a blocking storage call runs.
+    store: Option<Store>,
+    state: State,
+    net: NetHandle,
+    name: String,
+    names: Vec<String>,
+    me: SiteId,
+    boot: u64,
+    seq: u64,
+    started: Instant,
+    /// Submissions waiting for their slot, with whom to answer.
+    waiting: HashMap<OpId, oneshot::Sender<Response>>,
+    events: Option<mpsc::UnboundedSender<SiteEvent>>,
+    last_status: Option<Status>,
+    since_checkpoint: u64,
+    tick: Duration,
+}
+
+/// What the blocking storage step hands back.
+struct StoreWork {
+    records: Vec<Record>,
+    archive: Vec<(Slot, Value)>,
+    serve: Vec<ServeRequest>,
+}
+
+impl Runtime {
+    fn now(&self) -> u64 {
+        self.started.elapsed().as_millis() as u64
+    }
+
+    async fn run(
+        mut self,
+        mut inbound: mpsc::Receiver<(SiteId, Message)>,
+        mut requests: mpsc::Receiver<(Request, oneshot::Sender<Response>)>,
+        mut stop: oneshot::Receiver<()>,
+    ) -> anyhow::Result<()> {
+        let status = self.status();
+        self.emit(SiteEvent::Snapshot {
+            state: Box::new(self.state.clone()),
+            status: status.clone(),
+        });
+        self.last_status = Some(status);
+        let out = self.core.start(self.now());
+        let result = self
+            .run_loop(out, &mut inbound, &mut requests, &mut stop)
+            .await;
+        self.net.shutdown().await;
+        if let Err(e) = &result {
+            tracing::error!("site {} stopped: {e:#}", self.name);
+        }
+        // Dropping `self` closes the store and releases the data dir lock;
+        // waiting submitters are answered by their dropped senders.
+        result
+    }
+
+    async fn run_loop(
+        &mut self,
+        first: Output,
+        inbound: &mut mpsc::Receiver<(SiteId, Message)>,
+        requests: &mut mpsc::Receiver<(Request, oneshot::Sender<Response>)>,
+        stop: &mut oneshot::Receiver<()>,
+    ) -> anyhow::Result<()> {
+        self.carry_out(first).await?;
+        let mut tick = tokio::time::interval(self.tick);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        loop {
+            let mut out = Output::default();
+            tokio::select! {
+                _ = &mut *stop => return Ok(()),
+                msg = inbound.recv() => {
+                    let Some((from, msg)) = msg else { return Ok(()) };
+                    let now = self.now();
+                    out.append(self.core.step(now, Input::Message { from, msg }));
+                    // Group commit: everything already waiting joins this batch.
+                    for _ in 1..MAX_BATCH {
+                        let Ok((from, msg)) = inbound.try_recv() else { break };
+                        out.append(self.core.step(now, Input::Message { from, msg }));
+                    }
+                }
+                req = requests.recv() => {
+                    let Some((req, reply)) = req else { return Ok(()) };
+                    self.handle_request(req, reply, &mut out).await?;
+                    for _ in 1..MAX_BATCH {
+                        let Ok((req, reply)) = requests.try_recv() else { break };
+                        self.handle_request(req, reply, &mut out).await?;
+                    }
+                }
+                _ = tick.tick() => {
+                    out.append(self.core.step(self.now(), Input::Tick));
+                    self.publish_status();
+                }
+            }
+            self.carry_out(out).await?;
+        }
+    }
+
+    /// Runs `f` on the store on tokio's blocking pool.
+    async fn with_store<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let mut store = self
+            .store
+            .take()
+            .ok_or_else(|| anyhow!("storage is not available"))?;
+        let (store, result) = tokio::task::spawn_blocking(move || {
+            let r = f(&mut store);
+            (store, r)
+        })
+        .await
+        .context("storage task failed")?;
+        self.store = Some(store);
+        result
+    }
+
+    /// Carries out a core output in the order the core requires.
+    async fn carry_out(&mut self, out: Output) -> anyhow::Result<()> {
+        let Output {
+            persist,
+            send,
+            committed,
+            completed,
+            failed,
+            serve,
+            trace,
+        } = out;
+        // 1. Durable first (one sync for the batch); archive the new slots.
+        let served = if persist.is_empty() && committed.is_empty() && serve.is_empty() {
+            Vec::new()
+        } else {
+            let work = StoreWork {
+                records: persist,
+                archive: committed.clone(),
+                serve,
+            };
+            self.with_store(move |store| {
+                store.append(&work.records)?;
+                for (slot, value) in &work.archive {
+                    store.archive(*slot, value)?;
+                }
+                let mut served = Vec::new();
+                for req in work.serve {
+                    let entries = store.read_decided(req.from, req.to, SERVE_BYTES)?;
+                    served.push((req.to_site, req.decided_upto, entries));
+                }
+                Ok(served)
+            })
+            .await?
+        };
+        // 2. Apply.
+        for (slot, value) in committed {
+            self.state
+                .apply(slot, &value)
+                .map_err(|e| anyhow!("applying slot {slot}: {e}"))?;
+            self.since_checkpoint += 1;
+            self.emit(SiteEvent::Committed { slot, value });
+        }
+        // 3. Send.
+        for (to, msg) in send {
+            self.net.send(to, msg);
+        }
+        for (to, decided_upto, entries) in served {
+            let msg = Message::Decided {
+                decided_upto,
+                entries,
+            };
+            self.emit(SiteEvent::Trace {
+                at_ms: self.now(),
+                event: crate::paxos::TraceEvent::Message {
+                    dir: crate::paxos::Dir::Sent,
+                    peer: to,
+                    kind: msg.kind(),
+                    slot: None,
+                    ballot: None,
+                    value: msg.value_summary(),
+                },
+            });
+            self.net.send(to, msg);
+        }
+        // 4. Answer.
+        for c in completed {
+            if let Some(reply) = self.waiting.remove(&c.id) {
+                let _ = reply.send(Response::ok(json!({"slot": c.slot, "index": c.index})));
+            }
+        }
+        for id in failed {
+            if let Some(reply) = self.waiting.remove(&id) {
+                let _ = reply.send(Response::error(
+                    503,
+                    "not decided in time: no quorum reachable (the operation may still be decided later, at most once)",
+                ));
+            }
+        }
+        if self.events.is_some() {
+            let at_ms = self.now();
+            for event in trace {
+                self.emit(SiteEvent::Trace { at_ms, event });
+            }
+        }
+        if self.since_checkpoint >= CHECKPOINT_EVERY {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    async fn checkpoint(&mut self) -> anyhow::Result<()> {
+        let applied = self.state.next_slot();
+        let state = self.state.clone();
+        let acceptor = self.core.acceptor_snapshot();
+        self.with_store(move |store| Ok(store.checkpoint(applied, &state, &acceptor)?))
+            .await?;
+        self.since_checkpoint = 0;
+        tracing::info!("checkpoint at slot {applied}");
+        Ok(())
+    }
+
+    fn emit(&self, event: SiteEvent) {
+        if let Some(tx) = &self.events {
+            let _ = tx.send(event);
+        }
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            site: self.me,
+            name: self.name.clone(),
+            decided: self.core.decided_prefix(),
+            leader: self.core.leader(),
+            peers: self
+                .net
+                .connected()
+                .into_iter()
+                .map(|(site, connected)| PeerStatus {
+                    site,
+                    name: self.names.get(site as usize).cloned().unwrap_or_default(),
+                    connected,
+                })
+                .collect(),
+        }
+    }
+
+    fn publish_status(&mut self) {
+        if self.events.is_none() {
+            return;
+        }
+        let status = self.status();
+        if self.last_status.as_ref() != Some(&status) {
+            self.emit(SiteEvent::Status(status.clone()));
+            self.last_status = Some(status);
+        }
+    }
+
+    fn submit(&mut self, op: Op, reply: oneshot::Sender<Response>, out: &mut Output) {
+        self.seq += 1;
+        let id = OpId {
+            site: self.me,
+            boot: self.boot,
+            seq: self.seq,
+        };
+        self.waiting.insert(id, reply);
+        out.append(
+            self.core
+                .step(self.now(), Input::Submit(Command { id, op })),
+        );
+    }
+
+    async fn handle_request(
+        &mut self,
+        req: Request,
+        reply: oneshot::Sender<Response>,
+        out: &mut Output,
+    ) -> anyhow::Result<()> {
+        let user = self.name.clone();
+        let answer = match req {
+            Request::Tweet(text) => match rules::check_tweet(&text) {
+                Ok(text) => {
+                    let op = Op::Tweet {
+                        user,
+                        text,
+                        time: chrono::Utc::now(),
+                    };
+                    self.submit(op, reply, out);
+                    return Ok(());
+                }
+                Err(e) => Response::error(409, e.to_string()),
+            },
+            Request::Block(target) => match self.state.check_block(&user, &target) {
+                Ok(()) => {
+                    self.submit(Op::Block { user, target }, reply, out);
+                    return Ok(());
+                }
+                Err(e) => Response::error(409, e.to_string()),
+            },
+            Request::Unblock(target) => match self.state.check_unblock(&user, &target) {
+                Ok(()) => {
+                    self.submit(Op::Unblock { user, target }, reply, out);
+                    return Ok(());
+                }
+                Err(e) => Response::error(409, e.to_string()),
+            },
+            Request::View => {
+                let tweets: Vec<serde_json::Value> = self
+                    .state
+                    .timeline(&user)
+                    .map(|t| {
+                        json!({
+                            "slot": t.slot,
+                            "index": t.index,
+                            "user": t.user,
+                            "text": t.text,
+                            "time": t.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+                        })
+                    })
+                    .collect();
+                Response::ok(json!(tweets))
+            }
+            Request::Blocked => Response::ok(json!(self.state.blocked_by(&user))),
+            Request::Status => Response::ok(serde_json::to_value(self.status())?),
+            Request::Fault(spec) => {
+                self.set_fault(spec);
+                Response::ok(json!({}))
+            }
+            Request::Log { from } => {
+                let body = self.log_json(from.unwrap_or(0)).await?;
+                Response::ok(body)
+            }
+        };
+        let _ = reply.send(answer);
+        Ok(())
+    }
+
+    fn set_fault(&mut self, spec: FaultSpec) {
+        self.net.set_fault(net::Fault {
+            drop_to: spec.drop_to,
+            drop_from: spec.drop_from,
+            loss: spec.loss,
+            delay_ms: spec.delay_ms,
+        });
+    }
+
+    /// Every decided slot this site holds from `from` on, ascending.
+    async fn log_json(&mut self, from: Slot) -> anyhow::Result<serde_json::Value> {
+        let applied = self.state.next_slot();
+        let mut entries: Vec<DecidedEntry> = if from < applied {
+            self.with_store(move |store| {
+                let mut all = Vec::new();
+                let mut next = from;
+                while next < applied {
+                    let chunk = store.read_decided(next, applied, 4 * 1024 * 1024)?;
+                    let Some(last) = chunk.last() else { break };
+                    next = last.slot + 1;
+                    all.extend(chunk);
+                }
+                Ok(all)
+            })
+            .await?
+        } else {
+            Vec::new()
+        };
+        let beyond = self.core.acceptor_snapshot().decided;
+        entries.extend(
+            beyond
+                .into_iter()
+                .filter(|(s, _)| *s >= from)
+                .map(|(slot, value)| DecidedEntry { slot, value }),
+        );
+        let mut rows = Vec::new();
+        for e in entries {
+            if e.value.is_noop() {
+                rows.push(json!({"slot": e.slot, "op": {"kind": "noop"}}));
+            }
+            for (index, cmd) in e.value.cmds.iter().enumerate() {
+                let mut op = serde_json::to_value(&cmd.op)?;
+                if let Some(obj) = op.as_object_mut() {
+                    obj.insert("id".into(), json!(cmd.id.to_string()));
+                }
+                rows.push(json!({"slot": e.slot, "index": index, "op": op}));
+            }
+        }
+        Ok(json!(rows))
+    }
+}

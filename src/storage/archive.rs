@@ -1,0 +1,275 @@
+//! `archive.log` + `archive.idx`: the decided log in slot order.
+//!
+//! `archive.log` holds one frame per slot (payload: the JSON of a
+//! [`DecidedEntry`]); `archive.idx` one u64 LE offset into `archive.log` per
+//! slot, so slot `s` is found at byte `8 * s` of the index. Appends are not
+//! synced one by one: the archive only has to be durable up to a checkpoint
+//! (it is synced before one is written); later slots are also in the WAL and
+//! are archived again after a crash.
+
+use super::error::{IoContext, StorageError};
+use super::frame::{self, read_exact_at, HEADER, MAX_PAYLOAD};
+use crate::paxos::types::{DecidedEntry, Slot};
+use crate::state::op::Value;
+use serde::Serialize;
+use std::fs::{File, OpenOptions};
+use std::io::{ErrorKind, Write};
+use std::path::{Path, PathBuf};
+
+pub(crate) const LOG: &str = "archive.log";
+pub(crate) const IDX: &str = "archive.idx";
+
+/// Serialises like [`DecidedEntry`] without cloning the value.
+#[derive(Serialize)]
+struct EntryRef<'a> {
+    slot: Slot,
+    value: &'a Value,
+}
+
+pub(crate) struct Archive {
+    log_path: PathBuf,
+    idx_path: PathBuf,
+    /// Opened for reading and appending.
+    log: File,
+    idx: File,
+    /// The end of `archive.log` (where the next entry goes).
+    log_len: u64,
+    /// Slots held: `0..len`.
+    len: Slot,
+}
+
+impl Archive {
+    /// Opens the archive of `dir`, which must hold at least `applied` slots,
+    /// and cuts it to exactly `applied` slots.
+    pub(crate) fn open(dir: &Path, applied: Slot) -> Result<Archive, StorageError> {
+        let log_path = dir.join(LOG);
+        let idx_path = dir.join(IDX);
+        let (keep_log, keep_idx) = if applied == 0 {
+            (0, 0)
+        } else {
+            check_holds(&log_path, &idx_path, applied)?
+        };
+        truncate_or_create(&log_path, keep_log)?;
+        truncate_or_create(&idx_path, keep_idx)?;
+        let open = |p: &Path| OpenOptions::new().read(true).append(true).open(p).at(p);
+        Ok(Archive {
+            log: open(&log_path)?,
+            idx: open(&idx_path)?,
+            log_path,
+            idx_path,
+            log_len: keep_log,
+            len: applied,
+        })
+    }
+
+    pub(crate) fn len(&self) -> Slot {
+        self.len
+    }
+
+    /// Appends `slot`, which must be the next one (not synced).
+    pub(crate) fn append(&mut self, slot: Slot, value: &Value) -> Result<(), StorageError> {
+        if slot != self.len {
+            return Err(StorageError::ArchiveOutOfOrder {
+                expected: self.len,
+                got: slot,
+            });
+        }
+        let mut buf = Vec::new();
+        frame::encode_json(&mut buf, &EntryRef { slot, value }, "decided entry")?;
+        self.log.write_all(&buf).at(&self.log_path)?;
+        self.idx
+            .write_all(&self.log_len.to_le_bytes())
+            .at(&self.idx_path)?;
+        self.log_len += buf.len() as u64;
+        self.len += 1;
+        Ok(())
+    }
+
+    pub(crate) fn sync(&self) -> Result<(), StorageError> {
+        self.log.sync_data().at(&self.log_path)?;
+        self.idx.sync_data().at(&self.idx_path)
+    }
+
+    /// Consecutive entries from `from`, below `to`, until their payloads
+    /// would exceed `max_bytes` (at least one when `from < len`).
+    pub(crate) fn read(
+        &self,
+        from: Slot,
+        to: Slot,
+        max_bytes: usize,
+    ) -> Result<Vec<DecidedEntry>, StorageError> {
+        let to = to.min(self.len);
+        if from >= to {
+            return Ok(Vec::new());
+        }
+        let mut off = read_offset(&self.idx, &self.idx_path, from)?;
+        let mut out = Vec::new();
+        let mut total = 0usize;
+        for slot in from..to {
+            let (len, crc) = read_header(&self.log, &self.log_path, off, self.log_len)?;
+            if !out.is_empty() && total.saturating_add(len) > max_bytes {
+                break;
+            }
+            let entry = read_entry(&self.log, &self.log_path, off, len, crc, slot)?;
+            total += len;
+            out.push(entry);
+            off += (HEADER + len) as u64;
+        }
+        Ok(out)
+    }
+}
+
+/// Checks that the archive holds slots `0..applied` and returns the lengths
+/// of `archive.log` and `archive.idx` that hold exactly those.
+fn check_holds(
+    log_path: &Path,
+    idx_path: &Path,
+    applied: Slot,
+) -> Result<(u64, u64), StorageError> {
+    let idx = open_existing(idx_path, applied)?;
+    let log = open_existing(log_path, applied)?;
+    let idx_len = idx.metadata().at(idx_path)?.len();
+    let keep_idx = applied.checked_mul(8).ok_or_else(|| {
+        StorageError::corrupt(idx_path, None, format!("impossible slot count {applied}"))
+    })?;
+    if idx_len < keep_idx {
+        return Err(StorageError::corrupt(
+            idx_path,
+            Some(idx_len),
+            format!(
+                "the index holds {} slots, but checkpoint.json says slots 0..{applied} are archived",
+                idx_len / 8
+            ),
+        ));
+    }
+    let last = applied - 1;
+    let log_len = log.metadata().at(log_path)?.len();
+    let off = read_offset(&idx, idx_path, last)?;
+    let (len, crc) = read_header(&log, log_path, off, log_len).map_err(|e| match e {
+        StorageError::Corrupt { offset, reason, .. } => StorageError::corrupt(
+            log_path,
+            offset,
+            format!(
+                "{reason} (checkpoint.json says slots 0..{applied} are archived, and the \
+                 archive must hold slot {last})"
+            ),
+        ),
+        other => other,
+    })?;
+    read_entry(&log, log_path, off, len, crc, last)?;
+    Ok((off + (HEADER + len) as u64, keep_idx))
+}
+
+fn open_existing(path: &Path, applied: Slot) -> Result<File, StorageError> {
+    File::open(path).map_err(|e| {
+        if e.kind() == ErrorKind::NotFound {
+            StorageError::corrupt(
+                path,
+                None,
+                format!(
+                    "the file is missing, but checkpoint.json says slots 0..{applied} are archived"
+                ),
+            )
+        } else {
+            StorageError::io(path, e)
+        }
+    })
+}
+
+fn truncate_or_create(path: &Path, len: u64) -> Result<(), StorageError> {
+    let f = OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .at(path)?;
+    if f.metadata().at(path)?.len() != len {
+        f.set_len(len).at(path)?;
+        f.sync_all().at(path)?;
+    }
+    Ok(())
+}
+
+/// The `archive.log` offset of `slot`, from the index.
+fn read_offset(idx: &File, idx_path: &Path, slot: Slot) -> Result<u64, StorageError> {
+    let at = slot.saturating_mul(8);
+    let mut b = [0u8; 8];
+    read_exact_at(idx, &mut b, at).map_err(|e| eof_is_corrupt(e, idx_path, at, "index entry"))?;
+    Ok(u64::from_le_bytes(b))
+}
+
+fn read_header(
+    log: &File,
+    log_path: &Path,
+    off: u64,
+    log_len: u64,
+) -> Result<(usize, u32), StorageError> {
+    let mut h = [0u8; HEADER];
+    read_exact_at(log, &mut h, off).map_err(|e| eof_is_corrupt(e, log_path, off, "entry"))?;
+    let (len, crc) = frame::parse_header(&h);
+    if len == 0 || len > MAX_PAYLOAD {
+        return Err(StorageError::corrupt(
+            log_path,
+            Some(off),
+            format!("entry header claims an impossible length of {len} bytes"),
+        ));
+    }
+    if off + (HEADER + len) as u64 > log_len {
+        return Err(StorageError::corrupt(
+            log_path,
+            Some(off),
+            format!("entry of {len} bytes runs past the end of the file ({log_len} bytes)"),
+        ));
+    }
+    Ok((len, crc))
+}
+
+fn read_entry(
+    log: &File,
+    log_path: &Path,
+    off: u64,
+    len: usize,
+    crc: u32,
+    slot: Slot,
+) -> Result<DecidedEntry, StorageError> {
+    let mut payload = vec![0u8; len];
+    read_exact_at(log, &mut payload, off + HEADER as u64)
+        .map_err(|e| eof_is_corrupt(e, log_path, off, "entry"))?;
+    if crc32fast::hash(&payload) != crc {
+        return Err(StorageError::corrupt(
+            log_path,
+            Some(off),
+            format!("checksum of the entry for slot {slot} does not match its content"),
+        ));
+    }
+    let entry: DecidedEntry = serde_json::from_slice(&payload).map_err(|e| {
+        StorageError::corrupt(
+            log_path,
+            Some(off),
+            format!("the entry for slot {slot} has a good checksum but is not an entry: {e}"),
+        )
+    })?;
+    if entry.slot != slot {
+        return Err(StorageError::corrupt(
+            log_path,
+            Some(off),
+            format!(
+                "found the entry of slot {} where slot {slot} belongs",
+                entry.slot
+            ),
+        ));
+    }
+    Ok(entry)
+}
+
+fn eof_is_corrupt(e: std::io::Error, path: &Path, off: u64, what: &str) -> StorageError {
+    if e.kind() == ErrorKind::UnexpectedEof {
+        StorageError::corrupt(
+            path,
+            Some(off),
+            format!("{what} cut short by the end of the file"),
+        )
+    } else {
+        StorageError::io(path, e)
+    }
+}

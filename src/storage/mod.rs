@@ -1,0 +1,335 @@
+//! Durable storage of a site: the acceptor's records, the decided log, the
+//! checkpoints, and the lock that keeps two processes off one data dir
+//! (SPEC section 6).
+//!
+//! # Layout of a data dir
+//!
+//! ```text
+//! LOCK                      held (File::try_lock) for the life of the Store
+//! wal/0000000000000007.wal  write-ahead log segments of Records
+//! archive.log               decided entries of slots 0..archived_len, in order
+//! archive.idx               one u64 LE offset into archive.log per slot
+//! checkpoint.json           the latest checkpoint (crc32 header line + JSON)
+//! ```
+//!
+//! WAL and archive frames are `[u32 LE len][u32 LE crc32(payload)][payload]`
+//! with a JSON payload ([`Record`] in the WAL, [`DecidedEntry`] in the
+//! archive).
+//!
+//! # Why a checksummed append-only log and not an embedded database
+//!
+//! redb (a mature embedded ACID store) was the alternative. We chose the
+//! design of etcd's WAL instead, because the two properties SPEC section 6
+//! asks for are then explicit and testable here rather than inside a
+//! dependency:
+//!
+//! - **Torn tails vs corruption.** Every record carries a length and a crc.
+//!   On start-up, damage that a crash in the middle of the last write can
+//!   explain (an incomplete record at the end of the newest segment, a final
+//!   record whose crc mismatches with only zero bytes after it, a zero-filled
+//!   tail) is cut off with a warning; anything else (a bad record followed by
+//!   good data, a bad record in an older segment, a missing segment, a bad
+//!   checkpoint) is [`StorageError::Corrupt`] naming the file, and the site
+//!   does not start. The tests cut and flip bytes at chosen offsets.
+//! - **Group commit.** [`Store::append`] encodes a whole batch of records
+//!   into one buffer, writes it once and syncs once, so throughput grows with
+//!   the batch (one `fdatasync` is ≈0.2 ms here; a database transaction per
+//!   batch costs at least the same plus its own bookkeeping).
+//!
+//! Start-up time does not grow with history: the checkpoint holds the derived
+//! state, the WAL is cut at every checkpoint, and old decided slots stay in
+//! the archive, read on demand by slot through the fixed-width index.
+//!
+//! # Durability contract
+//!
+//! - [`Store::append`] returns once the records are on stable storage.
+//! - [`Store::archive`] does not sync: the archive must only be durable up to
+//!   the checkpoint's `applied`, and [`Store::checkpoint`] syncs it first.
+//!   Slots archived after the checkpoint are cut off at start-up; the caller
+//!   re-archives them from the decided values replayed from the WAL
+//!   ([`Recovered::acceptor`]`.decided`).
+//! - After any failed write or sync the store refuses further writes
+//!   ([`StorageError::Failed`]): what is on disk is then unknown, and the
+//!   only safe way on is to reopen and recover from what is durable.
+
+mod archive;
+mod checkpoint;
+mod error;
+mod frame;
+mod wal;
+
+#[cfg(test)]
+mod tests;
+
+pub use self::error::StorageError;
+
+use self::archive::Archive;
+use self::error::IoContext;
+use self::wal::Segment;
+use crate::paxos::durable::AcceptorState;
+use crate::paxos::types::{DecidedEntry, Record, Slot};
+use crate::state::op::Value;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fs::{self, File, OpenOptions, TryLockError};
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+/// The name of the lock file in a data dir.
+pub const LOCK_FILE: &str = "LOCK";
+
+/// What [`Store::open`] found on disk.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Recovered<S> {
+    /// Slots `0..applied` are folded into `state` and are in the archive.
+    pub applied: Slot,
+    /// The derived state of the latest checkpoint (`None`: no checkpoint yet,
+    /// start from the empty state).
+    pub state: Option<S>,
+    /// The checkpoint's acceptor state with every WAL record written since
+    /// replayed into it. Its `decided` map may hold slots below `applied`
+    /// (decisions learned again after the checkpoint); ignore those.
+    pub acceptor: AcceptorState,
+}
+
+/// One site's data dir, open and locked.
+pub struct Store {
+    dir: PathBuf,
+    wal_dir: PathBuf,
+    /// Held for the life of the store: the lock goes with the handle.
+    _lock: File,
+    segment: Segment,
+    archive: Archive,
+    /// Set when a write or sync failed: no more writes.
+    failed: bool,
+}
+
+// The runtime moves the store to blocking threads.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    assert_send::<Store>();
+};
+
+impl Store {
+    /// Opens (creating if needed) and locks the data dir `dir`, and recovers
+    /// what is durable in it. See the module documentation for what is
+    /// repaired and what is refused.
+    pub fn open<S: DeserializeOwned>(dir: &Path) -> Result<(Store, Recovered<S>), StorageError> {
+        if !dir.is_dir() {
+            fs::create_dir_all(dir).at(dir)?;
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                frame::sync_dir(parent)?;
+            }
+        }
+        let lock = lock(dir)?;
+        let wal_dir = dir.join(wal::DIR);
+        if !wal_dir.is_dir() {
+            fs::create_dir_all(&wal_dir).at(&wal_dir)?;
+            frame::sync_dir(dir)?;
+        }
+        // A checkpoint that was being written when the site stopped.
+        let tmp = dir.join(checkpoint::TMP);
+        if let Err(e) = fs::remove_file(&tmp) {
+            if e.kind() != ErrorKind::NotFound {
+                return Err(StorageError::io(&tmp, e));
+            }
+        }
+
+        let (applied, wal_start, mut acceptor, state) = match checkpoint::load::<S>(dir)? {
+            Some(c) => (c.applied, c.wal_start, c.acceptor, Some(c.state)),
+            None => (0, 0, AcceptorState::default(), None),
+        };
+        let has_checkpoint = state.is_some();
+        let archive = Archive::open(dir, applied)?;
+
+        let segments = wal::list_segments(&wal_dir)?;
+        // Segments the checkpoint made obsolete (the site stopped before it
+        // deleted them).
+        for &n in segments.iter().filter(|&&n| n < wal_start) {
+            let p = wal::segment_path(&wal_dir, n);
+            fs::remove_file(&p).at(&p)?;
+        }
+        let live: Vec<u64> = segments.into_iter().filter(|&n| n >= wal_start).collect();
+        if has_checkpoint && live.is_empty() {
+            return Err(missing_segment(
+                &wal_dir,
+                wal_start,
+                "checkpoint.json starts the WAL there",
+            ));
+        }
+        for (i, &n) in live.iter().enumerate() {
+            let expected = wal_start + i as u64;
+            if n != expected {
+                return Err(missing_segment(
+                    &wal_dir,
+                    expected,
+                    &format!("segment {n:016}.wal exists, so records are lost"),
+                ));
+            }
+            let last = i + 1 == live.len();
+            wal::replay_segment(&wal::segment_path(&wal_dir, n), last, &mut acceptor)?;
+        }
+        let segment = match live.last() {
+            Some(&n) => Segment::open(&wal_dir, n)?,
+            None => Segment::create(&wal_dir, wal_start)?,
+        };
+        tracing::info!(
+            dir = %dir.display(),
+            applied,
+            segments = live.len(),
+            "storage recovered"
+        );
+        let store = Store {
+            dir: dir.to_path_buf(),
+            wal_dir,
+            _lock: lock,
+            segment,
+            archive,
+            failed: false,
+        };
+        Ok((
+            store,
+            Recovered {
+                applied,
+                state,
+                acceptor,
+            },
+        ))
+    }
+
+    /// The data dir.
+    pub fn data_dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Makes `records` durable: one write and one sync for the whole slice
+    /// (group commit). An empty slice does nothing.
+    pub fn append(&mut self, records: &[Record]) -> Result<(), StorageError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.writable()?;
+        let mut buf = Vec::new();
+        for r in records {
+            frame::encode_json(&mut buf, r, "WAL record")?;
+        }
+        let r = self.segment.write_synced(&buf);
+        self.note(r)
+    }
+
+    /// Appends decided slot `slot` to the archive. `slot` must be
+    /// [`archived_len`](Self::archived_len). Not synced (see the module
+    /// documentation).
+    pub fn archive(&mut self, slot: Slot, value: &Value) -> Result<(), StorageError> {
+        self.writable()?;
+        let r = self.archive.append(slot, value);
+        self.note(r)
+    }
+
+    /// The archive holds slots `0..archived_len()`.
+    pub fn archived_len(&self) -> Slot {
+        self.archive.len()
+    }
+
+    /// Consecutive archived entries from `from` on, below `to`, stopping
+    /// before the JSON payloads would exceed `max_bytes` (but always at least
+    /// one entry when `from < archived_len()`). Empty when `from` is not
+    /// archived.
+    pub fn read_decided(
+        &self,
+        from: Slot,
+        to: Slot,
+        max_bytes: usize,
+    ) -> Result<Vec<DecidedEntry>, StorageError> {
+        self.archive.read(from, to, max_bytes)
+    }
+
+    /// Writes a checkpoint: slots `0..applied` are folded into `state` (and
+    /// must be archived), `acceptor` is the full current acceptor state
+    /// (every record appended so far applied; decided slots below `applied`
+    /// may be forgotten). Syncs the archive, starts a new WAL segment, writes
+    /// `checkpoint.json` atomically, then deletes the older segments.
+    pub fn checkpoint<S: Serialize>(
+        &mut self,
+        applied: Slot,
+        state: &S,
+        acceptor: &AcceptorState,
+    ) -> Result<(), StorageError> {
+        self.writable()?;
+        if applied > self.archive.len() {
+            return Err(StorageError::CheckpointAhead {
+                applied,
+                archived: self.archive.len(),
+            });
+        }
+        let wal_start = self.segment.number + 1;
+        let content = checkpoint::encode(applied, wal_start, acceptor, state)?;
+        let r = self.checkpoint_io(wal_start, &content);
+        self.note(r)?;
+        // Older segments are obsolete now. Failing to delete them is no
+        // error: the next start-up deletes them.
+        match wal::list_segments(&self.wal_dir) {
+            Ok(segments) => {
+                for n in segments.into_iter().filter(|&n| n < wal_start) {
+                    let p = wal::segment_path(&self.wal_dir, n);
+                    if let Err(e) = fs::remove_file(&p) {
+                        tracing::warn!(file = %p.display(), "cannot delete an old WAL segment: {e}");
+                    }
+                }
+            }
+            Err(e) => tracing::warn!("cannot list the WAL segments to delete: {e}"),
+        }
+        Ok(())
+    }
+
+    fn checkpoint_io(&mut self, wal_start: u64, content: &[u8]) -> Result<(), StorageError> {
+        self.archive.sync()?;
+        self.segment = Segment::create(&self.wal_dir, wal_start)?;
+        checkpoint::write_atomic(&self.dir, content)
+    }
+
+    fn writable(&self) -> Result<(), StorageError> {
+        if self.failed {
+            Err(StorageError::Failed {
+                path: self.dir.clone(),
+            })
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Marks the store failed when a write or sync failed.
+    fn note<T>(&mut self, r: Result<T, StorageError>) -> Result<T, StorageError> {
+        if let Err(StorageError::Io { .. }) = &r {
+            self.failed = true;
+        }
+        r
+    }
+}
+
+/// Opens and locks `dir/LOCK`.
+fn lock(dir: &Path) -> Result<File, StorageError> {
+    let path = dir.join(LOCK_FILE);
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(&path)
+        .at(&path)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(TryLockError::WouldBlock) => Err(StorageError::Locked {
+            path: dir.to_path_buf(),
+        }),
+        Err(TryLockError::Error(e)) => Err(StorageError::io(&path, e)),
+    }
+}
+
+fn missing_segment(wal_dir: &Path, n: u64, why: &str) -> StorageError {
+    StorageError::corrupt(
+        wal::segment_path(wal_dir, n),
+        None,
+        format!("this WAL segment is missing ({why})"),
+    )
+}
