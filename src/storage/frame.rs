@@ -3,7 +3,7 @@
 //!
 //! A frame is `[u32 LE payload length][u32 LE crc32 of the payload][payload]`.
 
-use super::error::{IoContext, StorageError};
+use super::error::StorageError;
 use serde::Serialize;
 use std::fs::File;
 use std::io;
@@ -210,6 +210,7 @@ pub(crate) fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Res
 pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     #[cfg(unix)]
     {
+        use super::error::IoContext;
         File::open(dir).and_then(|d| d.sync_all()).at(dir)
     }
     #[cfg(not(unix))]
