@@ -30,8 +30,10 @@ const CHECKPOINT_EVERY: u64 = 16;
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Flaw {
     None,
-    /// The acceptor forgets its promise and accepted values on restart.
-    ForgetOnRestart,
+    /// The acceptor forgets its promise on restart (keeps accepted values).
+    ForgetPromise,
+    /// The acceptor forgets what it accepted on restart (keeps its promise).
+    ForgetAccepted,
 }
 
 #[derive(Clone, Debug)]
@@ -280,9 +282,10 @@ impl Sim {
         for r in &s.disk.wal {
             acceptor.apply(r);
         }
-        if self.p.flaw == Flaw::ForgetOnRestart {
-            acceptor.promised = Default::default();
-            acceptor.accepted.clear();
+        match self.p.flaw {
+            Flaw::None => {}
+            Flaw::ForgetPromise => acceptor.promised = Default::default(),
+            Flaw::ForgetAccepted => acceptor.accepted.clear(),
         }
         s.disk.archive.truncate(applied as usize);
         s.state = state;
@@ -696,11 +699,21 @@ fn sim_same_seed_same_run() {
 }
 
 #[test]
-fn sim_catches_an_acceptor_that_forgets_on_restart() {
-    let violations = run_seeds(0..600, Flaw::ForgetOnRestart, true);
+fn sim_catches_an_acceptor_that_forgets_its_promise_on_restart() {
+    let violations = run_seeds(0..600, Flaw::ForgetPromise, true);
     assert!(
         !violations.is_empty(),
-        "the checker missed an acceptor that forgets its promises and accepted values"
+        "the checker missed an acceptor that forgets its promise"
+    );
+    eprintln!("broken core caught: {}", violations[0]);
+}
+
+#[test]
+fn sim_catches_an_acceptor_that_forgets_what_it_accepted_on_restart() {
+    let violations = run_seeds(0..600, Flaw::ForgetAccepted, true);
+    assert!(
+        !violations.is_empty(),
+        "the checker missed an acceptor that forgets its accepted values"
     );
     eprintln!("broken core caught: {}", violations[0]);
 }
