@@ -268,7 +268,13 @@ impl Sim {
 
     fn core_config(&mut self, site: SiteId) -> CoreConfig {
         let seed = self.rng.random();
-        CoreConfig::new(self.p.sites, site, TIMEOUT_MS, SUBMIT_TIMEOUT_MS, seed)
+        let mut cfg = CoreConfig::new(self.p.sites, site, TIMEOUT_MS, SUBMIT_TIMEOUT_MS, seed);
+        // A small memory window, so catch-up is often served from the
+        // archive (the runtime's storage path), and small fetch chunks, so
+        // catch-up takes several rounds.
+        cfg.recent = 8;
+        cfg.fetch_chunk = 16;
+        cfg
     }
 
     /// Starts (or restarts) a site from what its disk holds.

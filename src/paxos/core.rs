@@ -825,7 +825,7 @@ impl Core {
         // that a value stranded there by an earlier leader is settled.
         if let Role::Leading(l) = &mut self.role {
             let first = l.next_slot;
-            let end = hi.min(first + self.cfg.window as u64);
+            let end = hi.min(first.saturating_add(self.cfg.window as u64));
             if end > first {
                 l.next_slot = end;
                 for slot in first..end {
@@ -938,7 +938,7 @@ impl Core {
         .into_iter()
         .flatten()
         .max();
-        let next_slot = top.map_or(known_upto, |t| (t + 1).max(known_upto));
+        let next_slot = top.map_or(known_upto, |t| t.saturating_add(1).max(known_upto));
         self.role = Role::Leading(Box::new(Leading {
             ballot,
             next_slot,
@@ -1054,7 +1054,7 @@ impl Core {
                 }
             }
             let slot = l.next_slot;
-            l.next_slot += 1;
+            l.next_slot = l.next_slot.saturating_add(1);
             let ballot = l.ballot;
             let mut by_site: BTreeMap<SiteId, Vec<OpId>> = BTreeMap::new();
             for (site, cmd) in &cmds {
@@ -1168,7 +1168,7 @@ impl Core {
         self.accepted.remove(&slot);
         if let Role::Leading(l) = &mut self.role {
             l.inflight.remove(&slot);
-            l.next_slot = l.next_slot.max(slot + 1);
+            l.next_slot = l.next_slot.max(slot.saturating_add(1));
         }
         out.persist.push(Record::Decide {
             slot,
@@ -1229,7 +1229,7 @@ impl Core {
                 self.recent.pop_front();
             }
             out.committed.push((slot, value));
-            self.prefix += 1;
+            self.prefix = self.prefix.saturating_add(1);
             self.last_progress = self.now;
         }
     }
@@ -1271,7 +1271,9 @@ impl Core {
             },
         };
         self.fetch_sent_at = Some(self.now);
-        let to = (target + 1).min(self.prefix + self.cfg.fetch_chunk);
+        let to = target
+            .saturating_add(1)
+            .min(self.prefix.saturating_add(self.cfg.fetch_chunk));
         self.send(
             out,
             peer,
