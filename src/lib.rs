@@ -1,8 +1,11 @@
 //! tweettui: a Twitter with no server. See README.md and SPEC.md.
 
+pub mod bench;
 pub mod config;
+pub mod demo;
 pub mod net;
 pub mod paxos;
 pub mod site;
 pub mod state;
 pub mod storage;
+pub mod ui;

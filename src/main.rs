@@ -53,6 +53,34 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The load benchmark: closed-loop clients submit tweets for a while;
+    /// prints throughput and latency percentiles.
+    Bench {
+        /// Sites of the cluster it starts in this process (1 to 7).
+        #[arg(long, default_value_t = 3)]
+        sites: usize,
+        /// Concurrent clients, spread over the sites.
+        #[arg(long, default_value_t = 16)]
+        clients: usize,
+        /// How long to submit, in seconds.
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Characters per tweet.
+        #[arg(long, default_value_t = 100)]
+        size: usize,
+        /// Measure the running sites of the config instead of starting a cluster.
+        #[arg(long)]
+        remote: bool,
+    },
+    /// A whole local cluster in one process (fresh data dirs in a temp dir), UI on site 0.
+    Demo {
+        /// How many sites (1 to 7).
+        #[arg(long, default_value_t = 5)]
+        sites: usize,
+        /// Keep the demo's data dirs instead of removing them on exit.
+        #[arg(long)]
+        keep: bool,
+    },
 }
 
 fn main() -> ExitCode {
@@ -84,6 +112,33 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             arg,
             json,
         }) => ctl(&cli.common, &site, &command, &arg, json).await,
+        Some(Command::Bench {
+            sites,
+            clients,
+            seconds,
+            size,
+            remote,
+        }) => {
+            let remote = if remote {
+                Some(load_config(&cli.common)?)
+            } else {
+                None
+            };
+            let opts = tweettui::bench::BenchOptions {
+                sites,
+                clients,
+                seconds,
+                size,
+                remote,
+            };
+            let report = tweettui::bench::run(opts).await?;
+            println!("{report}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Demo { sites, keep }) => {
+            tweettui::demo::run(sites, keep).await?;
+            Ok(ExitCode::SUCCESS)
+        }
         None => {
             let Some(site) = cli.site else {
                 anyhow::bail!("which site? give its index or name (see --help)");
@@ -118,7 +173,14 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
         None => default_data_dir(&name)?,
     };
     if !headless {
-        eprintln!("tweettui: the full-screen UI is not built yet: running headless");
+        // The UI: logs go to a file in the data dir, never to the screen.
+        tweettui::ui::run_site(SiteOptions {
+            config,
+            site: index as u32,
+            data_dir,
+        })
+        .await?;
+        return Ok(ExitCode::SUCCESS);
     }
     init_stderr_logs();
     let opts = SiteOptions {

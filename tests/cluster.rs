@@ -337,6 +337,15 @@ fn a_partitioned_minority_answers_503_and_everyone_converges_after() {
     // Cut site 0 off, both ways.
     let cut = c.call(0, "fault", json!({"drop_to": [1, 2], "drop_from": [1, 2]}));
     assert_eq!(cut["stat"], 200, "{cut}");
+    let peers = &c.call(0, "status", Json::Null)["body"]["peers"];
+    assert_eq!(
+        peers[0]["connected"], false,
+        "cut off peers show as down: {peers}"
+    );
+    assert_eq!(
+        peers[1]["connected"], false,
+        "cut off peers show as down: {peers}"
+    );
     assert_eq!(c.tweet(0, "from the minority")["stat"], 503);
     let ok = wait_until(Duration::from_secs(15), || {
         c.tweet(1, "majority goes on")["stat"] == 200
@@ -567,7 +576,11 @@ fn a_site_down_for_thousands_of_slots_catches_up_from_the_archive() {
             s.spawn(move || {
                 for k in 0..(3_000 / 16 + 1) {
                     let r = try_call(port, "tweet", json!(format!("bulk {t}-{k}")));
-                    assert_eq!(r.as_ref().map(|r| r["stat"].clone()), Some(json!(200)), "{r:?}");
+                    assert_eq!(
+                        r.as_ref().map(|r| r["stat"].clone()),
+                        Some(json!(200)),
+                        "{r:?}"
+                    );
                 }
             });
         }
@@ -576,7 +589,12 @@ fn a_site_down_for_thousands_of_slots_catches_up_from_the_archive() {
     c.start(2);
     c.wait_up(2);
     let caught_up = wait_until(Duration::from_secs(60), || c.decided(2) >= target);
-    assert!(caught_up, "site 2 decided {} of {target}; log:\n{}", c.decided(2), c.log(2));
+    assert!(
+        caught_up,
+        "site 2 decided {} of {target}; log:\n{}",
+        c.decided(2),
+        c.log(2)
+    );
     let ops = |log: &Json| log.as_array().map_or(0, Vec::len);
     let (log0, log2) = (c.log_of(0), c.log_of(2));
     assert_eq!(ops(&log0), 16 * (3_000 / 16 + 1));

@@ -418,6 +418,9 @@ impl Runtime {
     }
 
     fn status(&self) -> Status {
+        // A peer cut off by the fault filter is down as far as consensus
+        // goes, even though its connection stays open.
+        let fault = self.net.fault();
         Status {
             site: self.me,
             name: self.name.clone(),
@@ -430,7 +433,9 @@ impl Runtime {
                 .map(|(site, connected)| PeerStatus {
                     site,
                     name: self.names.get(site as usize).cloned().unwrap_or_default(),
-                    connected,
+                    connected: connected
+                        && !fault.drops_outgoing(site)
+                        && !fault.drops_incoming(site),
                 })
                 .collect(),
         }

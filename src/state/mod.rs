@@ -263,10 +263,10 @@ impl<'a> Timeline<'a> {
     }
 }
 
-impl Iterator for Timeline<'_> {
-    type Item = Tweet;
-
-    fn next(&mut self) -> Option<Tweet> {
+impl<'a> Timeline<'a> {
+    /// Moves past the newest tweet left and returns it by reference, so
+    /// that skipping (scrolling deep into a long history) allocates nothing.
+    fn advance(&mut self) -> Option<(&'a TweetKey, &'a str, usize)> {
         // The newest head among the authors (few: one per site).
         let (i, _) = self
             .sources
@@ -283,6 +283,15 @@ impl Iterator for Timeline<'_> {
             }
         }
         self.remaining -= 1;
+        Some((key, text, author))
+    }
+}
+
+impl Iterator for Timeline<'_> {
+    type Item = Tweet;
+
+    fn next(&mut self) -> Option<Tweet> {
+        let (key, text, author) = self.advance()?;
         Some(Tweet {
             slot: key.slot,
             index: key.index,
@@ -290,6 +299,13 @@ impl Iterator for Timeline<'_> {
             text: text.to_string(),
             time: key.time,
         })
+    }
+
+    fn nth(&mut self, n: usize) -> Option<Tweet> {
+        for _ in 0..n {
+            self.advance()?;
+        }
+        self.next()
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {

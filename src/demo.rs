@@ -1,0 +1,517 @@
+//! `tweettui demo`: a whole cluster in one process, on free loopback ports,
+//! with fresh data dirs in a temporary directory, and the UI on site 0.
+//!
+//! The UI can show any site, crash one (its runtime stops, its data dir
+//! stays), restart it from its data dir (it catches up, visibly), cut it off
+//! from the others and heal it, and let the other sites tweet now and then.
+//! Because every site runs here, the UI also checks safety live: no slot
+//! may be decided with two different values on two sites
+//! ([`SafetyCheck`]).
+//!
+//! The split stays the same as for one site: the [`Controller`] task owns
+//! the runtimes and carries out [`DemoCmd`]s; the UI only renders and sends
+//! commands, and hears back through [`DemoEvent`]s.
+
+use crate::config::{Config, SiteConfig};
+use crate::paxos::Slot;
+use crate::site::api::{FaultSpec, Request, SiteClient, SiteEvent};
+use crate::site::runtime::{self, RunningSite, SiteOptions};
+use crate::state::op::Value;
+use anyhow::{bail, Context};
+use rand::Rng;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// The users of the demo's sites, in order.
+pub const NAMES: [&str; 7] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"];
+
+/// What the UI asks of the demo.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DemoCmd {
+    /// The UI now shows this site (chatter leaves it alone).
+    Shown(usize),
+    Crash(usize),
+    Restart(usize),
+    CutOff {
+        site: usize,
+        on: bool,
+    },
+    Chatter(bool),
+}
+
+/// What the demo tells the UI.
+#[derive(Debug)]
+pub enum DemoEvent {
+    /// A site's runtime stopped: crashed on request (`reason` None) or by
+    /// itself.
+    Down {
+        site: usize,
+        reason: Option<String>,
+    },
+    /// A site (re)started; requests to it go through `client` from now on.
+    Up {
+        site: usize,
+        client: SiteClient,
+    },
+    CutOff {
+        site: usize,
+        on: bool,
+    },
+    Chatter(bool),
+    Error(String),
+}
+
+/// The live safety check across all sites: every slot decided anywhere
+/// must be decided with the same value everywhere.
+#[derive(Clone, Debug, Default)]
+pub struct SafetyCheck {
+    decided: BTreeMap<Slot, (usize, Value)>,
+    violation: Option<Slot>,
+}
+
+impl SafetyCheck {
+    /// Site `site` decided `slot` with `value`. `false` when another site
+    /// decided that slot with a different value.
+    pub fn observe(&mut self, site: usize, slot: Slot, value: &Value) -> bool {
+        match self.decided.get(&slot) {
+            Some((_, v)) if v != value => {
+                if self.violation.is_none_or(|s| slot < s) {
+                    self.violation = Some(slot);
+                }
+                tracing::error!("SAFETY VIOLATED: slot {slot} decided differently at site {site}");
+                false
+            }
+            Some(_) => true,
+            None => {
+                self.decided.insert(slot, (site, value.clone()));
+                true
+            }
+        }
+    }
+
+    /// The first slot seen with two different values.
+    pub fn violation(&self) -> Option<Slot> {
+        self.violation
+    }
+
+    /// How many slots were checked.
+    pub fn slots(&self) -> usize {
+        self.decided.len()
+    }
+}
+
+/// Ports nobody listens on now: bound on 127.0.0.1:0 all at once (so they
+/// differ), then released.
+pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()
+        .context("cannot find free ports on 127.0.0.1")?;
+    listeners
+        .iter()
+        .map(|l| Ok(l.local_addr()?.port()))
+        .collect()
+}
+
+/// A config of `sites` sites on free loopback ports, control ports explicit.
+pub fn demo_config(sites: usize) -> anyhow::Result<Config> {
+    if !(1..=NAMES.len()).contains(&sites) {
+        bail!("the demo runs 1 to {} sites, not {sites}", NAMES.len());
+    }
+    let ports = free_ports(2 * sites)?;
+    let mut config = Config::builtin_default();
+    config.sites = (0..sites)
+        .map(|i| SiteConfig {
+            name: NAMES[i].to_string(),
+            addr: "127.0.0.1".to_string(),
+            port: ports[2 * i],
+            control_port: Some(ports[2 * i + 1]),
+        })
+        .collect();
+    config.validate()?;
+    Ok(config)
+}
+
+/// A fresh directory for the demo's data under the system's temp dir.
+fn fresh_dir() -> anyhow::Result<PathBuf> {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    let dir = std::env::temp_dir().join(format!("tweettui-demo-{}-{nanos:x}", std::process::id()));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("cannot create the demo dir {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// The demo's directory, to remove should the process end abruptly (a
+/// panic ends it: see the UI's panic hook).
+static REMOVE_ON_EXIT: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Removes the demo's directory (unless `--keep`); for the panic path.
+pub fn remove_dir_on_exit() {
+    let dir = REMOVE_ON_EXIT.lock().ok().and_then(|mut d| d.take());
+    if let Some(dir) = dir {
+        let _ = std::fs::remove_dir_all(dir);
+    }
+}
+
+/// `tweettui demo`: runs the cluster and the UI until the UI quits.
+pub async fn run(sites: usize, keep: bool) -> anyhow::Result<()> {
+    let config = demo_config(sites)?;
+    let dir = fresh_dir()?;
+    if !keep {
+        if let Ok(mut d) = REMOVE_ON_EXIT.lock() {
+            *d = Some(dir.clone());
+        }
+    }
+    let result = run_in(config, &dir).await;
+    if keep {
+        // Not eprintln!: it panics when the terminal is gone (SIGHUP).
+        let _ = writeln!(
+            std::io::stderr(),
+            "tweettui: the demo's data dirs are kept in {}",
+            dir.display()
+        );
+    } else {
+        if let Ok(mut d) = REMOVE_ON_EXIT.lock() {
+            d.take();
+        }
+        if let Err(e) = std::fs::remove_dir_all(&dir) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "tweettui: cannot remove {}: {e}",
+                dir.display()
+            );
+        }
+    }
+    result
+}
+
+async fn run_in(config: Config, dir: &Path) -> anyhow::Result<()> {
+    let _log = crate::ui::log_to_file(dir, "demo.log")?;
+    let names = config.names();
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+    let (demo_tx, demo_rx) = mpsc::unbounded_channel();
+    let mut ctl = Controller::new(config, dir.to_path_buf(), ev_tx, demo_tx);
+    let mut clients = Vec::new();
+    for i in 0..names.len() {
+        match ctl.start_site(i).await {
+            Ok(c) => clients.push(Some(c)),
+            Err(e) => {
+                ctl.stop_all().await;
+                return Err(e);
+            }
+        }
+    }
+    tracing::info!("demo: {} sites up, data in {}", names.len(), dir.display());
+    let ctl_task = tokio::spawn(ctl.run(cmd_rx));
+    let setup = crate::ui::UiSetup {
+        names,
+        shown: 0,
+        demo: true,
+        clients,
+        events: ev_rx,
+        demo_cmds: Some(cmd_tx),
+        demo_events: Some(demo_rx),
+    };
+    // The UI ends (quit or error); dropping its command sender stops the
+    // controller, which stops every site.
+    let ui = crate::ui::run(setup).await;
+    let stopped = ctl_task.await;
+    ui?;
+    stopped.context("the demo controller failed")?;
+    Ok(())
+}
+
+/// Owns the demo's sites and carries out the UI's commands.
+pub struct Controller {
+    config: Config,
+    dir: PathBuf,
+    sites: Vec<Option<RunningSite>>,
+    generation: Vec<u64>,
+    cut: Vec<bool>,
+    events: mpsc::UnboundedSender<(usize, SiteEvent)>,
+    to_ui: mpsc::UnboundedSender<DemoEvent>,
+    ended_tx: mpsc::UnboundedSender<(usize, u64)>,
+    ended_rx: Option<mpsc::UnboundedReceiver<(usize, u64)>>,
+    chatter: bool,
+    shown: usize,
+    chats: u64,
+}
+
+/// What the other sites say when chatter is on.
+const CHATTER: [&str; 12] = [
+    "coffee first, consensus later ☕",
+    "who moved my ballot?",
+    "two phases, one log, zero servers",
+    "my promise is on disk, I swear",
+    "just acked a stranger's accept",
+    "nack! someone has a higher ballot",
+    "catching up on the log after lunch",
+    "the leader is alive, long live the leader",
+    "a quorum walks into a bar… most of them do",
+    "no-op in slot 42, nothing to see",
+    "majority rules, minority waits",
+    "hello from the other site 👋",
+];
+
+impl Controller {
+    pub fn new(
+        config: Config,
+        dir: PathBuf,
+        events: mpsc::UnboundedSender<(usize, SiteEvent)>,
+        to_ui: mpsc::UnboundedSender<DemoEvent>,
+    ) -> Controller {
+        let n = config.sites.len();
+        let (ended_tx, ended_rx) = mpsc::unbounded_channel();
+        Controller {
+            config,
+            dir,
+            sites: (0..n).map(|_| None).collect(),
+            generation: vec![0; n],
+            cut: vec![false; n],
+            events,
+            to_ui,
+            ended_tx,
+            ended_rx: Some(ended_rx),
+            chatter: false,
+            shown: 0,
+            chats: 0,
+        }
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.config.sites[i].name.clone()
+    }
+
+    fn fault_for(&self, i: usize) -> FaultSpec {
+        if !self.cut[i] {
+            return FaultSpec::default();
+        }
+        let others: Vec<u32> = (0..self.config.sites.len() as u32)
+            .filter(|&s| s as usize != i)
+            .collect();
+        FaultSpec {
+            drop_to: others.clone(),
+            drop_from: others,
+            ..FaultSpec::default()
+        }
+    }
+
+    /// Starts site `i` on its data dir and forwards its events, tagged.
+    pub async fn start_site(&mut self, i: usize) -> anyhow::Result<SiteClient> {
+        let name = self.name(i);
+        let opts = SiteOptions {
+            config: self.config.clone(),
+            site: i as u32,
+            data_dir: self.dir.join(&name),
+        };
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let site = runtime::start(opts, Some(tx))
+            .await
+            .with_context(|| format!("site {name} cannot start"))?;
+        self.generation[i] += 1;
+        let generation = self.generation[i];
+        let fwd = self.events.clone();
+        let ended = self.ended_tx.clone();
+        tokio::spawn(async move {
+            while let Some(ev) = rx.recv().await {
+                if fwd.send((i, ev)).is_err() {
+                    break;
+                }
+            }
+            let _ = ended.send((i, generation));
+        });
+        let client = site.client.clone();
+        self.sites[i] = Some(site);
+        if self.cut[i] {
+            client.request(Request::Fault(self.fault_for(i))).await;
+        }
+        Ok(client)
+    }
+
+    async fn crash(&mut self, i: usize) {
+        let Some(site) = self.sites.get_mut(i).and_then(Option::take) else {
+            return;
+        };
+        let reason = site.stop().await.err().map(|e| format!("{e:#}"));
+        tracing::info!("demo: {} crashed", self.name(i));
+        let _ = self.to_ui.send(DemoEvent::Down { site: i, reason });
+    }
+
+    async fn restart(&mut self, i: usize) {
+        if i >= self.sites.len() || self.sites[i].is_some() {
+            return;
+        }
+        match self.start_site(i).await {
+            Ok(client) => {
+                tracing::info!("demo: {} restarted", self.name(i));
+                let _ = self.to_ui.send(DemoEvent::Up { site: i, client });
+            }
+            Err(e) => {
+                let _ = self.to_ui.send(DemoEvent::Error(format!("{e:#}")));
+            }
+        }
+    }
+
+    async fn cut_off(&mut self, i: usize, on: bool) {
+        if i >= self.sites.len() {
+            return;
+        }
+        self.cut[i] = on;
+        if let Some(site) = &self.sites[i] {
+            let resp = site.client.request(Request::Fault(self.fault_for(i))).await;
+            if !resp.is_ok() {
+                let _ = self.to_ui.send(DemoEvent::Error(format!(
+                    "cannot set the network filter of {}: {}",
+                    self.name(i),
+                    resp.body
+                )));
+                return;
+            }
+        }
+        let _ = self.to_ui.send(DemoEvent::CutOff { site: i, on });
+    }
+
+    /// One tweet from a random running site other than the shown one.
+    fn chat(&mut self) {
+        let live: Vec<usize> = (0..self.sites.len())
+            .filter(|&i| i != self.shown && self.sites[i].is_some())
+            .collect();
+        if live.is_empty() {
+            return;
+        }
+        let mut rng = rand::rng();
+        let i = live[rng.random_range(0..live.len())];
+        let Some(site) = &self.sites[i] else { return };
+        self.chats += 1;
+        let text = format!(
+            "{} #{}",
+            CHATTER[rng.random_range(0..CHATTER.len())],
+            self.chats
+        );
+        let client = site.client.clone();
+        tokio::spawn(async move {
+            let resp = client.request(Request::Tweet(text)).await;
+            if !resp.is_ok() {
+                tracing::info!("demo chatter: {} {}", resp.stat, resp.body);
+            }
+        });
+    }
+
+    fn next_chat() -> Instant {
+        Instant::now() + Duration::from_millis(rand::rng().random_range(1000..2000))
+    }
+
+    /// Carries out commands until the UI goes away, then stops every site.
+    pub async fn run(mut self, mut cmds: mpsc::UnboundedReceiver<DemoCmd>) {
+        let Some(mut ended) = self.ended_rx.take() else {
+            return;
+        };
+        let mut chat_at = Self::next_chat();
+        loop {
+            tokio::select! {
+                cmd = cmds.recv() => match cmd {
+                    None => break,
+                    Some(DemoCmd::Shown(i)) => self.shown = i,
+                    Some(DemoCmd::Crash(i)) => self.crash(i).await,
+                    Some(DemoCmd::Restart(i)) => self.restart(i).await,
+                    Some(DemoCmd::CutOff { site, on }) => self.cut_off(site, on).await,
+                    Some(DemoCmd::Chatter(on)) => {
+                        self.chatter = on;
+                        chat_at = Self::next_chat();
+                        let _ = self.to_ui.send(DemoEvent::Chatter(on));
+                    }
+                },
+                Some((i, generation)) = ended.recv() => {
+                    // A site whose events stopped although nobody crashed
+                    // it: it stopped by itself (a fatal error).
+                    if self.generation[i] == generation {
+                        if let Some(site) = self.sites[i].take() {
+                            let reason = match site.stop().await {
+                                Ok(()) => "stopped".to_string(),
+                                Err(e) => format!("{e:#}"),
+                            };
+                            let _ = self.to_ui.send(DemoEvent::Down { site: i, reason: Some(reason) });
+                        }
+                    }
+                }
+                _ = tokio::time::sleep_until(chat_at), if self.chatter => {
+                    self.chat();
+                    chat_at = Self::next_chat();
+                }
+            }
+        }
+        self.stop_all().await;
+    }
+
+    /// Stops every running site.
+    pub async fn stop_all(&mut self) {
+        let running: Vec<(usize, RunningSite)> = self
+            .sites
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, s)| s.take().map(|s| (i, s)))
+            .collect();
+        let stops = running.into_iter().map(|(i, s)| async move {
+            if let Err(e) = s.stop().await {
+                tracing::warn!("demo: site {i} stopped with an error: {e:#}");
+            }
+        });
+        futures::future::join_all(stops).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::op::{Command, Op, OpId};
+
+    fn tweet(text: &str) -> Value {
+        Value::batch(vec![Command {
+            id: OpId {
+                site: 0,
+                boot: 1,
+                seq: 1,
+            },
+            op: Op::Tweet {
+                user: "alice".into(),
+                text: text.into(),
+                time: chrono::DateTime::from_timestamp_millis(0).unwrap_or_default(),
+            },
+        }])
+    }
+
+    #[test]
+    fn safety_check_flags_two_values_for_one_slot() {
+        let mut s = SafetyCheck::default();
+        assert!(s.observe(0, 0, &tweet("a")));
+        assert!(s.observe(1, 0, &tweet("a")));
+        assert!(s.observe(1, 1, &Value::noop()));
+        assert_eq!(s.violation(), None);
+        assert_eq!(s.slots(), 2);
+        assert!(!s.observe(2, 1, &tweet("b")));
+        assert_eq!(s.violation(), Some(1));
+    }
+
+    #[test]
+    fn demo_config_uses_distinct_free_ports() {
+        let c = demo_config(5).unwrap();
+        let mut ports: Vec<u16> = c
+            .sites
+            .iter()
+            .flat_map(|s| [s.port, s.control_port.unwrap()])
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 10);
+        assert!(demo_config(0).is_err());
+        assert!(demo_config(8).is_err());
+    }
+}

@@ -1,0 +1,947 @@
+//! The screen (SPEC section 9).
+//!
+//! 1. Snapshot tests: the App is driven like gitui's tests, by injecting key
+//!    events and site events (no terminal), drawn into ratatui's TestBackend
+//!    and compared with insta snapshots (times are fixed: a fixed clock and
+//!    fixed trace times).
+//! 2. A real-terminal end-to-end test: `tweettui demo` in a detached tmux
+//!    session, typed into and read back with `capture-pane`.
+
+use chrono::{DateTime, FixedOffset, TimeZone, Utc};
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::style::Color;
+use ratatui::Terminal;
+use tweettui::paxos::{Ballot, Dir, MsgKind, TraceEvent};
+use tweettui::site::api::{PeerStatus, Request, Response, SiteEvent, Status};
+use tweettui::state::op::{Command, Op, OpId, Value};
+use tweettui::state::State;
+use tweettui::ui::theme::Theme;
+use tweettui::ui::{draw, App, AppConfig, Clock, Effect, Msg};
+
+const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
+
+fn names() -> Vec<String> {
+    NAMES.iter().map(|s| s.to_string()).collect()
+}
+
+fn at(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_750_000_000 + secs, 0).unwrap()
+}
+
+fn config(theme: Theme, demo: bool, size: (u16, u16)) -> AppConfig {
+    AppConfig {
+        names: names(),
+        shown: 0,
+        hosted: if demo { (0..5).collect() } else { vec![0] },
+        demo,
+        theme,
+        clock: Clock::Fixed {
+            now: at(3600),
+            offset: FixedOffset::east_opt(0).unwrap(),
+        },
+        mouse_capture: true,
+        size,
+    }
+}
+
+fn status(site: u32, leader: Option<u32>, decided: u64, down: &[u32]) -> Status {
+    Status {
+        site,
+        name: NAMES[site as usize].to_string(),
+        decided,
+        leader,
+        peers: (0..5u32)
+            .filter(|&p| p != site)
+            .map(|p| PeerStatus {
+                site: p,
+                name: NAMES[p as usize].to_string(),
+                connected: !down.contains(&p),
+            })
+            .collect(),
+    }
+}
+
+fn cmd(site: u32, seq: u64, op: Op) -> Value {
+    Value::batch(vec![Command {
+        id: OpId { site, boot: 1, seq },
+        op,
+    }])
+}
+
+fn tweet(site: u32, seq: u64, secs: i64, text: &str) -> Value {
+    cmd(
+        site,
+        seq,
+        Op::Tweet {
+            user: NAMES[site as usize].into(),
+            text: text.into(),
+            time: at(secs),
+        },
+    )
+}
+
+fn key(code: KeyCode) -> Msg {
+    Msg::Term(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ctrl(c: char) -> Msg {
+    Msg::Term(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )))
+}
+
+fn typed(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.apply(key(KeyCode::Char(c)));
+    }
+}
+
+fn msg(dir: Dir, peer: u32, kind: MsgKind, slot: u64, value: Option<&str>) -> TraceEvent {
+    TraceEvent::Message {
+        dir,
+        peer,
+        kind,
+        slot: Some(slot),
+        ballot: Some(Ballot::new(1, 0)),
+        value: value.map(str::to_string),
+    }
+}
+
+/// The trace of alice winning slot `slot` as the new leader.
+fn trace_slot(app: &mut App, site: usize, slot: u64, t0: u64, value: &str) {
+    let b = Ballot::new(1, 0);
+    let mut ev = |ms: u64, e: TraceEvent| {
+        app.apply(Msg::Site(
+            site,
+            SiteEvent::Trace {
+                at_ms: t0 + ms,
+                event: e,
+            },
+        ))
+    };
+    if slot == 0 {
+        ev(
+            0,
+            TraceEvent::Election {
+                ballot: b,
+                from_slot: 0,
+            },
+        );
+        for p in 1..5 {
+            ev(1, msg(Dir::Sent, p, MsgKind::Prepare, 0, None));
+        }
+        ev(3, msg(Dir::Received, 2, MsgKind::Promise, 0, None));
+        ev(3, msg(Dir::Received, 3, MsgKind::Promise, 0, None));
+        ev(
+            3,
+            TraceEvent::Leader {
+                leader: Some(0),
+                ballot: b,
+            },
+        );
+    }
+    ev(
+        4,
+        TraceEvent::Proposed {
+            slot,
+            ballot: b,
+            value: value.into(),
+            recovered: false,
+        },
+    );
+    for p in 1..5 {
+        ev(4, msg(Dir::Sent, p, MsgKind::Accept, slot, Some(value)));
+    }
+    // Plumbing, hidden by the default filter.
+    ev(
+        5,
+        TraceEvent::Message {
+            dir: Dir::Sent,
+            peer: 1,
+            kind: MsgKind::Heartbeat,
+            slot: None,
+            ballot: Some(b),
+            value: None,
+        },
+    );
+    ev(6, msg(Dir::Received, 1, MsgKind::Ack, slot, None));
+    ev(7, msg(Dir::Received, 4, MsgKind::Ack, slot, None));
+    for p in 1..5 {
+        ev(7, msg(Dir::Sent, p, MsgKind::Commit, slot, Some(value)));
+    }
+    ev(
+        7,
+        TraceEvent::Decided {
+            slot,
+            value: value.into(),
+            own: Some(true),
+        },
+    );
+    ev(9, msg(Dir::Received, 2, MsgKind::Ack, slot, None));
+}
+
+/// Site 0 (alice) with a few tweets (emoji and CJK among them), a block,
+/// a pending block and a trace of two slots.
+fn sample_app(theme: Theme, demo: bool) -> App {
+    let mut app = App::new(config(theme, demo, (120, 40)));
+    let sites: Vec<usize> = if demo { (0..5).collect() } else { vec![0] };
+    for &s in &sites {
+        app.apply(Msg::Site(
+            s,
+            SiteEvent::Snapshot {
+                state: Box::new(State::new(names())),
+                status: status(s as u32, Some(0), 0, &[3]),
+            },
+        ));
+    }
+    let log = [
+        tweet(0, 1, 10, "hello from alice: the first tweet of the log"),
+        tweet(1, 1, 20, "bob here 👋 — does this wrap nicely when the text is much longer than one line of the timeline pane? It should."),
+        cmd(0, 2, Op::Block { user: "alice".into(), target: "carol".into() }),
+        tweet(2, 1, 30, "carol: 日本語のツイート, wide characters"),
+        tweet(3, 1, 40, "dave says hi"),
+        cmd(4, 1, Op::Block { user: "erin".into(), target: "alice".into() }),
+        tweet(4, 2, 50, "erin's tweet alice cannot see"),
+        tweet(0, 3, 60, "alice again, newest"),
+    ];
+    for (slot, v) in log.iter().enumerate() {
+        for &s in &sites {
+            app.apply(Msg::Site(
+                s,
+                SiteEvent::Committed {
+                    slot: slot as u64,
+                    value: v.clone(),
+                },
+            ));
+        }
+    }
+    for &s in &sites {
+        app.apply(Msg::Site(
+            s,
+            SiteEvent::Status(status(s as u32, Some(0), 8, &[3])),
+        ));
+    }
+    trace_slot(
+        &mut app,
+        0,
+        0,
+        1200,
+        "alice: hello from alice: the first tweet of the log",
+    );
+    trace_slot(&mut app, 0, 7, 61_000, "alice: alice again, newest");
+    app
+}
+
+/// The first column of the trace pane at 120x40.
+fn trace_x() -> usize {
+    let area = ratatui::layout::Rect::new(0, 0, 120, 40);
+    tweettui::ui::view::layout(area).unwrap().trace.x as usize
+}
+
+fn render(app: &App) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    terminal.draw(|f| draw(app, f)).unwrap();
+    terminal
+}
+
+fn screen_text(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let mut out = String::new();
+    for y in 0..buf.area.height {
+        let mut skip = 0;
+        for x in 0..buf.area.width {
+            if skip > 0 {
+                skip -= 1;
+                continue;
+            }
+            let sym = buf[(x, y)].symbol();
+            out.push_str(sym);
+            skip = ratatui::text::Span::raw(sym).width().saturating_sub(1);
+        }
+        out.push('\n');
+    }
+    out
+}
+
+#[test]
+fn full_layout_120x40() {
+    let mut app = sample_app(Theme::colored(), false);
+    // A pending block shows in the block list until it is decided.
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Down));
+    app.apply(key(KeyCode::Down));
+    let (fx, _) = app.update(key(KeyCode::Char('b')));
+    assert!(
+        matches!(&fx[..], [Effect::Request { req: Request::Block(u), .. }] if u == "dave"),
+        "{fx:?}"
+    );
+    // Back to the timeline, second tweet selected.
+    app.apply(key(KeyCode::BackTab));
+    app.apply(key(KeyCode::Down));
+    let t = render(&app);
+    insta::assert_snapshot!("full_layout_120x40", t.backend());
+}
+
+#[test]
+fn help_popup_lists_every_key() {
+    let mut app = sample_app(Theme::colored(), true);
+    app.apply(key(KeyCode::F(1)));
+    let t = render(&app);
+    let text = screen_text(&t);
+    assert!(text.contains("Help · every key"), "{text}");
+    insta::assert_snapshot!("help_popup", t.backend());
+    // Every key of every table is in the popup (scrolling through it).
+    let all: String = tweettui::ui::view::help_lines(&app)
+        .iter()
+        .map(|l| l.to_string() + "\n")
+        .collect();
+    for table in [
+        tweettui::ui::keys::ANYWHERE,
+        tweettui::ui::keys::INPUT,
+        tweettui::ui::keys::TIMELINE,
+        tweettui::ui::keys::BLOCKS,
+        tweettui::ui::keys::TRACE,
+        tweettui::ui::keys::ANY_PANE,
+        tweettui::ui::keys::DEMO,
+    ] {
+        for k in table {
+            assert!(all.contains(k.keys), "{} missing from the help", k.keys);
+        }
+    }
+    // Esc closes it; `?` on a pane opens it again; in the input box `?` is text.
+    app.apply(key(KeyCode::Esc));
+    assert!(app.popup.is_none());
+    app.apply(key(KeyCode::Char('?')));
+    assert!(app.popup.is_none());
+    assert_eq!(app.input_text(), "?");
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Char('?')));
+    assert!(app.popup.is_some());
+}
+
+#[test]
+fn per_slot_view() {
+    let mut app = sample_app(Theme::colored(), false);
+    for _ in 0..3 {
+        app.apply(key(KeyCode::Tab));
+    }
+    app.apply(key(KeyCode::Char('s')));
+    let t = render(&app);
+    let text = screen_text(&t);
+    assert!(
+        text.contains("prepare→promise 3/5✓→accept→ack 4/5✓→commit"),
+        "{text}"
+    );
+    insta::assert_snapshot!("per_slot_view", t.backend());
+}
+
+#[test]
+fn too_small_terminal_says_so() {
+    let mut app = sample_app(Theme::colored(), false);
+    app.apply(Msg::Term(Event::Resize(20, 5)));
+    let t = render(&app);
+    insta::assert_snapshot!("too_small_20x5", t.backend());
+    let text = screen_text(&t);
+    assert!(text.contains("terminal too"), "{text}");
+    // And back to a usable size.
+    app.apply(Msg::Term(Event::Resize(120, 40)));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("Paxos trace"), "{text}");
+}
+
+#[test]
+fn tiny_and_odd_sizes_never_panic() {
+    let mut app = sample_app(Theme::colored(), true);
+    app.apply(key(KeyCode::F(1)));
+    for (w, h) in [
+        (1, 1),
+        (2, 2),
+        (59, 15),
+        (60, 16),
+        (61, 17),
+        (80, 24),
+        (200, 60),
+    ] {
+        app.apply(Msg::Term(Event::Resize(w, h)));
+        render(&app);
+    }
+}
+
+#[test]
+fn no_color_means_no_colours_but_a_visible_selection() {
+    let mut app = sample_app(Theme::monochrome(), true);
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Down));
+    let t = render(&app);
+    let buf = t.backend().buffer();
+    for y in 0..buf.area.height {
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y)];
+            assert_eq!(c.fg, Color::Reset, "fg colour at {x},{y}: {:?}", c.symbol());
+            assert_eq!(c.bg, Color::Reset, "bg colour at {x},{y}: {:?}", c.symbol());
+        }
+    }
+    let text = screen_text(&t);
+    assert!(text.contains("▶ dave"), "no highlight symbol:\n{text}");
+    // The selection is still visible: reversed.
+    let reversed = (0..buf.area.width).any(|x| {
+        (0..buf.area.height).any(|y| {
+            buf[(x, y)]
+                .modifier
+                .contains(ratatui::style::Modifier::REVERSED)
+        })
+    });
+    assert!(reversed);
+    // The popup too.
+    app.apply(key(KeyCode::Char('?')));
+    let t = render(&app);
+    let buf = t.backend().buffer();
+    assert!(buf
+        .content
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+}
+
+#[test]
+fn wrong_command_shows_usage_and_keeps_the_text() {
+    let mut app = sample_app(Theme::colored(), false);
+    typed(&mut app, "block party tonight");
+    let (fx, _) = app.update(key(KeyCode::Enter));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert_eq!(app.input_text(), "block party tonight");
+    let note = app.note.clone().unwrap().text;
+    assert!(note.contains("usage: /block <user>"), "{note}");
+    let text = screen_text(&render(&app));
+    assert!(text.contains("usage: /block <user>"), "{text}");
+    assert!(text.contains("block party tonight"), "{text}");
+}
+
+#[test]
+fn slash_tweet_always_tweets_and_the_answer_shows() {
+    let mut app = sample_app(Theme::colored(), false);
+    typed(&mut app, "/tweet block x");
+    let (fx, _) = app.update(key(KeyCode::Enter));
+    let [Effect::Request { tag, site: 0, req }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(*req, Request::Tweet("block x".into()));
+    assert_eq!(app.input_text(), "");
+    app.apply(Msg::Reply {
+        tag: *tag,
+        resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
+    });
+    let text = screen_text(&render(&app));
+    assert!(text.contains("tweet decided in slot 8"), "{text}");
+    // A failure shows its reason.
+    typed(&mut app, "plain text is a tweet");
+    let (fx, _) = app.update(key(KeyCode::Enter));
+    let [Effect::Request { tag, req, .. }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(*req, Request::Tweet("plain text is a tweet".into()));
+    app.apply(Msg::Reply {
+        tag: *tag,
+        resp: Response::error(503, "not decided in time: no quorum reachable"),
+    });
+    let text = screen_text(&render(&app));
+    assert!(text.contains("(503): not decided in time"), "{text}");
+}
+
+#[test]
+fn input_is_one_line_of_at_most_280_characters() {
+    let mut app = sample_app(Theme::colored(), false);
+    app.apply(Msg::Term(Event::Paste("two\nlines\r\nhere".into())));
+    assert_eq!(app.input_text(), "two lines  here");
+    app.apply(key(KeyCode::Esc));
+    assert_eq!(app.input_text(), "");
+    app.apply(Msg::Term(Event::Paste("é".repeat(300))));
+    assert_eq!(app.input_text().chars().count(), 280);
+    typed(&mut app, "xyz");
+    assert_eq!(app.input_text().chars().count(), 280);
+    // Esc clears, a second Esc leaves the box; i comes back.
+    app.apply(key(KeyCode::Esc));
+    app.apply(key(KeyCode::Esc));
+    assert_eq!(app.focus, tweettui::ui::Focus::Timeline);
+    app.apply(key(KeyCode::Char('i')));
+    assert_eq!(app.focus, tweettui::ui::Focus::Input);
+    // Ctrl-C quits from anywhere.
+    let (fx, _) = app.update(ctrl('c'));
+    assert!(fx.contains(&Effect::Quit));
+}
+
+#[test]
+fn new_tweets_do_not_move_what_the_reader_reads() {
+    let mut app = sample_app(Theme::colored(), false);
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Down));
+    app.apply(key(KeyCode::Down));
+    let selected_before = app.site().timeline.sel_key;
+    let offset_before = app.site().timeline.offset;
+    app.apply(Msg::Site(
+        0,
+        SiteEvent::Committed {
+            slot: 8,
+            value: tweet(1, 9, 70, "a newer tweet"),
+        },
+    ));
+    assert_eq!(app.site().timeline.sel_key, selected_before);
+    assert_eq!(app.site().timeline.selected, 3);
+    let _ = offset_before;
+    // At the top, the newest tweet shows and is selected.
+    app.apply(key(KeyCode::Home));
+    app.apply(Msg::Site(
+        0,
+        SiteEvent::Committed {
+            slot: 9,
+            value: tweet(2, 9, 80, "the newest tweet"),
+        },
+    ));
+    assert_eq!(app.site().timeline.selected, 0);
+    let text = screen_text(&render(&app));
+    assert!(text.contains("▶ carol"), "{text}");
+    assert!(text.contains("the newest tweet"), "{text}");
+}
+
+#[test]
+fn trace_pause_keeps_recording_and_filters_select() {
+    let mut app = sample_app(Theme::colored(), false);
+    for _ in 0..3 {
+        app.apply(key(KeyCode::Tab));
+    }
+    app.apply(key(KeyCode::Char('p')));
+    let before = screen_text(&render(&app));
+    let total = app.site().trace.total();
+    trace_slot(&mut app, 0, 8, 70_000, "alice: more");
+    assert!(app.site().trace.total() > total);
+    let after = screen_text(&render(&app));
+    assert!(after.contains("PAUSED +"), "{after}");
+    // The rows shown did not move.
+    let rows = |s: &str| -> Vec<String> {
+        s.lines()
+            .skip(11)
+            .take(20)
+            .map(|l| l.chars().skip(trace_x()).collect())
+            .collect()
+    };
+    assert_eq!(rows(&before), rows(&after));
+    app.apply(key(KeyCode::Char('p')));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("#8"), "{text}");
+    // Slot filter: `/` 7 Enter shows slot 7 only.
+    app.apply(key(KeyCode::Char('/')));
+    typed(&mut app, "7");
+    app.apply(key(KeyCode::Enter));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("slot 7"), "{text}");
+    assert!(!text.contains("#8 "), "{text}");
+    assert!(text.contains("#7"), "{text}");
+    // Kind filter: f cycles to "all" (heartbeats shown).
+    app.apply(key(KeyCode::Esc));
+    app.apply(key(KeyCode::Char('f')));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("heartbeat"), "{text}");
+}
+
+#[test]
+fn demo_shows_a_safety_violation_and_crashed_sites() {
+    let mut app = sample_app(Theme::colored(), true);
+    let text = screen_text(&render(&app));
+    assert!(text.contains("safety holds (8 slots)"), "{text}");
+    app.apply(Msg::Site(
+        1,
+        SiteEvent::Committed {
+            slot: 8,
+            value: tweet(1, 20, 90, "one value"),
+        },
+    ));
+    app.apply(Msg::Site(
+        2,
+        SiteEvent::Committed {
+            slot: 8,
+            value: tweet(2, 20, 90, "another value"),
+        },
+    ));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("SAFETY VIOLATED at slot 8"), "{text}");
+    // Crash the shown site: the status line says so; r asks to restart it.
+    app.apply(key(KeyCode::Tab));
+    let (fx, _) = app.update(key(KeyCode::Char('x')));
+    assert!(fx.contains(&Effect::Demo(tweettui::demo::DemoCmd::Crash(0))));
+    app.apply(Msg::Demo(tweettui::demo::DemoEvent::Down {
+        site: 0,
+        reason: None,
+    }));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("alice CRASHED"), "{text}");
+    let (fx, _) = app.update(key(KeyCode::Char('r')));
+    assert!(fx.contains(&Effect::Demo(tweettui::demo::DemoCmd::Restart(0))));
+    // Switching sites is instant: bob's model is there.
+    app.apply(key(KeyCode::Char('2')));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("[2/5] bob"), "{text}");
+    assert!(text.contains("Timeline · bob sees"), "{text}");
+}
+
+#[test]
+fn log_popup_lists_the_decided_log() {
+    let mut app = sample_app(Theme::colored(), false);
+    typed(&mut app, "log");
+    let (fx, _) = app.update(key(KeyCode::Enter));
+    let [Effect::Request { tag, req, .. }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(*req, Request::Log { from: None });
+    app.apply(Msg::Reply {
+        tag: *tag,
+        resp: Response::ok(serde_json::json!([
+            {"slot": 0, "index": 0, "op": {"kind": "tweet", "user": "alice", "text": "hello", "time": "2025-06-15T15:06:50Z"}},
+            {"slot": 1, "op": {"kind": "noop"}},
+            {"slot": 2, "index": 0, "op": {"kind": "block", "user": "alice", "target": "carol"}},
+        ])),
+    });
+    let text = screen_text(&render(&app));
+    assert!(
+        text.contains("Decided log of alice: slots 0..2 (3 entries)"),
+        "{text}"
+    );
+    assert!(
+        text.contains("slot      0  alice    tweets: hello"),
+        "{text}"
+    );
+    assert!(text.contains("slot      1           no-op"), "{text}");
+    assert!(
+        text.contains("slot      2  alice    blocks carol"),
+        "{text}"
+    );
+    app.apply(key(KeyCode::Esc));
+    assert!(app.popup.is_none());
+}
+
+#[test]
+fn a_block_is_pending_until_decided_here() {
+    let mut app = sample_app(Theme::colored(), false);
+    typed(&mut app, "/block bob");
+    let (fx, _) = app.update(key(KeyCode::Enter));
+    let [Effect::Request { tag, req, .. }] = &fx[..] else {
+        panic!("{fx:?}")
+    };
+    assert_eq!(*req, Request::Block("bob".into()));
+    let pending = |app: &App| {
+        app.block_rows()
+            .iter()
+            .find(|r| r.name == "bob")
+            .unwrap()
+            .pending
+    };
+    assert_eq!(pending(&app), Some("blocking…"));
+    // The answer comes before the commit reaches the UI: still pending.
+    app.apply(Msg::Reply {
+        tag: *tag,
+        resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
+    });
+    assert_eq!(pending(&app), Some("blocking…"));
+    app.apply(Msg::Site(
+        0,
+        SiteEvent::Committed {
+            slot: 8,
+            value: cmd(
+                0,
+                9,
+                Op::Block {
+                    user: "alice".into(),
+                    target: "bob".into(),
+                },
+            ),
+        },
+    ));
+    assert_eq!(pending(&app), None);
+    assert!(app
+        .block_rows()
+        .iter()
+        .any(|r| r.name == "bob" && r.blocked));
+    // One key away from the unblock: Tab to the blocks, u.
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Tab));
+    let (fx, _) = app.update(key(KeyCode::Char('u')));
+    assert!(
+        matches!(&fx[..], [Effect::Request { req: Request::Unblock(u), .. }] if u == "bob"),
+        "{fx:?}"
+    );
+    // A refused rule shows why and sends nothing.
+    app.apply(key(KeyCode::Char('i')));
+    typed(&mut app, "block nobody");
+    let (fx, _) = app.update(key(KeyCode::Enter));
+    assert!(fx.is_empty(), "{fx:?}");
+    assert!(app.note.clone().unwrap().text.contains("unknown user"));
+    assert_eq!(app.input_text(), "block nobody");
+}
+
+#[test]
+fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
+    use crossterm::event::{MouseEvent, MouseEventKind};
+    let mut app = sample_app(Theme::colored(), false);
+    let wheel = |kind, column, row| {
+        Msg::Term(Event::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        }))
+    };
+    app.apply(wheel(MouseEventKind::ScrollDown, 10, 10));
+    assert_eq!(app.site().timeline.selected, 3);
+    app.apply(wheel(MouseEventKind::ScrollUp, 10, 10));
+    assert_eq!(app.site().timeline.selected, 0);
+    // Over the trace: it scrolls up from the newest row.
+    app.apply(wheel(MouseEventKind::ScrollUp, 100, 30));
+    assert!(app.site().tview.anchor.is_some());
+    let text = screen_text(&render(&app));
+    assert!(text.contains("newer (End)"), "{text}");
+    // F2 switches mouse capture off (select-and-copy) and on.
+    let (fx, _) = app.update(key(KeyCode::F(2)));
+    assert_eq!(fx, vec![Effect::MouseCapture(false)]);
+}
+
+// ----- the real terminal ------------------------------------------------
+
+#[cfg(unix)]
+mod terminal {
+    use std::path::Path;
+    use std::process::{Command, Output};
+    use std::time::{Duration, Instant};
+
+    /// A tmux server of our own (its socket in the test's temp dir), killed
+    /// on drop, so nothing is left behind even when the test fails.
+    struct Tmux {
+        socket: std::path::PathBuf,
+        session: String,
+    }
+
+    impl Tmux {
+        fn run(&self, args: &[&str]) -> Output {
+            Command::new("tmux")
+                .arg("-S")
+                .arg(&self.socket)
+                .args(args)
+                .output()
+                .expect("tmux runs")
+        }
+
+        fn start(home: &Path) -> Tmux {
+            let id = format!(
+                "tweettui-e2e-{}-{}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .unwrap()
+                    .as_nanos()
+            );
+            let t = Tmux {
+                socket: home.join("tmux.sock"),
+                session: id,
+            };
+            let h = home.display().to_string();
+            let out = t.run(&[
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "120",
+                "-y",
+                "40",
+                "-s",
+                &t.session,
+                "-e",
+                &format!("HOME={h}"),
+                "-e",
+                &format!("XDG_DATA_HOME={h}/data"),
+                "-e",
+                &format!("TMPDIR={h}/tmp"),
+                "sh",
+            ]);
+            assert!(out.status.success(), "tmux new-session: {out:?}");
+            // A prompt we can recognise (any POSIX shell).
+            t.type_text("PS1='e2e-prompt$ '");
+            t.keys(&["Enter"]);
+            t
+        }
+
+        fn keys(&self, keys: &[&str]) {
+            let mut args = vec!["send-keys", "-t", &self.session];
+            args.extend_from_slice(keys);
+            let out = self.run(&args);
+            assert!(out.status.success(), "send-keys {keys:?}: {out:?}");
+        }
+
+        fn type_text(&self, text: &str) {
+            let out = self.run(&["send-keys", "-t", &self.session, "-l", text]);
+            assert!(out.status.success(), "send-keys -l: {out:?}");
+        }
+
+        fn screen(&self) -> String {
+            let out = self.run(&["capture-pane", "-p", "-t", &self.session]);
+            String::from_utf8_lossy(&out.stdout).into_owned()
+        }
+
+        /// Polls the screen until `ok` holds; panics with the screen after
+        /// `secs` seconds.
+        fn wait(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
+            let deadline = Instant::now() + Duration::from_secs(secs);
+            loop {
+                let s = self.screen();
+                if ok(&s) {
+                    return s;
+                }
+                if Instant::now() > deadline {
+                    panic!("timed out waiting for {what}; the screen:\n{s}");
+                }
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+
+    impl Drop for Tmux {
+        fn drop(&mut self) {
+            let _ = self.run(&["kill-server"]);
+        }
+    }
+
+    fn tmux_available() -> bool {
+        Command::new("tmux")
+            .arg("-V")
+            .output()
+            .is_ok_and(|o| o.status.success())
+    }
+
+    /// The trace pane's part (right of the timeline) of a line.
+    fn right(line: &str) -> String {
+        line.chars().skip(super::trace_x()).collect()
+    }
+
+    #[test]
+    fn demo_in_a_real_terminal() {
+        if !tmux_available() {
+            eprintln!("##################################################################");
+            eprintln!("SKIPPED: tmux is not installed: the real-terminal test did not run");
+            eprintln!("##################################################################");
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("tmp")).unwrap();
+        let t = Tmux::start(home.path());
+        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let bin = env!("CARGO_BIN_EXE_tweettui");
+        t.type_text(&format!("'{bin}' demo"));
+        t.keys(&["Enter"]);
+        t.wait("the demo with all peers up", 30, |s| {
+            s.contains("Paxos trace")
+                && s.contains("safety holds")
+                && s.contains("peers: bob up, carol up, dave up, erin up")
+        });
+
+        // A tweet: it is decided, shows in the timeline with its slot.
+        t.type_text("hello from the e2e test");
+        t.keys(&["Enter"]);
+        let s = t.wait("the tweet's answer", 30, |s| {
+            s.contains("tweet decided in slot")
+        });
+        let slot: u64 = s
+            .split("tweet decided in slot ")
+            .nth(1)
+            .and_then(|r| r.split(':').next())
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no slot in:\n{s}"));
+        let s = t.wait("the tweet in the timeline", 10, |s| {
+            let lines: Vec<&str> = s.lines().collect();
+            lines.windows(2).any(|w| {
+                let head: String = w[0].chars().take(super::trace_x()).collect();
+                head.contains("alice")
+                    && head.contains(&format!("slot {slot}"))
+                    && w[1].contains("hello from the e2e test")
+            })
+        });
+        assert!(s.contains("Timeline · alice sees"), "{s}");
+
+        // The trace of that slot: filter by it (Tab to the trace, / N Enter).
+        t.keys(&["Tab", "Tab", "Tab"]);
+        t.wait("the trace focused", 10, |s| s.contains("┏ Paxos trace"));
+        t.keys(&["/"]);
+        t.wait("the slot prompt", 10, |s| s.contains("filter by slot"));
+        t.type_text(&slot.to_string());
+        t.keys(&["Enter"]);
+        t.wait("the slot filter", 10, |s| {
+            s.contains(&format!("Paxos trace · synod · slot {slot}"))
+        });
+        let tag = format!("#{slot} ");
+        t.wait("accept, ack and commit rows of the slot", 10, |s| {
+            let rows: Vec<String> = s.lines().map(right).collect();
+            let has = |kind: &str| rows.iter().any(|r| r.contains(kind) && r.contains(&tag));
+            (has("prepare") || has("accept")) && has("ack") && has("commit")
+        });
+        // The per-slot view shows its phases up to the commit.
+        t.keys(&["s"]);
+        t.wait("the per-slot view", 10, |s| {
+            s.lines().map(right).any(|r| {
+                r.contains(&format!("#{slot}")) && r.contains("ack") && r.contains("commit")
+            })
+        });
+        t.keys(&["s"]);
+
+        // `?` on a pane opens the help; Esc closes it.
+        t.keys(&["?"]);
+        t.wait("the help popup (?)", 10, |s| s.contains("Help · every key"));
+        t.keys(&["Escape"]);
+        t.wait("the help closed", 10, |s| !s.contains("Help · every key"));
+        // F1 opens it from the input box too.
+        t.keys(&["i"]);
+        t.wait("the input focused", 10, |s| s.contains("┏ Tweet as alice"));
+        t.keys(&["F1"]);
+        t.wait("the help popup (F1)", 10, |s| {
+            s.contains("Help · every key")
+        });
+        t.keys(&["Escape"]);
+        t.wait("the help closed", 10, |s| !s.contains("Help · every key"));
+
+        // Crash alice and restart her: the status line shows both.
+        t.keys(&["Tab"]);
+        t.wait("the timeline focused", 10, |s| s.contains("┏ Timeline"));
+        t.keys(&["x"]);
+        t.wait("alice crashed", 20, |s| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.contains("alice CRASHED"))
+        });
+        t.keys(&["r"]);
+        t.wait("alice restarted", 30, |s| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.contains("alice restarted") && !l.contains("CRASHED"))
+                && s.contains("hello from the e2e test")
+        });
+
+        // Ctrl-C: the terminal is restored, the shell prompt is back.
+        t.keys(&["C-c"]);
+        let s = t.wait("the shell prompt after quitting", 20, |s| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_end() == "e2e-prompt$")
+        });
+        assert!(
+            !s.contains("Paxos trace"),
+            "alternate screen leftovers:\n{s}"
+        );
+        assert!(!s.contains("Timeline"), "alternate screen leftovers:\n{s}");
+        // The demo removed its temp dir.
+        let left: Vec<_> = std::fs::read_dir(home.path().join("tmp"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        assert!(left.is_empty(), "the demo left {left:?} behind");
+    }
+}
