@@ -8,7 +8,7 @@ use std::time::Duration;
 /// What the transport does to messages, for demos and tests. The default
 /// (and `{}` on the control endpoint) is no fault at all.
 ///
-/// Same fields and JSON shape as the control protocol's `FaultSpec`.
+/// The control protocol's `fault` body (`site::api::FaultSpec`) is this type.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Fault {

@@ -49,25 +49,10 @@ impl Response {
     }
 }
 
-/// The network filter of a site (the `fault` command), for demos and tests.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct FaultSpec {
-    /// Messages to these sites are dropped.
-    pub drop_to: Vec<SiteId>,
-    /// Messages from these sites are dropped.
-    pub drop_from: Vec<SiteId>,
-    /// Probability of dropping any message, both ways.
-    pub loss: f64,
-    /// Delay added to every message sent.
-    pub delay_ms: u64,
-}
-
-impl FaultSpec {
-    pub fn is_clear(&self) -> bool {
-        *self == FaultSpec::default()
-    }
-}
+/// The network filter of a site (the `fault` command), for demos and tests:
+/// the transport's own type, so what the control protocol parses is what the
+/// transport applies.
+pub use crate::net::Fault as FaultSpec;
 
 /// The `status` answer.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -532,12 +532,7 @@ impl Runtime {
     }
 
     fn set_fault(&mut self, spec: FaultSpec) {
-        self.net.set_fault(net::Fault {
-            drop_to: spec.drop_to,
-            drop_from: spec.drop_from,
-            loss: spec.loss,
-            delay_ms: spec.delay_ms,
-        });
+        self.net.set_fault(spec);
     }
 
     /// Every decided slot this site holds from `from` on, ascending.

@@ -396,16 +396,20 @@ impl TraceBuf {
             .count()
     }
 
+    /// The seqs of the rows `filter` lets through, oldest first.
+    fn matching_seqs(&self, filter: &Filter) -> Vec<u64> {
+        self.rows
+            .iter()
+            .filter(|r| filter.matches(r))
+            .map(|r| r.seq)
+            .collect()
+    }
+
     /// The seq of the matching row `steps` rows away from `bottom` (up when
     /// `steps < 0`, down when `> 0`), clamped to the buffer; `None` when
     /// that is the newest matching row.
     pub fn step(&self, filter: &Filter, bottom: Option<u64>, steps: isize) -> Option<u64> {
-        let matching: Vec<u64> = self
-            .rows
-            .iter()
-            .filter(|r| filter.matches(r))
-            .map(|r| r.seq)
-            .collect();
+        let matching = self.matching_seqs(filter);
         let last = matching.len().checked_sub(1)?;
         let here = match bottom {
             None => last,
@@ -421,12 +425,7 @@ impl TraceBuf {
     /// The seq of the `n`-th matching row from the oldest: the bottom of a
     /// view of `n` rows scrolled to the very top.
     pub fn top_bottom(&self, filter: &Filter, n: usize) -> Option<u64> {
-        let matching: Vec<u64> = self
-            .rows
-            .iter()
-            .filter(|r| filter.matches(r))
-            .map(|r| r.seq)
-            .collect();
+        let matching = self.matching_seqs(filter);
         let last = matching.len().checked_sub(1)?;
         let i = n.saturating_sub(1).min(last);
         (i < last).then(|| matching[i])
