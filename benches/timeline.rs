@@ -132,6 +132,7 @@ fn main() {
         "tweets", "case", "median", "mean"
     );
     let mut tops = Vec::new();
+    let mut deep = Vec::new();
     for &n in &sizes {
         let t = Instant::now();
         let mut app = app_with(state_with(n));
@@ -205,21 +206,48 @@ fn main() {
             fmt(mean)
         );
 
-        // Deep in the history (End: the oldest tweet). `State::timeline` is
-        // an iterator, so reaching index i walks i tweets: this one does
-        // grow with the position (not with the length above the reader).
-        let t = Instant::now();
-        app.apply(key(KeyCode::End));
-        let end_key = t.elapsed();
-        let (med, mean) = measure(5, || {
+        // Deep in the history. The view walks from the nearest known tweet
+        // (the top, the bottom, or where the reader is), so none of this
+        // grows with the history either.
+        let (med, mean) = measure(300, || {
+            app.apply(key(KeyCode::Home));
+            app.apply(key(KeyCode::End));
+            terminal.draw(|f| draw(black_box(&app), f)).expect("draw");
+        });
+        deep.push(med);
+        println!(
+            "{n:>10}  {:<34} {} {}",
+            "Home, End key + frame at oldest",
+            fmt(med),
+            fmt(mean)
+        );
+        let (med, mean) = measure(300, || {
             terminal.draw(|f| draw(black_box(&app), f)).expect("draw");
         });
         println!(
-            "{n:>10}  {:<34} {} {}   (End key itself: {:.1?})",
+            "{n:>10}  {:<34} {} {}",
             "frame at the oldest tweet",
             fmt(med),
-            fmt(mean),
-            end_key
+            fmt(mean)
+        );
+        for _ in 0..50 {
+            app.apply(key(KeyCode::PageUp));
+        }
+        let mut up = true;
+        let (med, mean) = measure(300, || {
+            app.apply(key(if up {
+                KeyCode::PageUp
+            } else {
+                KeyCode::PageDown
+            }));
+            up = !up;
+            terminal.draw(|f| draw(black_box(&app), f)).expect("draw");
+        });
+        println!(
+            "{n:>10}  {:<34} {} {}",
+            "PgUp/PgDn + frame near the oldest",
+            fmt(med),
+            fmt(mean)
         );
         drop(app);
     }
@@ -227,4 +255,6 @@ fn main() {
     println!(
         "frame at the top, 1,000,000 vs 1,000 tweets: x{ratio:.2} (flat: it does not grow with the history)"
     );
+    let ratio = deep[1].as_secs_f64() / deep[0].as_secs_f64();
+    println!("End key + frame at the oldest, 1,000,000 vs 1,000 tweets: x{ratio:.2}");
 }

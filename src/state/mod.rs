@@ -23,17 +23,18 @@ use self::op::{Op, Value};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{btree_map, BTreeMap, BTreeSet};
-use std::iter::Rev;
+use std::ops::Bound;
 use thiserror::Error;
 
 pub use self::rules::{check_tweet, RuleError, MAX_TWEET_CHARS};
 
-/// Where a tweet sorts in a timeline: by time, then by log position.
+/// Where a tweet sorts in a timeline: by time, then by log position (a
+/// greater key is newer and shows higher up).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-struct TweetKey {
-    time: DateTime<Utc>,
-    slot: u64,
-    index: u32,
+pub struct TweetKey {
+    pub time: DateTime<Utc>,
+    pub slot: u64,
+    pub index: u32,
 }
 
 /// The tweets of one author, oldest first.
@@ -51,6 +52,17 @@ pub struct Tweet {
     pub text: String,
     /// When it was submitted (UTC).
     pub time: DateTime<Utc>,
+}
+
+impl Tweet {
+    /// Where it sorts in a timeline.
+    pub fn key(&self) -> TweetKey {
+        TweetKey {
+            time: self.time,
+            slot: self.slot,
+            index: self.index,
+        }
+    }
 }
 
 /// [`State::apply`] was called with a slot that is not the next one.
@@ -201,56 +213,101 @@ impl State {
         self.tweets.iter().map(BTreeMap::len).sum()
     }
 
+    /// Whether `user` sees the tweets of author `a` (an unknown user is
+    /// blocked by nobody).
+    fn shows(&self, user: &str) -> impl Fn(usize) -> bool + '_ {
+        let reader = self.user_index(user);
+        move |a| reader.is_none_or(|r| !self.blocks[a].contains(&r))
+    }
+
     /// The timeline of `user`: every tweet whose author does not block
     /// `user`, newest first by time, ties broken by log position (later
     /// first). Lazy: taking the first N costs O(N × users). An unknown user
     /// is blocked by nobody and sees every tweet.
     pub fn timeline(&self, user: &str) -> Timeline<'_> {
-        let reader = self.user_index(user);
-        Timeline::new(self, |a| {
-            reader.is_none_or(|r| !self.blocks[a].contains(&r))
-        })
+        let all = (Bound::Unbounded, Bound::Unbounded);
+        Timeline::new(self, self.shows(user), all, Order::NewestFirst)
+    }
+
+    /// `user`'s timeline from the tweet at `key` down (that tweet, if it is
+    /// there, then older ones): where a reader who scrolled deep into the
+    /// history sees from, found in O(users × log n).
+    pub fn timeline_at(&self, user: &str, key: TweetKey) -> Timeline<'_> {
+        let range = (Bound::Unbounded, Bound::Included(key));
+        Timeline::new(self, self.shows(user), range, Order::NewestFirst)
+    }
+
+    /// `user`'s timeline walked upwards, oldest first: the tweets above
+    /// `key` (newer than it), or, with `None`, the whole timeline from its
+    /// oldest tweet.
+    pub fn timeline_above(&self, user: &str, key: Option<TweetKey>) -> Timeline<'_> {
+        let lower = key.map_or(Bound::Unbounded, Bound::Excluded);
+        let range = (lower, Bound::Unbounded);
+        Timeline::new(self, self.shows(user), range, Order::OldestFirst)
     }
 
     /// The length of `user`'s timeline, in O(users).
     pub fn timeline_len(&self, user: &str) -> usize {
-        self.timeline(user).len()
+        let shows = self.shows(user);
+        (0..self.users.len())
+            .filter(|&a| shows(a))
+            .map(|a| self.tweets[a].len())
+            .sum()
     }
 
     /// Every tweet, newest first (the timeline of a user nobody blocks).
     pub fn all_tweets(&self) -> Timeline<'_> {
-        Timeline::new(self, |_| true)
+        let all = (Bound::Unbounded, Bound::Unbounded);
+        Timeline::new(self, |_| true, all, Order::NewestFirst)
     }
 }
 
-/// One author's tweets, newest first, with the next one looked at.
+/// The order a [`Timeline`] walks in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Order {
+    /// Newest first: what a reader sees, top down.
+    NewestFirst,
+    /// Oldest first: walking up a timeline from a point in it.
+    OldestFirst,
+}
+
+/// One author's tweets in a key range, with the next one (in the walk's
+/// order) looked at.
 #[derive(Clone, Debug)]
 struct Source<'a> {
     author: usize,
     head: (&'a TweetKey, &'a str),
-    rest: Rev<btree_map::Iter<'a, TweetKey, Box<str>>>,
+    rest: btree_map::Range<'a, TweetKey, Box<str>>,
 }
 
-/// A timeline, newest first: see [`State::timeline`]. Its length is known
-/// up front ([`ExactSizeIterator`]).
+/// A walk along a timeline: see [`State::timeline`], [`State::timeline_at`]
+/// and [`State::timeline_above`]. Starting one costs O(users × log n),
+/// each step O(users), so a walk from any point touches only what it yields.
 #[derive(Clone, Debug)]
 pub struct Timeline<'a> {
     users: &'a [String],
     sources: Vec<Source<'a>>,
-    remaining: usize,
+    order: Order,
 }
 
 impl<'a> Timeline<'a> {
-    fn new(state: &'a State, mut shown: impl FnMut(usize) -> bool) -> Self {
+    fn new(
+        state: &'a State,
+        mut shown: impl FnMut(usize) -> bool,
+        range: (Bound<TweetKey>, Bound<TweetKey>),
+        order: Order,
+    ) -> Self {
         let mut sources = Vec::new();
-        let mut remaining = 0;
         for (author, tweets) in state.tweets.iter().enumerate() {
             if !shown(author) {
                 continue;
             }
-            remaining += tweets.len();
-            let mut rest = tweets.iter().rev();
-            if let Some((key, text)) = rest.next() {
+            let mut rest = tweets.range(range);
+            let first = match order {
+                Order::NewestFirst => rest.next_back(),
+                Order::OldestFirst => rest.next(),
+            };
+            if let Some((key, text)) = first {
                 let head = (key, &**text);
                 sources.push(Source { author, head, rest });
             }
@@ -258,32 +315,53 @@ impl<'a> Timeline<'a> {
         Timeline {
             users: &state.users,
             sources,
-            remaining,
+            order,
         }
     }
-}
 
-impl<'a> Timeline<'a> {
-    /// Moves past the newest tweet left and returns it by reference, so
-    /// that skipping (scrolling deep into a long history) allocates nothing.
+    /// Moves past the next tweet and returns it by reference, so that
+    /// skipping (scrolling deep into a long history) allocates nothing.
     fn advance(&mut self) -> Option<(&'a TweetKey, &'a str, usize)> {
-        // The newest head among the authors (few: one per site).
-        let (i, _) = self
-            .sources
-            .iter()
-            .enumerate()
-            .max_by_key(|(_, s)| s.head.0)?;
+        // The next head among the authors (few: one per site).
+        let heads = self.sources.iter().enumerate();
+        let (i, _) = match self.order {
+            Order::NewestFirst => heads.max_by_key(|(_, s)| s.head.0)?,
+            Order::OldestFirst => heads.min_by_key(|(_, s)| s.head.0)?,
+        };
         let source = &mut self.sources[i];
         let (key, text) = source.head;
         let author = source.author;
-        match source.rest.next() {
+        let next = match self.order {
+            Order::NewestFirst => source.rest.next_back(),
+            Order::OldestFirst => source.rest.next(),
+        };
+        match next {
             Some((key, text)) => source.head = (key, &**text),
             None => {
                 self.sources.swap_remove(i);
             }
         }
-        self.remaining -= 1;
         Some((key, text, author))
+    }
+
+    /// Moves past the next `n` tweets (fewer if the walk ends first)
+    /// without building them.
+    pub fn skip_n(mut self, n: usize) -> Self {
+        for _ in 0..n {
+            if self.advance().is_none() {
+                break;
+            }
+        }
+        self
+    }
+
+    /// The key of the next tweet, without moving.
+    pub fn peek_key(&self) -> Option<TweetKey> {
+        let heads = self.sources.iter().map(|s| *s.head.0);
+        match self.order {
+            Order::NewestFirst => heads.max(),
+            Order::OldestFirst => heads.min(),
+        }
     }
 }
 
@@ -307,12 +385,6 @@ impl Iterator for Timeline<'_> {
         }
         self.next()
     }
-
-    fn size_hint(&self) -> (usize, Option<usize>) {
-        (self.remaining, Some(self.remaining))
-    }
 }
-
-impl ExactSizeIterator for Timeline<'_> {}
 
 impl std::iter::FusedIterator for Timeline<'_> {}

@@ -14,7 +14,7 @@ use crate::demo::{DemoCmd, DemoEvent, SafetyCheck};
 use crate::paxos::Slot;
 use crate::site::api::{Request, Response, SiteEvent, Status};
 use crate::state::op::{Op, Value};
-use crate::state::{State, MAX_TWEET_CHARS};
+use crate::state::{State, TweetKey, MAX_TWEET_CHARS};
 use chrono::{DateTime, FixedOffset, Local, Utc};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
@@ -668,7 +668,8 @@ impl App {
                 let author = m
                     .state
                     .as_ref()
-                    .and_then(|s| s.timeline(&m.name).nth(m.timeline.selected).map(|t| t.user));
+                    .and_then(|s| m.timeline.selected_tweet(s, &m.name))
+                    .map(|t| t.user);
                 match author {
                     Some(a) if a == m.name => self.say(
                         Level::Error,
@@ -1185,7 +1186,11 @@ impl App {
         for (index, cmd) in value.cmds.iter().enumerate() {
             match &cmd.op {
                 Op::Tweet { user, time, .. } if !state.is_blocked(user, &me) => {
-                    m.timeline.inserted((*time, slot, index as u32));
+                    m.timeline.inserted(TweetKey {
+                        time: *time,
+                        slot,
+                        index: index as u32,
+                    });
                 }
                 Op::Block { target, .. } | Op::Unblock { target, .. } if *target == me => {
                     relocate = true;

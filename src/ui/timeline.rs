@@ -1,20 +1,14 @@
 //! The timeline pane's scroll model: which tweet is selected, which is at
 //! the top, and how new tweets move them.
 //!
-//! Everything here touches only the visible part of the timeline
-//! (`State::timeline` is a lazy newest-first iterator: `skip` + `take`), so
-//! the cost of a frame does not grow with the length of the history.
+//! The view keeps the place of one tweet it has seen (its index and key)
+//! and walks to the page from the nearest known point: the top, the bottom,
+//! or that tweet (`State::timeline_at` / `timeline_above` start anywhere in
+//! O(users × log n)). So a frame and a scroll cost what is shown and how
+//! far it moves, not how long the history is or how deep the reader is.
 
 use super::text::wrap;
-use crate::state::{State, Tweet};
-use chrono::{DateTime, Utc};
-
-/// Where a tweet sorts: newer (greater) first, as in `State::timeline`.
-pub type TweetKey = (DateTime<Utc>, u64, u32);
-
-pub fn key(t: &Tweet) -> TweetKey {
-    (t.time, t.slot, t.index)
-}
+use crate::state::{State, Timeline, Tweet, TweetKey};
 
 /// Cells left of a tweet's text: the selection gutter and an indent.
 pub const TEXT_INDENT: usize = 4;
@@ -38,22 +32,6 @@ fn item(tweet: Tweet, width: usize) -> Item {
     Item { tweet, lines }
 }
 
-/// The tweets shown from `offset` on in a pane of `width` x `height` cells
-/// (the last one may be cut by the pane's bottom).
-pub fn visible(state: &State, me: &str, offset: usize, width: usize, height: usize) -> Vec<Item> {
-    let mut out = Vec::new();
-    let mut used = 0;
-    for t in state.timeline(me).skip(offset).take(height) {
-        if used >= height {
-            break;
-        }
-        let it = item(t, width);
-        used += it.height();
-        out.push(it);
-    }
-    out
-}
-
 /// The scroll position of a timeline.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct TimelineView {
@@ -61,10 +39,14 @@ pub struct TimelineView {
     pub offset: usize,
     /// Index of the selected tweet.
     pub selected: usize,
-    /// Keys of the tweets at `offset` and `selected`, to keep them in place
-    /// when newer tweets arrive.
-    pub top_key: Option<TweetKey>,
-    pub sel_key: Option<TweetKey>,
+    /// A tweet whose place is known: its index and key. `fix` sets it to
+    /// the top of the page; `inserted` keeps its index true as tweets
+    /// arrive; `relocate` drops it when the reader's timeline changes
+    /// wholesale. Walks to the page may start from it.
+    anchor: Option<(usize, TweetKey)>,
+    /// Key of the selected tweet, as of the last `fix`: keeps the selection
+    /// on its tweet when newer tweets arrive.
+    sel_key: Option<TweetKey>,
     /// Tweets that arrived above the view while the reader was not at the top.
     pub new_above: usize,
 }
@@ -78,32 +60,41 @@ impl TimelineView {
 
     /// A tweet the reader can see was added with key `k`.
     pub fn inserted(&mut self, k: TweetKey) {
-        if self.following() {
-            return;
+        let above = |key: Option<TweetKey>| key.is_some_and(|key| k > key);
+        // The page and the selection stay on their tweets unless the
+        // reader is at the very top.
+        if !self.following() {
+            if above(self.sel_key) {
+                self.selected += 1;
+            }
+            // The anchor is the top of the page as of the last `fix`.
+            if self.offset > 0 && above(self.anchor.map(|(_, key)| key)) {
+                self.offset += 1;
+                self.new_above += 1;
+            }
         }
-        if self.sel_key.is_some_and(|s| k > s) {
-            self.selected += 1;
-        }
-        if self.offset > 0 && self.top_key.is_some_and(|t| k > t) {
-            self.offset += 1;
-            self.new_above += 1;
+        if let Some((a, key)) = &mut self.anchor {
+            if k > *key {
+                *a += 1;
+            }
         }
     }
 
     /// The set of visible tweets changed wholesale (someone blocked or
-    /// unblocked the reader): find the anchored tweets again. Costs a walk
-    /// down to the selection, never the whole history.
+    /// unblocked the reader): find the page and the selected tweet again.
+    /// Costs a walk down to the selection (a block of the reader is rare).
     pub fn relocate(&mut self, state: &State, me: &str) {
+        let top = self.anchor.take().map(|(_, key)| key);
         if self.following() {
             return;
         }
-        let (Some(sel), top) = (self.sel_key, self.top_key) else {
+        let Some(sel) = self.sel_key else {
             return;
         };
         let mut selected = 0;
         let mut offset = 0;
         for t in state.timeline(me) {
-            let k = key(&t);
+            let k = t.key();
             if k <= sel {
                 break;
             }
@@ -133,7 +124,8 @@ impl TimelineView {
         self.new_above = 0;
     }
 
-    /// Selects the oldest tweet, with the page filled up to it.
+    /// Selects the oldest tweet, with the page filled up to it: walks up
+    /// from the bottom, as far as one page.
     pub fn end(&mut self, state: &State, me: &str, width: usize, height: usize) {
         let len = state.timeline_len(me);
         if len == 0 {
@@ -141,26 +133,83 @@ impl TimelineView {
             return;
         }
         self.selected = len - 1;
-        let first = len.saturating_sub(height.max(1));
-        let heights: Vec<usize> = state
-            .timeline(me)
-            .skip(first)
-            .map(|t| item(t, width).height())
-            .collect();
         let mut used = 0;
         let mut offset = len - 1;
-        for (i, h) in heights.iter().enumerate().rev() {
+        for (i, t) in state
+            .timeline_above(me, None)
+            .take(height.max(1))
+            .enumerate()
+        {
+            let h = item(t, width).height();
             if used + h > height && used > 0 {
                 break;
             }
             used += h;
-            offset = first + i;
+            offset = len - 1 - i;
         }
         self.offset = offset;
     }
 
+    /// The timeline from the tweet at `index` down, reached from whichever
+    /// known point is nearest (`len` is the timeline's length); `None` past
+    /// its end.
+    fn walk_from<'s>(
+        &self,
+        state: &'s State,
+        me: &str,
+        len: usize,
+        index: usize,
+    ) -> Option<Timeline<'s>> {
+        let from_top = index;
+        let from_bottom = len.checked_sub(1)?.checked_sub(index)?;
+        let from_anchor = self.anchor.map_or(usize::MAX, |(a, _)| a.abs_diff(index));
+        if from_top <= from_bottom.min(from_anchor) {
+            return Some(state.timeline(me).skip_n(index));
+        }
+        let key = match self.anchor {
+            Some((a, k)) if from_anchor < from_bottom => {
+                if index >= a {
+                    state.timeline_at(me, k).skip_n(index - a).peek_key()
+                } else {
+                    // Upwards: the tweet just above the anchor is step 0.
+                    let up = state.timeline_above(me, Some(k));
+                    up.skip_n(a - index - 1).peek_key()
+                }
+            }
+            _ => state
+                .timeline_above(me, None)
+                .skip_n(from_bottom)
+                .peek_key(),
+        };
+        Some(state.timeline_at(me, key?))
+    }
+
+    /// The tweets shown in a pane of `width` x `height` cells (the last one
+    /// may be cut by the pane's bottom).
+    pub fn visible(&self, state: &State, me: &str, width: usize, height: usize) -> Vec<Item> {
+        let len = state.timeline_len(me);
+        let mut out = Vec::new();
+        let mut used = 0;
+        let walk = self.walk_from(state, me, len, self.offset);
+        for t in walk.into_iter().flatten().take(height) {
+            if used >= height {
+                break;
+            }
+            let it = item(t, width);
+            used += it.height();
+            out.push(it);
+        }
+        out
+    }
+
+    /// The selected tweet, as of the last `fix`.
+    pub fn selected_tweet(&self, state: &State, me: &str) -> Option<Tweet> {
+        state.timeline_at(me, self.sel_key?).next()
+    }
+
     /// Clamps to the timeline and scrolls so the selected tweet is fully
-    /// visible in a pane of `width` x `height`; refreshes the anchors.
+    /// visible in a pane of `width` x `height`; refreshes the anchor and the
+    /// selected key.
     pub fn fix(&mut self, state: &State, me: &str, width: usize, height: usize) {
         let len = state.timeline_len(me);
         if len == 0 {
@@ -174,11 +223,12 @@ impl TimelineView {
         if self.selected - self.offset >= height {
             self.offset = self.selected + 1 - height;
         }
-        let items: Vec<(TweetKey, usize)> = state
-            .timeline(me)
-            .skip(self.offset)
+        let items: Vec<(TweetKey, usize)> = self
+            .walk_from(state, me, len, self.offset)
+            .into_iter()
+            .flatten()
             .take(self.selected - self.offset + 1)
-            .map(|t| (key(&t), item(t, width).height()))
+            .map(|t| (t.key(), item(t, width).height()))
             .collect();
         let mut used: usize = items.iter().map(|(_, h)| h).sum();
         let mut first = 0;
@@ -187,10 +237,146 @@ impl TimelineView {
             first += 1;
         }
         self.offset += first;
-        self.top_key = items.get(first).map(|(k, _)| *k);
+        self.anchor = items.get(first).map(|(k, _)| (self.offset, *k));
         self.sel_key = items.last().map(|(k, _)| *k);
         if self.offset == 0 {
             self.new_above = 0;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::op::{Command, Op, OpId, Value};
+    use chrono::{TimeZone, Utc};
+    use proptest::prelude::*;
+
+    const USERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
+    const ME: &str = "bob";
+
+    #[derive(Clone, Debug)]
+    enum Action {
+        Move(i8),
+        Page(i8),
+        Home,
+        End,
+        Tweet { author: usize, secs: i64 },
+        Block { author: usize },
+        Unblock { author: usize },
+    }
+
+    fn action() -> impl Strategy<Value = Action> {
+        prop_oneof![
+            4 => any::<i8>().prop_map(Action::Move),
+            4 => any::<i8>().prop_map(Action::Page),
+            1 => Just(Action::Home),
+            1 => Just(Action::End),
+            4 => (0..4usize, 0..60i64).prop_map(|(author, secs)| Action::Tweet { author, secs }),
+            1 => (0..4usize).prop_map(|author| Action::Block { author }),
+            1 => (0..4usize).prop_map(|author| Action::Unblock { author }),
+        ]
+    }
+
+    /// Applies `op` as the next slot and tells the view, as the app does
+    /// when a slot is committed.
+    fn commit(state: &mut State, view: &mut TimelineView, op: Op) {
+        let slot = state.next_slot();
+        let id = OpId {
+            site: 0,
+            boot: 1,
+            seq: slot,
+        };
+        let value = Value::batch(vec![Command { id, op: op.clone() }]);
+        state.apply(slot, &value).unwrap();
+        match op {
+            Op::Tweet { user, time, .. } if !state.is_blocked(&user, ME) => {
+                view.inserted(TweetKey {
+                    time,
+                    slot,
+                    index: 0,
+                });
+            }
+            Op::Block { target, .. } | Op::Unblock { target, .. } if target == ME => {
+                view.relocate(state, ME);
+            }
+            _ => {}
+        }
+    }
+
+    fn tweet(author: usize, secs: i64) -> Op {
+        Op::Tweet {
+            user: USERS[author].into(),
+            text: format!("{} says {secs}", USERS[author]),
+            time: Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap(),
+        }
+    }
+
+    proptest! {
+        /// Whatever the reader does and whatever arrives, the page and the
+        /// selection found by walking from the nearest known tweet are the
+        /// ones a walk from the top finds; and the selected tweet stays
+        /// selected while newer tweets arrive.
+        #[test]
+        fn scrolling_from_anchors_agrees_with_walking_from_the_top(
+            initial in 0..150usize,
+            actions in prop::collection::vec(action(), 1..60),
+            width in 8..40usize,
+            height in 1..12usize,
+        ) {
+            let mut state = State::new(USERS.iter().map(|u| u.to_string()).collect());
+            let mut view = TimelineView::default();
+            for i in 0..initial {
+                commit(&mut state, &mut view, tweet(i % 4, (i as i64 * 7) % 50));
+            }
+            view.fix(&state, ME, width, height);
+            for action in actions {
+                let before = view.selected_tweet(&state, ME);
+                let following = view.following();
+                match action {
+                    Action::Move(d) => view.move_by(d as isize),
+                    Action::Page(d) => view.page_by(d as isize),
+                    Action::Home => view.home(),
+                    Action::End => view.end(&state, ME, width, height),
+                    Action::Tweet { author, secs } => {
+                        commit(&mut state, &mut view, tweet(author, secs))
+                    }
+                    Action::Block { author } if USERS[author] != ME
+                        && !state.is_blocked(USERS[author], ME) =>
+                    {
+                        let op = Op::Block { user: USERS[author].into(), target: ME.into() };
+                        commit(&mut state, &mut view, op)
+                    }
+                    Action::Unblock { author } if state.is_blocked(USERS[author], ME) => {
+                        let op = Op::Unblock { user: USERS[author].into(), target: ME.into() };
+                        commit(&mut state, &mut view, op)
+                    }
+                    Action::Block { .. } | Action::Unblock { .. } => continue,
+                }
+                view.fix(&state, ME, width, height);
+
+                let all: Vec<TweetKey> = state.timeline(ME).map(|t| t.key()).collect();
+                let shown: Vec<TweetKey> = view
+                    .visible(&state, ME, width, height)
+                    .iter()
+                    .map(|it| it.tweet.key())
+                    .collect();
+                if all.is_empty() {
+                    prop_assert!(shown.is_empty());
+                    prop_assert_eq!(view.selected_tweet(&state, ME), None);
+                    continue;
+                }
+                prop_assert!(view.offset <= view.selected && view.selected < all.len());
+                prop_assert!(!shown.is_empty());
+                prop_assert_eq!(&shown[..], &all[view.offset..view.offset + shown.len()]);
+                let selected = view.selected_tweet(&state, ME).map(|t| t.key());
+                prop_assert_eq!(selected, Some(all[view.selected]));
+                prop_assert!(view.selected < view.offset + shown.len());
+                let kept = before.filter(|b| all.contains(&b.key()));
+                if matches!(action, Action::Tweet { .. }) && !following {
+                    prop_assert_eq!(selected, kept.map(|t| t.key()));
+                }
+            }
         }
     }
 }

@@ -300,7 +300,7 @@ fn draw_timeline(app: &App, frame: &mut Frame, area: Rect) {
         return;
     }
     let (w, h) = (inner.width as usize, inner.height as usize);
-    let items = timeline::visible(state, &m.name, m.timeline.offset, w, h);
+    let items = m.timeline.visible(state, &m.name, w, h);
     let mut lines: Vec<Line> = Vec::with_capacity(h);
     for (i, it) in items.iter().enumerate() {
         let selected = m.timeline.offset + i == m.timeline.selected;
