@@ -596,7 +596,14 @@ fn log_popup_lists_the_decided_log() {
     let [Effect::Request { tag, req, .. }] = &fx[..] else {
         panic!("{fx:?}")
     };
-    assert_eq!(*req, Request::Log { from: None });
+    // The most recent slots (all 8 here).
+    assert_eq!(
+        *req,
+        Request::Log {
+            from: Some(0),
+            to: Some(1000)
+        }
+    );
     app.apply(Msg::Reply {
         tag: *tag,
         resp: Response::ok(serde_json::json!([
@@ -621,6 +628,22 @@ fn log_popup_lists_the_decided_log() {
     );
     app.apply(key(KeyCode::Esc));
     assert!(app.popup.is_none());
+    // From a slot on: a window of the log, however long it is.
+    typed(&mut app, "/log 1500");
+    let (fx, _) = app.update(key(KeyCode::Enter));
+    assert!(
+        matches!(
+            &fx[..],
+            [Effect::Request {
+                req: Request::Log {
+                    from: Some(1500),
+                    to: Some(2500)
+                },
+                ..
+            }]
+        ),
+        "{fx:?}"
+    );
 }
 
 #[test]
@@ -680,6 +703,76 @@ fn a_block_is_pending_until_decided_here() {
     assert!(fx.is_empty(), "{fx:?}");
     assert!(app.note.clone().unwrap().text.contains("unknown user"));
     assert_eq!(app.input_text(), "block nobody");
+}
+
+#[test]
+fn a_tweet_shows_as_pending_in_the_timeline_until_decided_here() {
+    let mut app = sample_app(Theme::colored(), false);
+    let send = |app: &mut App, text: &str| {
+        typed(app, text);
+        let (fx, _) = app.update(key(KeyCode::Enter));
+        let [Effect::Request { tag, .. }] = &fx[..] else {
+            panic!("{fx:?}")
+        };
+        *tag
+    };
+    let first = send(&mut app, "on its way to a quorum");
+    let text = screen_text(&render(&app));
+    let rows: Vec<&str> = text.lines().collect();
+    // The first row inside the timeline's border is the pending tweet,
+    // above the newest decided one (still selected, still shown).
+    assert!(
+        rows[2].contains("⧗ alice  posting…  on its way to a quorum"),
+        "{text}"
+    );
+    assert!(rows[3].contains("▶ alice"), "{text}");
+    assert!(text.contains("alice again, newest"), "{text}");
+
+    // Four more: three rows, the last counting the rest.
+    let more: Vec<u64> = (1..5)
+        .map(|i| send(&mut app, &format!("more number {i}")))
+        .collect();
+    let text = screen_text(&render(&app));
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(rows[2].contains("on its way to a quorum"), "{text}");
+    assert!(
+        rows[3].contains("⧗ alice  posting…  more number 1"),
+        "{text}"
+    );
+    assert!(
+        rows[4].contains("⧗ alice  posting…  and 3 more tweets"),
+        "{text}"
+    );
+    assert!(rows[5].contains("▶ alice"), "{text}");
+
+    // A failure removes it; the message line says why.
+    for tag in more {
+        app.apply(Msg::Reply {
+            tag,
+            resp: Response::error(503, "not decided in time: no quorum reachable"),
+        });
+    }
+    // Answered but not yet applied here: still pending.
+    app.apply(Msg::Reply {
+        tag: first,
+        resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
+    });
+    let text = screen_text(&render(&app));
+    assert!(text.contains("⧗ alice  posting…  on its way"), "{text}");
+    assert!(!text.contains("more number"), "{text}");
+    // Applied: a tweet of the timeline like any other, at the top.
+    app.apply(Msg::Site(
+        0,
+        SiteEvent::Committed {
+            slot: 8,
+            value: tweet(0, 9, 70, "on its way to a quorum"),
+        },
+    ));
+    let text = screen_text(&render(&app));
+    let rows: Vec<&str> = text.lines().collect();
+    assert!(!text.contains("posting…"), "{text}");
+    assert!(rows[2].contains("▶ alice"), "{text}");
+    assert!(rows[3].contains("on its way to a quorum"), "{text}");
 }
 
 #[test]

@@ -20,7 +20,13 @@ pub enum Request {
     Unblock(String),
     View,
     Blocked,
-    Log { from: Option<Slot> },
+    /// The decided slots from `from` (default 0) up to `to` (exclusive;
+    /// default: all). The control protocol's `log` gives `from` only; the
+    /// UI asks for a window, so a long history is never sent whole.
+    Log {
+        from: Option<Slot>,
+        to: Option<Slot>,
+    },
     Status,
     Fault(FaultSpec),
 }

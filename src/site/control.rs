@@ -50,10 +50,14 @@ pub fn parse_request(line: &str) -> Result<Request, Response> {
         "blocked" => nothing(Request::Blocked),
         "status" => nothing(Request::Status),
         "log" => match &body {
-            Json::Null => Ok(Request::Log { from: None }),
+            Json::Null => Ok(Request::Log {
+                from: None,
+                to: None,
+            }),
             Json::Object(o) if o.len() == 1 && o.get("from").is_some_and(Json::is_u64) => {
                 Ok(Request::Log {
                     from: o.get("from").and_then(Json::as_u64),
+                    to: None,
                 })
             }
             _ => Err(bad("\"log\" takes null or {\"from\": n}".into())),
@@ -151,7 +155,10 @@ mod tests {
         assert_eq!(parse_request(r#"{"head":"status"}"#), Ok(Request::Status));
         assert_eq!(
             parse_request(r#"{"head":"log","body":{"from":3}}"#),
-            Ok(Request::Log { from: Some(3) })
+            Ok(Request::Log {
+                from: Some(3),
+                to: None
+            })
         );
         assert_eq!(
             parse_request(r#"{"head":"fault","body":{}}"#),

@@ -522,8 +522,10 @@ impl Runtime {
                 self.set_fault(spec);
                 Response::ok(json!({}))
             }
-            Request::Log { from } => {
-                let body = self.log_json(from.unwrap_or(0)).await?;
+            Request::Log { from, to } => {
+                let body = self
+                    .log_json(from.unwrap_or(0), to.unwrap_or(Slot::MAX))
+                    .await?;
                 Response::ok(body)
             }
         };
@@ -535,9 +537,10 @@ impl Runtime {
         self.net.set_fault(spec);
     }
 
-    /// Every decided slot this site holds from `from` on, ascending.
-    async fn log_json(&mut self, from: Slot) -> anyhow::Result<serde_json::Value> {
-        let applied = self.state.next_slot();
+    /// Every decided slot this site holds from `from` up to `to`
+    /// (exclusive), ascending.
+    async fn log_json(&mut self, from: Slot, to: Slot) -> anyhow::Result<serde_json::Value> {
+        let applied = self.state.next_slot().min(to);
         let mut entries: Vec<DecidedEntry> = if from < applied {
             self.with_store(move |store| {
                 let mut all = Vec::new();
@@ -558,7 +561,7 @@ impl Runtime {
         entries.extend(
             beyond
                 .into_iter()
-                .filter(|(s, _)| *s >= from)
+                .filter(|(s, _)| (from..to).contains(s))
                 .map(|(slot, value)| DecidedEntry { slot, value }),
         );
         let mut rows = Vec::new();
@@ -575,5 +578,40 @@ impl Runtime {
             }
         }
         Ok(json!(rows))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::demo::demo_config;
+
+    fn slots(resp: &Response) -> Vec<u64> {
+        let rows = resp.body.as_array().cloned().unwrap_or_default();
+        rows.iter().filter_map(|r| r["slot"].as_u64()).collect()
+    }
+
+    /// `log` answers a window of the decided log when the UI asks for one,
+    /// and everything from `from` on otherwise.
+    #[tokio::test]
+    async fn log_answers_the_window_asked_for() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SiteOptions {
+            config: demo_config(1).unwrap(),
+            site: 0,
+            data_dir: dir.path().join("alice"),
+        };
+        let site = start(opts, None).await.unwrap();
+        for i in 0..5 {
+            let resp = site.client.request(Request::Tweet(format!("t{i}"))).await;
+            assert_eq!(resp.body["slot"].as_u64(), Some(i), "{resp:?}");
+        }
+        let log = |from, to| site.client.request(Request::Log { from, to });
+        assert_eq!(slots(&log(None, None).await), [0, 1, 2, 3, 4]);
+        assert_eq!(slots(&log(Some(3), None).await), [3, 4]);
+        assert_eq!(slots(&log(Some(1), Some(3)).await), [1, 2]);
+        assert_eq!(slots(&log(Some(4), Some(1000)).await), [4]);
+        assert_eq!(slots(&log(Some(9), Some(1000)).await), Vec::<u64>::new());
+        site.stop().await.unwrap();
     }
 }

@@ -23,7 +23,8 @@ use ratatui::layout::{Position, Rect};
 use ratatui::style::{Modifier, Style};
 use tui_textarea::{CursorMove, TextArea};
 
-/// How many decided slots `/log` shows (the most recent ones).
+/// How many decided slots `/log` shows: the most recent ones, or those
+/// from the slot it is given.
 pub const LOG_WINDOW: u64 = 1000;
 
 /// Rows the mouse wheel scrolls.
@@ -109,6 +110,9 @@ pub enum PendingOp {
     Unblock(String),
     Log,
 }
+
+/// At most this many rows of the timeline pane show pending tweets.
+pub const MAX_PENDING_ROWS: usize = 3;
 
 /// A request sent and not answered yet (or answered, and its slot not yet
 /// applied here).
@@ -608,12 +612,32 @@ impl App {
 
     // ----- timeline -----------------------------------------------------
 
-    /// The timeline pane's inner size (width, height) in cells.
+    /// The shown site's tweets sent and not yet in its timeline, oldest
+    /// first: the timeline shows them above its newest tweet until they are
+    /// decided and applied (or fail).
+    pub fn pending_tweets(&self) -> impl Iterator<Item = &str> {
+        self.pending.iter().filter_map(|p| match &p.op {
+            PendingOp::Tweet(text) if p.site == self.shown => Some(text.as_str()),
+            _ => None,
+        })
+    }
+
+    /// Rows the pending tweets take at the top of the timeline pane: one
+    /// each, at most [`MAX_PENDING_ROWS`] (the last then counts the rest).
+    pub fn pending_rows(&self) -> usize {
+        self.pending_tweets().take(MAX_PENDING_ROWS).count()
+    }
+
+    /// The size (width, height) in cells of the timeline pane's list of
+    /// decided tweets: inside the border, below the pending tweets.
     fn timeline_dims(&self) -> Option<(usize, usize)> {
         let a = self.areas()?.timeline;
         Some((
             (a.width as usize).saturating_sub(2),
-            (a.height as usize).saturating_sub(2),
+            (a.height as usize)
+                .saturating_sub(2)
+                .saturating_sub(self.pending_rows())
+                .max(1),
         ))
     }
 
@@ -980,10 +1004,11 @@ impl App {
                 self.say(Level::Info, format!("timeline of {}: {n} tweets", m.name));
                 true
             }
-            Command::Log => {
-                let from = self.site().decided().saturating_sub(LOG_WINDOW);
+            Command::Log(from) => {
+                let from = from.unwrap_or_else(|| self.site().decided().saturating_sub(LOG_WINDOW));
                 let req = Request::Log {
-                    from: (from > 0).then_some(from),
+                    from: Some(from),
+                    to: Some(from.saturating_add(LOG_WINDOW)),
                 };
                 self.submit(PendingOp::Log, req, fx)
             }
@@ -1042,6 +1067,8 @@ impl App {
             op,
             decided_slot: None,
         });
+        // A pending tweet takes a row of the timeline pane.
+        self.fix_timeline();
         fx.push(Effect::Request { site, tag, req });
         true
     }
@@ -1060,6 +1087,7 @@ impl App {
         let op = self.pending[i].op.clone();
         if !resp.is_ok() {
             self.pending.remove(i);
+            self.fix_timeline();
             let what = match &op {
                 PendingOp::Tweet(_) => "tweet not posted".to_string(),
                 PendingOp::Block(u) => format!("block {u} failed"),
@@ -1076,15 +1104,24 @@ impl App {
             PendingOp::Log => {
                 self.pending.remove(i);
                 let lines = log_lines(&resp.body);
-                let title = match (lines.first(), lines.last()) {
+                let decided = self.sites[site].decided();
+                let mut title = match (lines.first(), lines.last()) {
                     (Some(a), Some(b)) => format!(
                         "Decided log of {name}: slots {}..{} ({} entries)",
                         a.slot,
                         b.slot,
                         lines.len()
                     ),
-                    _ => format!("Decided log of {name}: empty"),
+                    _ => format!("Decided log of {name}: no slots there"),
                 };
+                let whole = lines.first().is_some_and(|l| l.slot == 0)
+                    && lines.last().is_some_and(|l| l.slot + 1 >= decided);
+                if !whole && decided > 0 {
+                    title.push_str(&format!(
+                        " of 0..{} · /log <slot> shows {LOG_WINDOW} from there",
+                        decided - 1
+                    ));
+                }
                 let scroll = lines.len();
                 self.popup = Some(Popup::Log {
                     site,
@@ -1126,6 +1163,7 @@ impl App {
                 .as_ref()
                 .is_none_or(|s| s.next_slot() <= slot),
         });
+        self.fix_timeline();
     }
 
     // ----- site events --------------------------------------------------

@@ -1,7 +1,7 @@
 //! What a line typed in the input box means (SPEC section 9).
 //!
 //! Plain text is a tweet. `/tweet <text>`, `/block <user>`, `/unblock <user>`,
-//! `/view`, `/log`, `/help` and `/quit` are commands; so are `tweet <text>`,
+//! `/view`, `/log [slot]`, `/help` and `/quit` are commands; so are `tweet <text>`,
 //! `block <user>`, `unblock <user>`, `view` and `log` typed without the slash,
 //! as in the original program's prompt. A line that starts like one of those
 //! but is no valid command (`block party tonight`) gets the usage, not a
@@ -14,7 +14,8 @@ pub enum Command {
     Block(String),
     Unblock(String),
     View,
-    Log,
+    /// The decided log from this slot (`None`: the most recent slots).
+    Log(Option<u64>),
     Help,
     Quit,
 }
@@ -32,7 +33,7 @@ impl std::fmt::Display for Usage {
 
 /// The usage of every command, one per line, for `/help` and errors.
 pub const USAGE_ALL: &str =
-    "text | /tweet <text> | /block <user> | /unblock <user> | /view | /log | /help | /quit";
+    "text | /tweet <text> | /block <user> | /unblock <user> | /view | /log [slot] | /help | /quit";
 
 fn usage(cmd: &str) -> Usage {
     Usage(match cmd {
@@ -40,7 +41,8 @@ fn usage(cmd: &str) -> Usage {
         "block" => "usage: /block <user>   (one user name, e.g. /block bob)".to_string(),
         "unblock" => "usage: /unblock <user>   (one user name, e.g. /unblock bob)".to_string(),
         "view" => "usage: /view   (no argument: shows your timeline)".to_string(),
-        "log" => "usage: /log   (no argument: shows the decided log)".to_string(),
+        "log" => "usage: /log [slot]   (the decided log: the latest slots, or from that slot on)"
+            .to_string(),
         "help" => "usage: /help".to_string(),
         "quit" => "usage: /quit".to_string(),
         other => format!("unknown command /{other}; commands: {USAGE_ALL}"),
@@ -96,7 +98,11 @@ fn command(word: &str, arg: &str) -> Result<Command, Usage> {
         "block" => one_word("block").map(Command::Block),
         "unblock" => one_word("unblock").map(Command::Unblock),
         "view" => no_arg("view", Command::View),
-        "log" => no_arg("log", Command::Log),
+        "log" if arg.is_empty() => Ok(Command::Log(None)),
+        "log" => arg
+            .parse()
+            .map(|n| Command::Log(Some(n)))
+            .map_err(|_| usage("log")),
         "help" | "h" | "?" => Ok(Command::Help),
         "quit" | "q" | "exit" => no_arg("quit", Command::Quit),
         other => Err(usage(other)),
@@ -167,8 +173,10 @@ mod tests {
         assert_eq!(ok("/unblock bob"), Command::Unblock("bob".into()));
         assert_eq!(ok("view"), Command::View);
         assert_eq!(ok("/view"), Command::View);
-        assert_eq!(ok("log"), Command::Log);
-        assert_eq!(ok("/log"), Command::Log);
+        assert_eq!(ok("log"), Command::Log(None));
+        assert_eq!(ok("/log"), Command::Log(None));
+        assert_eq!(ok("log 5"), Command::Log(Some(5)));
+        assert_eq!(ok("/log  0 "), Command::Log(Some(0)));
         assert_eq!(ok("/help"), Command::Help);
         assert_eq!(ok("/quit"), Command::Quit);
         // Only the five of SPEC 9 work without the slash.
@@ -179,7 +187,18 @@ mod tests {
     #[test]
     fn wrong_commands_show_their_usage() {
         assert!(parse("view all").unwrap_err().0.contains("usage: /view"));
-        assert!(parse("log 5").unwrap_err().0.contains("usage: /log"));
+        assert!(parse("log five")
+            .unwrap_err()
+            .0
+            .contains("usage: /log [slot]"));
+        assert!(parse("log 5 6")
+            .unwrap_err()
+            .0
+            .contains("usage: /log [slot]"));
+        assert!(parse("/log -1")
+            .unwrap_err()
+            .0
+            .contains("usage: /log [slot]"));
         let err = parse("/frobnicate").unwrap_err();
         assert!(err.0.contains("unknown command /frobnicate"), "{err}");
         assert!(err.0.contains("/tweet <text>"), "{err}");

@@ -224,7 +224,10 @@ pub const COMMANDS: &[(&str, &str)] = &[
         "let <user> see your tweets again (also: unblock <user>)",
     ),
     ("/view", "go to the top of your timeline (also: view)"),
-    ("/log", "show the decided log, slot by slot (also: log)"),
+    (
+        "/log [slot]",
+        "the decided log, slot by slot: the latest 1,000, or from slot on",
+    ),
     ("/help", "this help"),
     ("/quit", "quit"),
 ];

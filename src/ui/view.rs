@@ -282,6 +282,31 @@ fn draw_timeline(app: &App, frame: &mut Frame, area: Rect) {
     if inner.width == 0 || inner.height == 0 {
         return;
     }
+    // Tweets on their way: above the decided ones, until they are applied.
+    let pending: Vec<&str> = app.pending_tweets().collect();
+    let rows = app
+        .pending_rows()
+        .min(inner.height.saturating_sub(1) as usize);
+    let [pending_area, inner] =
+        Layout::vertical([Constraint::Length(rows as u16), Constraint::Fill(1)]).areas(inner);
+    let pending_lines = pending.iter().take(rows).enumerate().map(|(i, text)| {
+        let more = pending.len() - i;
+        let text = if i + 1 == rows && more > 1 {
+            format!("and {more} more tweets")
+        } else {
+            text.to_string()
+        };
+        let head = format!("⧗ {}  posting…  ", m.name);
+        let room = (pending_area.width as usize).saturating_sub(width(&head));
+        Line::from(vec![
+            Span::styled(head, t.pending()),
+            Span::styled(fit(&text, room), t.dim()),
+        ])
+    });
+    frame.render_widget(
+        Paragraph::new(pending_lines.collect::<Vec<_>>()),
+        pending_area,
+    );
     let Some(state) = &m.state else {
         frame.render_widget(
             Paragraph::new(Span::styled("waiting for the site…", t.dim())),
