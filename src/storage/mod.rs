@@ -6,7 +6,8 @@
 //!
 //! ```text
 //! LOCK                      held (File::try_lock) for the life of the Store
-//! wal/0000000000000007.wal  write-ahead log segments of Records
+//! wal/0000000000000007.wal  write-ahead log segments of Records (the newest
+//!                           may end in preallocated zeros: its end)
 //! archive.log               decided entries of slots 0..archived_len, in order
 //! archive.idx               one u64 LE offset into archive.log per slot
 //! checkpoint.json           the latest checkpoint (crc32 header line + JSON)
@@ -27,14 +28,18 @@
 //!   On start-up, damage that a crash in the middle of the last write can
 //!   explain (an incomplete record at the end of the newest segment, a final
 //!   record whose crc mismatches with only zero bytes after it, a zero-filled
-//!   tail) is cut off with a warning; anything else (a bad record followed by
-//!   good data, a bad record in an older segment, a missing segment, a bad
-//!   checkpoint) is [`StorageError::Corrupt`] naming the file, and the site
-//!   does not start. The tests cut and flip bytes at chosen offsets.
-//! - **Group commit.** [`Store::append`] encodes a whole batch of records
-//!   into one buffer, writes it once and syncs once, so throughput grows with
-//!   the batch (one `fdatasync` is ≈0.2 ms here; a database transaction per
-//!   batch costs at least the same plus its own bookkeeping).
+//!   tail, which is also what preallocation leaves) is cut off or read as
+//!   the end; anything else (a bad record followed by good data, a bad
+//!   record in an older segment, a missing segment, a bad checkpoint) is
+//!   [`StorageError::Corrupt`] naming the file, and the site does not
+//!   start. The tests cut and flip bytes at chosen offsets.
+//! - **Cheap durable appends.** [`Store::append`] encodes a whole batch of
+//!   records into one buffer, writes it once and syncs once (group commit),
+//!   into space the segment already has (preallocated in 4 MiB steps), so
+//!   the sync need not commit a new file size. `cargo bench --bench storage`
+//!   measures it against redb with the same records and one `fsync` per
+//!   commit: 0.11 ms vs 0.19 ms at the median for one record, 0.20 ms vs
+//!   0.33 ms for sixteen.
 //!
 //! Start-up time does not grow with history: the checkpoint holds the derived
 //! state, the WAL is cut at every checkpoint, and old decided slots stay in
@@ -157,6 +162,7 @@ impl Store {
                 "checkpoint.json starts the WAL there",
             ));
         }
+        let mut last_len = 0;
         for (i, &n) in live.iter().enumerate() {
             let expected = wal_start + i as u64;
             if n != expected {
@@ -167,10 +173,10 @@ impl Store {
                 ));
             }
             let last = i + 1 == live.len();
-            wal::replay_segment(&wal::segment_path(&wal_dir, n), last, &mut acceptor)?;
+            last_len = wal::replay_segment(&wal::segment_path(&wal_dir, n), last, &mut acceptor)?;
         }
         let segment = match live.last() {
-            Some(&n) => Segment::open(&wal_dir, n)?,
+            Some(&n) => Segment::open(&wal_dir, n, last_len)?,
             None => Segment::create(&wal_dir, wal_start)?,
         };
         tracing::info!(
@@ -284,6 +290,8 @@ impl Store {
 
     fn checkpoint_io(&mut self, wal_start: u64, content: &[u8]) -> Result<(), StorageError> {
         self.archive.sync()?;
+        // Only the newest segment may end in preallocated zeros.
+        self.segment.trim()?;
         self.segment = Segment::create(&self.wal_dir, wal_start)?;
         checkpoint::write_atomic(&self.dir, content)
     }
@@ -304,6 +312,19 @@ impl Store {
             self.failed = true;
         }
         r
+    }
+}
+
+impl Drop for Store {
+    /// A clean close leaves the newest segment without its preallocated
+    /// zeros (a crash leaves them: recovery reads them as the end).
+    fn drop(&mut self) {
+        if self.failed {
+            return;
+        }
+        if let Err(e) = self.segment.trim() {
+            tracing::warn!("cannot trim the WAL segment on close: {e}");
+        }
     }
 }
 

