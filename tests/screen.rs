@@ -546,6 +546,35 @@ fn trace_pause_keeps_recording_and_filters_select() {
     app.apply(key(KeyCode::Char('f')));
     let text = screen_text(&render(&app));
     assert!(text.contains("heartbeat"), "{text}");
+    // Peer filter: w shows the messages with bob only, then carol's.
+    let peers = |text: &str| -> Vec<String> {
+        text.lines()
+            .skip(11)
+            .take(24)
+            .filter_map(|l| {
+                let row: String = l.chars().skip(trace_x() + 1).collect();
+                let arrow = row.find(['→', '←'])?;
+                let name = row[arrow..].chars().skip(2).take_while(|c| *c != ' ');
+                Some(name.collect())
+            })
+            .collect()
+    };
+    assert!(peers(&text).iter().any(|p| p != "bob"), "{text}");
+    app.apply(key(KeyCode::Char('w')));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("· with bob"), "{text}");
+    let shown = peers(&text);
+    assert!(!shown.is_empty() && shown.iter().all(|p| p == "bob"), "{text}");
+    app.apply(key(KeyCode::Char('w')));
+    let text = screen_text(&render(&app));
+    assert!(text.contains("· with carol"), "{text}");
+    assert!(peers(&text).iter().all(|p| p == "carol"), "{text}");
+    // Round the other sites (never alice herself) and back to every peer.
+    for _ in 0..3 {
+        app.apply(key(KeyCode::Char('w')));
+    }
+    let text = screen_text(&render(&app));
+    assert!(!text.contains("· with "), "{text}");
 }
 
 #[test]

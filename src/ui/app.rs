@@ -11,7 +11,7 @@ use super::timeline::TimelineView;
 use super::trace::{Filter, KindFilter, TraceBuf, TraceView};
 use super::view::{self, Areas};
 use crate::demo::{DemoCmd, DemoEvent, SafetyCheck};
-use crate::paxos::Slot;
+use crate::paxos::{SiteId, Slot};
 use crate::site::api::{Request, Response, SiteEvent, Status};
 use crate::state::op::{Op, Value};
 use crate::state::{State, TweetKey, MAX_TWEET_CHARS};
@@ -903,6 +903,22 @@ impl App {
                     KindFilter::Kind(k) => k.name(),
                 };
                 self.say(Level::Info, format!("trace filter: {label} (f: next)"));
+            }
+            KeyCode::Char('w') => {
+                // All peers, then each other site in turn.
+                let me = self.shown as SiteId;
+                let n = self.sites.len() as SiteId;
+                let next = self.filter.peer.map_or(0, |p| p + 1);
+                self.filter.peer = (next..n).find(|&p| p != me);
+                self.reset_trace_scroll();
+                let text = match self.filter.peer {
+                    Some(p) => format!(
+                        "trace: only messages with {} (w: next)",
+                        self.sites[p as usize].name
+                    ),
+                    None => "trace: messages with every peer (w: one peer)".to_string(),
+                };
+                self.say(Level::Info, text);
             }
             KeyCode::Char('/') => {
                 self.popup = Some(Popup::SlotPrompt {

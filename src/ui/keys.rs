@@ -160,6 +160,12 @@ pub const TRACE: &[KeyHelp] = &[
         "slot",
         "filter by slot (type a number, Enter; empty clears)",
     ),
+    f(
+        "w",
+        "w",
+        "peer",
+        "cycle the peer filter: all peers, then only the messages with each one",
+    ),
     k("Home/End", "jump to the oldest/newest row (End follows new rows)"),
     k("Esc", "clear the slot filter"),
 ];

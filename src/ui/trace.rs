@@ -80,21 +80,29 @@ impl KindFilter {
 pub struct Filter {
     pub kind: KindFilter,
     pub slot: Option<Slot>,
+    /// Only the messages exchanged with this site (`w` cycles).
+    pub peer: Option<SiteId>,
 }
 
 impl Filter {
     pub fn matches(&self, row: &TraceRow) -> bool {
         match &row.event {
-            RowEvent::Note(_) => self.slot.is_none(),
-            RowEvent::Trace(TraceEvent::Message { kind, slot, .. }) => {
+            RowEvent::Note(_) => self.slot.is_none() && self.peer.is_none(),
+            RowEvent::Trace(TraceEvent::Message {
+                kind, slot, peer, ..
+            }) => {
                 let kind_ok = match self.kind {
                     KindFilter::Synod => kind.is_synod(),
                     KindFilter::All => true,
                     KindFilter::Kind(k) => *kind == k,
                     KindFilter::Events => false,
                 };
-                kind_ok && self.slot.is_none_or(|s| *slot == Some(s))
+                kind_ok
+                    && self.slot.is_none_or(|s| *slot == Some(s))
+                    && self.peer.is_none_or(|p| *peer == p)
             }
+            // This site's own events involve no peer.
+            RowEvent::Trace(_) if self.peer.is_some() => false,
             RowEvent::Trace(ev) => {
                 let kind_ok = !matches!(self.kind, KindFilter::Kind(_));
                 let slot = match ev {
@@ -482,16 +490,50 @@ mod tests {
         assert_eq!(t.view(&f, None, 10).len(), 2);
         let all = Filter {
             kind: KindFilter::All,
-            slot: None,
+            ..Filter::default()
         };
         assert_eq!(t.view(&all, None, 10).len(), 3);
         let slot = Filter {
-            kind: KindFilter::Synod,
             slot: Some(4),
+            ..Filter::default()
         };
         let v = t.view(&slot, None, 10);
         assert_eq!(v.len(), 1);
         assert_eq!(v[0].at_ms, 3);
+    }
+
+    #[test]
+    fn peer_filter_keeps_the_messages_with_that_site_only() {
+        let mut t = TraceBuf::default();
+        t.push(1, msg(Dir::Sent, 1, MsgKind::Accept, 3, 1));
+        t.push(2, msg(Dir::Sent, 2, MsgKind::Accept, 3, 1));
+        t.push(3, msg(Dir::Received, 2, MsgKind::Ack, 3, 1));
+        t.push(
+            4,
+            TraceEvent::Decided {
+                slot: 3,
+                value: "alice: hi".into(),
+                own: Some(true),
+            },
+        );
+        t.note(5, "bob crashed");
+        assert_eq!(t.view(&Filter::default(), None, 10).len(), 5);
+        let with_carol = Filter {
+            peer: Some(2),
+            ..Filter::default()
+        };
+        let times: Vec<u64> = t
+            .view(&with_carol, None, 10)
+            .iter()
+            .map(|r| r.at_ms)
+            .collect();
+        assert_eq!(times, [2, 3]);
+        let acks_with_bob = Filter {
+            kind: KindFilter::Kind(MsgKind::Ack),
+            peer: Some(1),
+            ..Filter::default()
+        };
+        assert!(t.view(&acks_with_bob, None, 10).is_empty());
     }
 
     #[test]
@@ -543,7 +585,7 @@ mod tests {
         // Scrolling: one row up from the newest, then back down.
         let f = Filter {
             kind: KindFilter::All,
-            slot: None,
+            ..Filter::default()
         };
         let up = t.step(&f, None, -1);
         assert_eq!(up, Some(4));

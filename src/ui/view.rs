@@ -568,6 +568,9 @@ fn draw_trace(app: &App, frame: &mut Frame, area: Rect) {
     if let Some(s) = app.filter.slot {
         head.push_str(&format!(" · slot {s}"));
     }
+    if let Some(p) = app.filter.peer {
+        head.push_str(&format!(" · with {}", site_name(app, p)));
+    }
     let bottom = m.tview.anchor;
     if m.tview.paused {
         let newer = m.trace.newer_than(&app.filter, bottom);
