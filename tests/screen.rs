@@ -564,7 +564,10 @@ fn trace_pause_keeps_recording_and_filters_select() {
     let text = screen_text(&render(&app));
     assert!(text.contains("· with bob"), "{text}");
     let shown = peers(&text);
-    assert!(!shown.is_empty() && shown.iter().all(|p| p == "bob"), "{text}");
+    assert!(
+        !shown.is_empty() && shown.iter().all(|p| p == "bob"),
+        "{text}"
+    );
     app.apply(key(KeyCode::Char('w')));
     let text = screen_text(&render(&app));
     assert!(text.contains("· with carol"), "{text}");
