@@ -613,9 +613,16 @@ fn demo_shows_a_safety_violation_and_crashed_sites() {
     assert!(text.contains("alice CRASHED"), "{text}");
     let (fx, _) = app.update(key(KeyCode::Char('r')));
     assert!(fx.contains(&Effect::Demo(tweettui::demo::DemoCmd::Restart(0))));
+    // On the trace, only the messages with bob; then showing bob himself
+    // drops that filter (a site exchanges no messages with itself).
     // Switching sites is instant: bob's model is there.
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Tab));
+    app.apply(key(KeyCode::Char('w')));
+    assert!(screen_text(&render(&app)).contains("· with bob"));
     app.apply(key(KeyCode::Char('2')));
     let text = screen_text(&render(&app));
+    assert!(!text.contains("· with bob"), "{text}");
     assert!(text.contains("[2/5] bob"), "{text}");
     assert!(text.contains("Timeline · bob sees"), "{text}");
 }

@@ -1279,6 +1279,10 @@ impl App {
             return;
         }
         self.shown = i;
+        // A site exchanges no messages with itself.
+        if self.filter.peer == Some(i as SiteId) {
+            self.filter.peer = None;
+        }
         self.fix_timeline();
         let m = self.site();
         let state = if m.up { "" } else { " (down: r restarts it)" };
