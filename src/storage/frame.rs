@@ -58,6 +58,9 @@ pub(crate) struct ScanEnd {
     pub good_end: u64,
     /// Why the bytes after `good_end` were taken for a torn write, if any.
     pub torn: Option<String>,
+    /// The bytes after `good_end` are all zeros (none, or a zero-filled
+    /// tail such as preallocated space).
+    pub zero_tail: bool,
 }
 
 /// Walks the frames of a whole log file held in `buf`, handing each payload
@@ -120,6 +123,7 @@ pub(crate) fn scan(
             Ok(ScanEnd {
                 good_end: pos as u64,
                 torn: Some(reason),
+                zero_tail,
             })
         } else if torn_shape {
             Err(StorageError::corrupt(
@@ -134,6 +138,7 @@ pub(crate) fn scan(
     Ok(ScanEnd {
         good_end: pos as u64,
         torn: None,
+        zero_tail: true,
     })
 }
 

@@ -56,8 +56,7 @@ pub(crate) fn replay_segment(
         acceptor.apply(&record);
         Ok(())
     })?;
-    let zeros_only = buf[end.good_end as usize..].iter().all(|&b| b == 0);
-    if let Some(reason) = end.torn.filter(|_| !zeros_only) {
+    if let Some(reason) = end.torn.filter(|_| !end.zero_tail) {
         tracing::warn!(
             file = %path.display(),
             offset = end.good_end,
