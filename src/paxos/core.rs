@@ -30,26 +30,45 @@
 //!
 //! # Exactly once
 //!
-//! Every submission has a unique [`OpId`]. The rule that keeps it from being
-//! decided in two slots: *an operation is a live candidate in at most one
-//! slot at a time, and the submitting site moves it only when it knows its
-//! old slot cannot hold it any more.* Concretely the submitter tracks each
-//! pending operation as
+//! Every submission has a unique [`OpId`]. Two rules together make each
+//! one take effect at most once, and every one whose site keeps a leader
+//! in reach take effect:
 //!
-//! - `Unsent`: in no slot and with no leader: it may be handed to any leader;
-//! - `Forwarded(leader, ballot)`: handed to the leader of `ballot`; it is
-//!   re-sent to *that same* leader and ballot only (the leader remembers what
-//!   it assigned in each of its terms and answers again);
-//! - `Assigned(slot)`: the leader put it in `slot`; when `slot` is decided
-//!   without it, it lost the slot and goes back to `Unsent` (retried later);
-//! - back to `Unsent` also when the leader of `ballot` answers `rejected`:
-//!   it never assigned the operation in that term and never will.
+//! 1. **Applying skips copies.** The replicated state applies an operation
+//!    the first time the log holds it and skips every later copy
+//!    ([`crate::state::AppliedOps`]), the same on every site. So an
+//!    operation that reaches two slots is applied once, in the first, and
+//!    the answer of its submission names that first slot (its site learns
+//!    the log in order and completes the submission there).
+//! 2. **A submission follows the leader this site trusts.** The submitter
+//!    tracks each pending operation as
+//!    - `Unsent`: with no leader yet: it is handed to the next one (or, on
+//!      the leader itself, queued);
+//!    - `Queued`: in this site's own leader queue, not yet in a slot;
+//!    - `Forwarded(leader, ballot)`: handed to the leader of `ballot`, and
+//!      re-sent to it every `retry_ms` while this site trusts that leader
+//!      and ballot. It goes back to `Unsent` (to be handed to the next
+//!      leader) as soon as it does not: a higher ballot is heard, the leader
+//!      falls silent, the leader answers `rejected` (it never assigned the
+//!      operation in that term and never will), or the leader leaves our
+//!      forwards unanswered for `forward_patience_ms` (it does not hear us);
+//!    - `Assigned(slot)`: the leader put it in `slot`; when `slot` is
+//!      decided without it, it lost the slot and goes back to `Unsent`.
 //!
-//! Recovery never moves a value to another slot, so an operation sits in
-//! one undecided slot at most and is decided at most once. If a leader
-//! dies before telling the submitter where it put an operation, the
-//! submitter cannot know and must not re-submit it: the operation fails at
-//! its deadline (503) and may still be decided later, once.
+//! Why rule 1 is needed: an operation handed to a leader that then lost its
+//! term may sit, unknown to its submitter, in a slot that a few acceptors
+//! accepted in that term; a later leader may recover that accept into the
+//! log at any time, even after the operation was handed on and decided
+//! elsewhere. No local knowledge of the submitter can rule that out (the
+//! acceptors that hold the stale accept may be unreachable), so instead of
+//! letting the operation wait until it fails (the original design: a 503
+//! with a majority up), it is handed on and the copy is skipped. A leader
+//! also forgets the assignments of decided slots for the same reason: a
+//! late forward of one only makes a copy.
+//!
+//! Within one term a leader assigns an operation to one slot at most
+//! (`assigned`), and recovery never moves a value to another slot, so
+//! copies only come from leader changes and stay rare.
 //!
 //! # Catch-up
 //!
@@ -94,6 +113,30 @@ pub struct CoreConfig {
     /// Decided values kept in memory to answer catch-up requests (older
     /// ones are read from storage by the runtime).
     pub recent: usize,
+    /// Approximate bytes of accepted values in one promise message; a
+    /// promise that holds more is split into parts (a line is at most
+    /// 1 MiB on the wire).
+    pub promise_bytes: usize,
+    /// Deliberate defects, for the simulator to show that its checks catch
+    /// them. Always off outside tests.
+    #[doc(hidden)]
+    pub defects: Defects,
+}
+
+/// Deliberate defects of the core (see [`CoreConfig::defects`]): each one
+/// a real bug that was, or could be, made, kept switchable so that a test
+/// proves the simulator finds it.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Defects {
+    /// A forwarded submission stays with the leader and ballot it was
+    /// handed to until its deadline (the original design).
+    pub sticky_forwards: bool,
+    /// A submission whose slot was decided without it is not retried.
+    pub never_retry_lost_slot: bool,
+    /// A leader that cannot hear stays leader: no check-quorum, and
+    /// followers whose forwards go unanswered keep trusting it.
+    pub deaf_leader_stays: bool,
 }
 
 impl CoreConfig {
@@ -110,25 +153,113 @@ impl CoreConfig {
             fetch_chunk: 256,
             fetch_bytes: 256 * 1024,
             recent: 1024,
+            promise_bytes: 256 * 1024,
+            defects: Defects::default(),
         }
     }
 
     pub fn quorum(&self) -> usize {
         self.sites as usize / 2 + 1
     }
+}
 
+/// Heartbeats a leader sends per `timeout_ms`: several, so that one lost
+/// heartbeat is not taken for a failure.
+const HEARTBEATS_PER_TIMEOUT: u64 = 4;
+/// Heartbeats a follower misses before it suspects its leader.
+const MISSED_HEARTBEATS: u64 = 4;
+
+/// Every clock of the core, named, with why it has that length. All derive
+/// from `timeout_ms`, the time a peer may take to answer (SPEC 3).
+impl CoreConfig {
+    /// How often a leader tells the others it is alive.
     fn heartbeat_ms(&self) -> u64 {
-        (self.timeout_ms / 4).max(1)
+        (self.timeout_ms / HEARTBEATS_PER_TIMEOUT).max(1)
     }
 
-    /// A leader not heard from for this long is presumed gone.
+    /// A leader not heard from for this long is presumed gone: as many
+    /// heartbeats as make one `timeout_ms`.
     fn leader_timeout_ms(&self) -> u64 {
-        self.timeout_ms * 2
+        self.heartbeat_ms() * MISSED_HEARTBEATS
     }
 
-    /// How often a forwarded submission is re-sent to its leader.
+    /// check-quorum: a leader that has heard no quorum for this long steps
+    /// down. One heartbeat more than followers wait, so that a leader cut
+    /// off from its followers' answers gives way about when they start to
+    /// look for another.
+    fn check_quorum_ms(&self) -> u64 {
+        self.leader_timeout_ms() + self.heartbeat_ms()
+    }
+
+    /// A follower with work and no leader runs for leader after a random
+    /// pause up to this long, so that the followers of a dead leader do not
+    /// all run at once (one round trip is far shorter).
+    fn election_jitter_ms(&self) -> u64 {
+        self.timeout_ms / 2
+    }
+
+    /// A candidate without a quorum of promises after this long gives up
+    /// for now (its prepares are re-sent every `timeout_ms`: three tries).
+    fn candidacy_ms(&self) -> u64 {
+        4 * self.timeout_ms
+    }
+
+    /// After a lost election, the pause before the next one is drawn from
+    /// this range: long enough for the winner's first heartbeat to arrive.
+    fn backoff_range_ms(&self) -> std::ops::RangeInclusive<u64> {
+        self.timeout_ms..=3 * self.timeout_ms
+    }
+
+    /// How often a forwarded submission is re-sent to its leader: two
+    /// timeouts, one for the forward and one for the leader's queue.
     fn retry_ms(&self) -> u64 {
         self.timeout_ms * 2
+    }
+
+    /// A follower whose forwards got no answer for this long (two re-sends)
+    /// stops trusting the leader: it may hear the leader, but the leader
+    /// does not hear it.
+    fn forward_patience_ms(&self) -> u64 {
+        2 * self.retry_ms()
+    }
+
+    /// A submission in an assigned slot that is not decided after this long
+    /// makes its site look for the slot (catch-up); after twice this long,
+    /// it counts as work that needs a leader.
+    fn assigned_patience_ms(&self) -> u64 {
+        self.retry_ms()
+    }
+
+    /// A hole below a follower's known decided slots that stays this long
+    /// (three fetches' worth) needs an election to be filled.
+    fn follower_hole_ms(&self) -> u64 {
+        3 * self.timeout_ms
+    }
+
+    /// A hole that stays this long under a leader, with no peer delivering
+    /// it, makes the leader run phase 1 again to recover it (one timeout
+    /// more than a follower waits, so the followers' fetches go first).
+    fn leader_hole_ms(&self) -> u64 {
+        4 * self.timeout_ms
+    }
+
+    /// How long a past term's assignments are remembered, to answer late
+    /// forwards truthfully: longer than any submission waits.
+    fn past_term_memory_ms(&self) -> u64 {
+        4 * self.submit_timeout_ms.max(self.timeout_ms)
+    }
+
+    /// How often a site with no leader asks a peer how far the log goes.
+    fn hole_probe_ms(&self) -> u64 {
+        2 * self.timeout_ms
+    }
+
+    /// A site that knows of decided slots beyond its prefix and made no
+    /// progress for this long asks a peer for them (a commit may be late
+    /// rather than lost: give it half a timeout); an unanswered fetch is
+    /// asked again after a whole timeout.
+    fn fetch_after_ms(&self) -> u64 {
+        self.timeout_ms / 2
     }
 }
 
@@ -209,6 +340,9 @@ enum PendState {
     Forwarded {
         to: SiteId,
         ballot: Ballot,
+        /// When it was first handed to this leader and ballot.
+        since: u64,
+        /// When it was last (re-)sent.
         sent_at: u64,
     },
     Assigned {
@@ -248,9 +382,15 @@ struct Leading {
     /// Submissions waiting for a slot: (submitting site, command).
     queue: VecDeque<(SiteId, Command)>,
     queued: HashSet<OpId>,
-    /// Every submission assigned in this term, and its slot.
+    /// The submissions assigned in this term to slots not yet decided
+    /// here, and their slot (see "Exactly once" for why forgetting the
+    /// decided ones is safe).
     assigned: HashMap<OpId, Slot>,
     last_heartbeat: u64,
+    /// When the term began, and when each follower was last heard in it
+    /// (an ack or a heartbeat ack): check-quorum.
+    since: u64,
+    heard: BTreeMap<SiteId, u64>,
 }
 
 #[derive(Clone, Debug)]
@@ -260,6 +400,8 @@ enum Role {
         ballot: Ballot,
         from_slot: Slot,
         promises: BTreeMap<SiteId, PromiseInfo>,
+        /// Promises that travel in parts, until every part is here.
+        partial: BTreeMap<SiteId, Vec<Option<PromiseInfo>>>,
         started: u64,
         sent_at: u64,
     },
@@ -318,7 +460,12 @@ pub struct Core {
     max_seen: Ballot,
     role: Role,
     leader: Option<LeaderSeen>,
+    /// A leader this site stopped trusting (its forwards went unanswered):
+    /// its heartbeats no longer count.
+    distrusted: Option<Ballot>,
     next_election_at: u64,
+    /// Whether the random pause before this follower's election is drawn.
+    election_armed: bool,
     past_terms: VecDeque<PastTerm>,
 
     // This site's submissions.
@@ -354,7 +501,9 @@ impl Core {
             max_seen: promised,
             role: Role::Follower,
             leader: None,
+            distrusted: None,
             next_election_at: 0,
+            election_armed: false,
             past_terms: VecDeque::new(),
             pending: HashMap::new(),
             by_slot: HashMap::new(),
@@ -487,16 +636,16 @@ impl Core {
                 decided_upto,
                 accepted,
                 decided_beyond,
-            } => self.on_promise(
-                out,
-                from,
-                ballot,
-                PromiseInfo {
+                part,
+                parts,
+            } => {
+                let info = PromiseInfo {
                     decided_upto,
                     accepted,
                     decided_beyond,
-                },
-            ),
+                };
+                self.on_promise(out, from, ballot, info, (part, parts))
+            }
             Message::Accept {
                 ballot,
                 slot,
@@ -529,17 +678,24 @@ impl Core {
                     );
                     return;
                 }
-                self.heard_leader(out, ballot);
                 self.note_decided(decided_upto.checked_sub(1));
                 self.note_decided(max_decided);
+                if self.distrusted == Some(ballot) {
+                    return;
+                }
+                self.heard_leader(out, ballot);
+                self.send(out, from, Message::HeartbeatAck { ballot });
             }
+            Message::HeartbeatAck { ballot } => self.heard_follower(from, ballot),
             Message::Forward { ballot, cmds } => self.on_forward(out, from, ballot, cmds),
             Message::Assigned { ballot, slot, ids } => {
+                self.answered_by(ballot);
                 for id in ids {
                     self.on_assigned(id, ballot, slot);
                 }
             }
             Message::Rejected { ballot, ids } => {
+                self.answered_by(ballot);
                 for id in ids {
                     if let Some(p) = self.pending.get_mut(&id) {
                         if matches!(p.state, PendState::Forwarded { ballot: b, .. } if b == ballot)
@@ -592,17 +748,9 @@ impl Core {
         let backoff = self.backoff();
         self.next_election_at = self.next_election_at.max(self.now + backoff);
         let promise = self.promise_info(from_slot);
-        self.send(
-            out,
-            from,
-            Message::Promise {
-                ballot,
-                from_slot,
-                decided_upto: promise.decided_upto,
-                accepted: promise.accepted,
-                decided_beyond: promise.decided_beyond,
-            },
-        );
+        for msg in promise_parts(ballot, from_slot, promise, self.cfg.promise_bytes) {
+            self.send(out, from, msg);
+        }
     }
 
     fn promise_info(&self, from_slot: Slot) -> PromiseInfo {
@@ -621,19 +769,50 @@ impl Core {
         }
     }
 
-    fn on_promise(&mut self, out: &mut Output, from: SiteId, ballot: Ballot, info: PromiseInfo) {
+    fn on_promise(
+        &mut self,
+        out: &mut Output,
+        from: SiteId,
+        ballot: Ballot,
+        info: PromiseInfo,
+        (part, parts): (u32, u32),
+    ) {
         let quorum = self.cfg.quorum();
         let Role::Preparing {
             ballot: mine,
             promises,
+            partial,
             ..
         } = &mut self.role
         else {
             return;
         };
-        if *mine != ballot {
+        if *mine != ballot
+            || promises.contains_key(&from)
+            || part >= parts
+            || parts > MAX_PROMISE_PARTS
+        {
             return;
         }
+        let info = if parts == 1 {
+            info
+        } else {
+            // A promise in parts counts once every part is here.
+            let slots = partial
+                .entry(from)
+                .or_insert_with(|| vec![None; parts as usize]);
+            if slots.len() != parts as usize {
+                return;
+            }
+            slots[part as usize] = Some(info);
+            if slots.iter().any(Option::is_none) {
+                return;
+            }
+            let Some(slots) = partial.remove(&from) else {
+                return;
+            };
+            merge_parts(slots.into_iter().flatten())
+        };
         promises.insert(from, info);
         if promises.len() >= quorum {
             self.activate(out);
@@ -693,6 +872,7 @@ impl Core {
             return;
         };
         f.acks.insert(from);
+        l.heard.insert(from, self.now);
         if f.acks.len() >= quorum {
             self.decide_own(out, slot);
         }
@@ -845,9 +1025,38 @@ impl Core {
         }
     }
 
+    /// A follower answered the leader of `ballot` (check-quorum).
+    fn heard_follower(&mut self, from: SiteId, ballot: Ballot) {
+        if let Role::Leading(l) = &mut self.role {
+            if l.ballot == ballot {
+                l.heard.insert(from, self.now);
+            }
+        }
+    }
+
+    /// The leader of `ballot` answered a forward: it hears this site.
+    fn answered_by(&mut self, ballot: Ballot) {
+        if self.distrusted == Some(ballot) {
+            self.distrusted = None;
+        }
+        for p in self.pending.values_mut() {
+            if let PendState::Forwarded {
+                ballot: b, since, ..
+            } = &mut p.state
+            {
+                if *b == ballot {
+                    *since = self.now;
+                }
+            }
+        }
+    }
+
     /// A message of `ballot` shows its site acting as leader.
     fn heard_leader(&mut self, out: &mut Output, ballot: Ballot) {
-        if ballot.site == self.cfg.me || ballot < self.promised {
+        if ballot.site == self.cfg.me
+            || ballot < self.promised
+            || self.distrusted.is_some_and(|d| ballot <= d)
+        {
             return;
         }
         if self.own_ballot().is_some_and(|b| b < ballot) {
@@ -870,8 +1079,7 @@ impl Core {
     }
 
     fn backoff(&mut self) -> u64 {
-        let t = self.cfg.timeout_ms;
-        self.rng.random_range(t..=3 * t)
+        self.rng.random_range(self.cfg.backoff_range_ms())
     }
 
     fn start_election(&mut self, out: &mut Output) {
@@ -886,9 +1094,11 @@ impl Core {
             ballot,
             from_slot,
             promises,
+            partial: BTreeMap::new(),
             started: self.now,
             sent_at: self.now,
         };
+        self.election_armed = false;
         out.trace.push(TraceEvent::Election { ballot, from_slot });
         self.broadcast(out, Message::Prepare { ballot, from_slot });
         if self.cfg.quorum() == 1 {
@@ -904,6 +1114,11 @@ impl Core {
         else {
             return;
         };
+        let heard: BTreeMap<SiteId, u64> = promises
+            .keys()
+            .filter(|&&s| s != self.cfg.me)
+            .map(|&s| (s, self.now))
+            .collect();
         // Slots below `known_upto` are decided at some acceptor; we fetch
         // them instead of proposing.
         let known_upto = promises
@@ -947,6 +1162,8 @@ impl Core {
             queued: HashSet::new(),
             assigned: HashMap::new(),
             last_heartbeat: self.now,
+            since: self.now,
+            heard,
         }));
         self.leader = Some(LeaderSeen {
             site: self.cfg.me,
@@ -1181,6 +1398,7 @@ impl Core {
                 if let Some(p) = self.pending.get_mut(id) {
                     if matches!(p.state, PendState::Assigned { slot: s, .. } if s == slot)
                         && !value.contains(*id)
+                        && !self.cfg.defects.never_retry_lost_slot
                     {
                         p.state = PendState::Unsent;
                     }
@@ -1242,7 +1460,7 @@ impl Core {
             .values()
             .filter_map(|p| match p.state {
                 PendState::Assigned { slot, since }
-                    if self.now.saturating_sub(since) >= self.cfg.retry_ms() =>
+                    if self.now.saturating_sub(since) >= self.cfg.assigned_patience_ms() =>
                 {
                     Some(slot)
                 }
@@ -1256,7 +1474,8 @@ impl Core {
         };
         let due = match self.fetch_sent_at {
             None => {
-                now_please || self.now.saturating_sub(self.last_progress) >= self.cfg.timeout_ms / 2
+                now_please
+                    || self.now.saturating_sub(self.last_progress) >= self.cfg.fetch_after_ms()
             }
             Some(at) => self.now.saturating_sub(at) >= self.cfg.timeout_ms,
         };
@@ -1301,7 +1520,6 @@ impl Core {
 
     fn on_tick(&mut self, out: &mut Output) {
         let now = self.now;
-        let timeout = self.cfg.timeout_ms;
         // Deadlines of our submissions.
         let expired: Vec<OpId> = self
             .pending
@@ -1318,21 +1536,16 @@ impl Core {
             }
             out.failed.push(id);
         }
-        self.past_terms.retain(|t| {
-            now.saturating_sub(t.ended_at) <= 4 * self.cfg.submit_timeout_ms.max(timeout)
-        });
+        self.past_terms
+            .retain(|t| now.saturating_sub(t.ended_at) <= self.cfg.past_term_memory_ms());
 
         match self.role_kind() {
             RoleKind::Leading => self.leader_tick(out),
             RoleKind::Preparing => self.candidate_tick(out),
-            RoleKind::Follower => {
-                if self.has_work() && self.leader().is_none() && now >= self.next_election_at {
-                    self.start_election(out);
-                }
-            }
+            RoleKind::Follower => self.follower_tick(out),
         }
         if now >= self.next_hole_check {
-            self.next_hole_check = now + 2 * timeout;
+            self.next_hole_check = now + self.cfg.hole_probe_ms();
             if self.leader().is_none() && self.fetch_sent_at.is_none() {
                 // No leader heartbeats to tell us how far the log goes: ask a
                 // peer, so that a commit we missed is found even when the
@@ -1344,6 +1557,43 @@ impl Core {
                 }
             }
             self.maybe_fetch(out, false);
+        }
+    }
+
+    fn follower_tick(&mut self, out: &mut Output) {
+        let now = self.now;
+        // A leader that never answers our forwards does not hear us, even if
+        // we hear it: stop trusting it, so that our work finds a leader.
+        let patience = self.cfg.forward_patience_ms();
+        let unheard = self.pending.values().find_map(|p| match p.state {
+            PendState::Forwarded { ballot, since, .. }
+                if now.saturating_sub(since) >= patience
+                    && self.leader.is_some_and(|l| l.ballot == ballot) =>
+            {
+                Some(ballot)
+            }
+            _ => None,
+        });
+        if let Some(ballot) = unheard.filter(|_| !self.cfg.defects.deaf_leader_stays) {
+            self.distrusted = Some(ballot);
+            self.leader = None;
+            out.trace.push(TraceEvent::Leader {
+                leader: None,
+                ballot,
+            });
+            self.reroute_forwarded();
+        }
+        if !self.has_work() || self.leader().is_some() {
+            self.election_armed = false;
+            return;
+        }
+        if !self.election_armed {
+            self.election_armed = true;
+            let jitter = self.rng.random_range(0..=self.cfg.election_jitter_ms());
+            self.next_election_at = self.next_election_at.max(now + jitter);
+        }
+        if now >= self.next_election_at {
+            self.start_election(out);
         }
     }
 
@@ -1372,9 +1622,30 @@ impl Core {
                 resend.push((*slot, f.value.clone(), f.acks.clone()));
             }
         }
+        // Assignments of decided slots are forgotten: their submitters learn
+        // the slot from the log (and a late copy is skipped when applied).
+        let prefix = self.prefix;
+        if l.assigned.len() > 2 * self.cfg.window * self.cfg.max_batch {
+            l.assigned.retain(|_, slot| *slot >= prefix);
+        }
+        // check-quorum: a leader that hears no quorum any more steps down,
+        // so that a leader that can send but not hear is replaced.
+        let window = self.cfg.check_quorum_ms();
+        let heard = 1 + l
+            .heard
+            .values()
+            .filter(|&&t| now.saturating_sub(t) < window)
+            .count();
+        if now.saturating_sub(l.since) >= window
+            && heard < self.cfg.quorum()
+            && !self.cfg.defects.deaf_leader_stays
+        {
+            self.step_down(out);
+            return;
+        }
         let hole_stuck = !l.inflight.contains_key(&self.prefix)
             && self.max_known_decided.is_some_and(|m| m >= self.prefix)
-            && now.saturating_sub(self.last_progress) >= 4 * timeout;
+            && now.saturating_sub(self.last_progress) >= self.cfg.leader_hole_ms();
         if heartbeat_due {
             self.send_heartbeat(out);
         }
@@ -1405,11 +1676,12 @@ impl Core {
             promises,
             started,
             sent_at,
+            ..
         } = &mut self.role
         else {
             return;
         };
-        if now.saturating_sub(*started) >= 4 * timeout {
+        if now.saturating_sub(*started) >= self.cfg.candidacy_ms() {
             // No quorum in time: give up for now, try again after a backoff.
             self.step_down(out);
             return;
@@ -1432,10 +1704,10 @@ impl Core {
     fn has_work(&self) -> bool {
         let unsent = self.pending.values().any(|p| p.state == PendState::Unsent);
         let stalled_hole = self.max_known_decided.is_some_and(|m| m >= self.prefix)
-            && self.now.saturating_sub(self.last_progress) >= 3 * self.cfg.timeout_ms;
+            && self.now.saturating_sub(self.last_progress) >= self.cfg.follower_hole_ms();
         let stuck = self.pending.values().any(|p| match p.state {
             PendState::Assigned { since, .. } => {
-                self.now.saturating_sub(since) >= 2 * self.cfg.retry_ms()
+                self.now.saturating_sub(since) >= 2 * self.cfg.assigned_patience_ms()
             }
             _ => false,
         });
@@ -1467,12 +1739,35 @@ impl Core {
         }
     }
 
+    /// The ballot of the leader this site trusts now (itself included).
+    fn trusted_ballot(&self) -> Option<Ballot> {
+        self.leader().and(self.leader_ballot())
+    }
+
+    /// A submission stays with the leader it was handed to only while this
+    /// site trusts that leader and ballot; otherwise it goes back to be
+    /// handed to the next one (see "Exactly once").
+    fn reroute_forwarded(&mut self) {
+        if self.cfg.defects.sticky_forwards {
+            return;
+        }
+        let trusted = self.trusted_ballot();
+        for p in self.pending.values_mut() {
+            if let PendState::Forwarded { ballot, .. } = p.state {
+                if Some(ballot) != trusted {
+                    p.state = PendState::Unsent;
+                }
+            }
+        }
+    }
+
     /// Hands unsent submissions to the leader (or to ourselves when we lead)
     /// and re-sends forwards that were not answered.
     fn dispatch_pending(&mut self, out: &mut Output) {
         if self.pending.is_empty() {
             return;
         }
+        self.reroute_forwarded();
         let now = self.now;
         let retry = self.cfg.retry_ms();
         let mut unsent: Vec<OpId> = Vec::new();
@@ -1484,6 +1779,7 @@ impl Core {
                     to,
                     ballot,
                     sent_at,
+                    ..
                 } if now.saturating_sub(sent_at) >= retry => {
                     resend.entry((to, ballot)).or_default().push(*id);
                 }
@@ -1510,6 +1806,7 @@ impl Core {
                             p.state = PendState::Forwarded {
                                 to: site,
                                 ballot,
+                                since: now,
                                 sent_at: now,
                             };
                         }
@@ -1559,6 +1856,77 @@ impl Core {
             }
         }
     }
+}
+
+/// The most parts one promise may come in (a bound on what a peer can make
+/// a candidate hold: 4,096 parts of 256 KiB is a gigabyte of accepted values).
+const MAX_PROMISE_PARTS: u32 = 4096;
+
+/// A promise as the messages that carry it: one, or several parts when its
+/// accepted values are more than `max_bytes` (each part holds at least one
+/// value, so a part is never empty of progress).
+fn promise_parts(
+    ballot: Ballot,
+    from_slot: Slot,
+    promise: PromiseInfo,
+    max_bytes: usize,
+) -> Vec<Message> {
+    let PromiseInfo {
+        decided_upto,
+        accepted,
+        decided_beyond,
+    } = promise;
+    let mut chunks: Vec<Vec<AcceptedEntry>> = vec![Vec::new()];
+    let mut bytes = 0;
+    for e in accepted {
+        let size = approx_value_bytes(&e.value);
+        let last = chunks
+            .last_mut()
+            .filter(|c| c.is_empty() || bytes + size <= max_bytes);
+        match last {
+            Some(chunk) => chunk.push(e),
+            None => {
+                bytes = 0;
+                chunks.push(vec![e]);
+            }
+        }
+        bytes += size;
+    }
+    let parts = u32::try_from(chunks.len()).unwrap_or(u32::MAX);
+    let mut beyond = Some(decided_beyond);
+    let last = chunks.len() - 1;
+    chunks
+        .into_iter()
+        .enumerate()
+        .map(|(i, accepted)| Message::Promise {
+            ballot,
+            from_slot,
+            decided_upto,
+            accepted,
+            decided_beyond: if i == last {
+                beyond.take().unwrap_or_default()
+            } else {
+                Vec::new()
+            },
+            part: i as u32,
+            parts,
+        })
+        .collect()
+}
+
+/// The promise its parts make together.
+fn merge_parts(parts: impl Iterator<Item = PromiseInfo>) -> PromiseInfo {
+    let mut all = PromiseInfo {
+        decided_upto: 0,
+        accepted: Vec::new(),
+        decided_beyond: Vec::new(),
+    };
+    for p in parts {
+        all.decided_upto = all.decided_upto.max(p.decided_upto);
+        all.accepted.extend(p.accepted);
+        all.decided_beyond.extend(p.decided_beyond);
+    }
+    all
 }
 
 fn trace_msg(dir: Dir, peer: SiteId, msg: &Message) -> TraceEvent {

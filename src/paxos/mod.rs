@@ -8,6 +8,6 @@ pub mod core;
 pub mod durable;
 pub mod types;
 
-pub use self::core::{Completion, Core, CoreConfig, Input, Output, ServeRequest};
+pub use self::core::{Completion, Core, CoreConfig, Defects, Input, Output, ServeRequest};
 pub use durable::AcceptorState;
 pub use types::*;

@@ -68,12 +68,21 @@ pub enum Message {
     /// slots below `decided_upto` and those in `decided_beyond` are decided
     /// here (only their numbers travel: the proposer must not propose in
     /// them, and fetches their values).
+    ///
+    /// A promise whose accepted values would not fit in one line (SPEC 7:
+    /// 1 MiB) travels as `parts` messages, `part` 0 to `parts - 1`, each
+    /// with a share of `accepted` (and `decided_beyond` in the last); the
+    /// proposer counts the promise once it holds every part.
     Promise {
         ballot: Ballot,
         from_slot: Slot,
         decided_upto: Slot,
         accepted: Vec<AcceptedEntry>,
         decided_beyond: Vec<Slot>,
+        #[serde(default, skip_serializing_if = "is_zero")]
+        part: u32,
+        #[serde(default = "one", skip_serializing_if = "is_one")]
+        parts: u32,
     },
     /// Phase 2a.
     Accept {
@@ -98,6 +107,10 @@ pub enum Message {
         decided_upto: Slot,
         max_decided: Option<Slot>,
     },
+    /// A follower heard the heartbeat of the leader of `ballot`: the leader
+    /// still has a quorum (check-quorum: a leader that stops hearing these
+    /// steps down, so a leader that cannot hear is replaced).
+    HeartbeatAck { ballot: Ballot },
     /// A site hands its submissions to the leader of `ballot`.
     Forward { ballot: Ballot, cmds: Vec<Command> },
     /// The leader of `ballot` put these submissions into `slot`.
@@ -129,6 +142,7 @@ pub enum MsgKind {
     Nack,
     Commit,
     Heartbeat,
+    HeartbeatAck,
     Forward,
     Assigned,
     Rejected,
@@ -137,7 +151,7 @@ pub enum MsgKind {
 }
 
 impl MsgKind {
-    pub const ALL: [MsgKind; 12] = [
+    pub const ALL: [MsgKind; 13] = [
         MsgKind::Prepare,
         MsgKind::Promise,
         MsgKind::Accept,
@@ -145,6 +159,7 @@ impl MsgKind {
         MsgKind::Nack,
         MsgKind::Commit,
         MsgKind::Heartbeat,
+        MsgKind::HeartbeatAck,
         MsgKind::Forward,
         MsgKind::Assigned,
         MsgKind::Rejected,
@@ -161,6 +176,7 @@ impl MsgKind {
             MsgKind::Nack => "nack",
             MsgKind::Commit => "commit",
             MsgKind::Heartbeat => "heartbeat",
+            MsgKind::HeartbeatAck => "hb ack",
             MsgKind::Forward => "forward",
             MsgKind::Assigned => "assigned",
             MsgKind::Rejected => "rejected",
@@ -194,6 +210,7 @@ impl Message {
             Message::Nack { .. } => MsgKind::Nack,
             Message::Commit { .. } => MsgKind::Commit,
             Message::Heartbeat { .. } => MsgKind::Heartbeat,
+            Message::HeartbeatAck { .. } => MsgKind::HeartbeatAck,
             Message::Forward { .. } => MsgKind::Forward,
             Message::Assigned { .. } => MsgKind::Assigned,
             Message::Rejected { .. } => MsgKind::Rejected,
@@ -215,6 +232,7 @@ impl Message {
             Message::Nack { slot, .. } => *slot,
             Message::Fetch { from, .. } => Some(*from),
             Message::Heartbeat { .. }
+            | Message::HeartbeatAck { .. }
             | Message::Forward { .. }
             | Message::Rejected { .. }
             | Message::Decided { .. } => None,
@@ -230,6 +248,7 @@ impl Message {
             | Message::Nack { ballot, .. }
             | Message::Commit { ballot, .. }
             | Message::Heartbeat { ballot, .. }
+            | Message::HeartbeatAck { ballot }
             | Message::Forward { ballot, .. }
             | Message::Assigned { ballot, .. }
             | Message::Rejected { ballot, .. } => Some(*ballot),
@@ -253,6 +272,18 @@ impl Message {
             _ => None,
         }
     }
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
+}
+
+fn is_one(n: &u32) -> bool {
+    *n == 1
+}
+
+fn one() -> u32 {
+    1
 }
 
 /// A change to the durable state of a site. The core emits these; the runtime

@@ -5,18 +5,21 @@
 //!   "users": ["alice", "bob", "carol"],
 //!   "next_slot": 42,
 //!   "blocks": {"alice": ["bob"]},
-//!   "tweets": [[7, 0, 1, "2024-05-01T12:00:00.123456789Z", "hello"], ...]
+//!   "tweets": [[7, 0, 1, "2024-05-01T12:00:00.123456789Z", "hello"], ...],
+//!   "applied": [[0, 12345, [{"start": 1, "end": 90}]], ...]
 //! }
 //! ```
 //!
 //! A tweet is `[slot, index in batch, author's index in users, time, text]`,
 //! the compact form a long history deserves; `blocks` lists, by name, whom
-//! each user blocks (users who block nobody are left out). Nothing derived
+//! each user blocks (users who block nobody are left out); `applied` the
+//! operations applied, per submitting (site, boot), as ranges of sequence
+//! numbers (a checkpoint written before it existed loads with none). Nothing derived
 //! is stored: the per-author order is rebuilt on load. Loading checks the
 //! content (known users, tweets before `next_slot`, each log position once)
 //! and refuses a checkpoint that does not hold up.
 
-use super::{State, TweetKey, Tweets};
+use super::{AppliedOps, State, TweetKey, Tweets};
 use chrono::{DateTime, Utc};
 use serde::de::Error as _;
 use serde::ser::SerializeStruct;
@@ -35,6 +38,8 @@ struct Repr {
     blocks: BTreeMap<String, Vec<String>>,
     #[serde(default)]
     tweets: Vec<TweetRow>,
+    #[serde(default)]
+    applied: AppliedOps,
 }
 
 /// Serializes the tweets without copying them.
@@ -62,11 +67,12 @@ impl Serialize for State {
                 (self.users[a].as_str(), targets)
             })
             .collect();
-        let mut st = s.serialize_struct("State", 4)?;
+        let mut st = s.serialize_struct("State", 5)?;
         st.serialize_field("users", &self.users)?;
         st.serialize_field("next_slot", &self.next_slot)?;
         st.serialize_field("blocks", &blocks)?;
         st.serialize_field("tweets", &TweetRows(self))?;
+        st.serialize_field("applied", &self.applied)?;
         st.end()
     }
 }
@@ -84,6 +90,7 @@ impl State {
             next_slot,
             blocks,
             tweets,
+            applied,
         } = repr;
         let mut state = State::new(users);
         let index = |state: &State, name: &str| {
@@ -135,6 +142,7 @@ impl State {
             state.tweets[a] = rows.into_iter().collect::<Tweets>();
         }
         state.next_slot = next_slot;
+        state.applied = applied;
         Ok(state)
     }
 }

@@ -12,6 +12,7 @@
 //!
 //! The state is checkpointed as JSON (see [`checkpoint`] for the format).
 
+mod applied;
 mod checkpoint;
 pub mod op;
 pub mod rules;
@@ -19,13 +20,14 @@ pub mod rules;
 #[cfg(test)]
 mod tests;
 
-use self::op::{Op, Value};
+use self::op::{Op, OpId, Value};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::ops::Bound;
 use thiserror::Error;
 
+pub use self::applied::AppliedOps;
 pub use self::rules::{check_tweet, RuleError, MAX_TWEET_CHARS};
 
 /// Where a tweet sorts in a timeline: by time, then by log position (a
@@ -88,6 +90,8 @@ pub struct State {
     tweets: Vec<Tweets>,
     /// `blocks[a]`: the indices of the users that `users[a]` blocks.
     blocks: Vec<BTreeSet<usize>>,
+    /// The operations applied so far: a second copy of one is skipped.
+    applied: AppliedOps,
 }
 
 impl State {
@@ -101,6 +105,7 @@ impl State {
             next_slot: 0,
             tweets: vec![Tweets::new(); n],
             blocks: vec![BTreeSet::new(); n],
+            applied: AppliedOps::default(),
         }
     }
 
@@ -125,7 +130,8 @@ impl State {
     /// already in force and an unblock of a user not blocked change nothing;
     /// operations that name an unknown user, and a user blocking themselves,
     /// change nothing (they cannot pass the rules anyway). A no-op only moves
-    /// on to the next slot.
+    /// on to the next slot. An operation already applied from an earlier
+    /// slot is skipped (see [`AppliedOps`] for how the log can hold it twice).
     pub fn apply(&mut self, slot: u64, value: &Value) -> Result<(), ApplyError> {
         if slot != self.next_slot {
             return Err(ApplyError::OutOfOrder {
@@ -137,7 +143,9 @@ impl State {
         for (i, cmd) in value.cmds.iter().enumerate() {
             // A batch of more than 2^32 commands cannot be sent; stop there.
             let Ok(index) = u32::try_from(i) else { break };
-            self.apply_op(slot, index, &cmd.op);
+            if self.applied.insert(cmd.id) {
+                self.apply_op(slot, index, &cmd.op);
+            }
         }
         self.next_slot = next;
         Ok(())
@@ -206,6 +214,11 @@ impl State {
             .collect();
         names.sort();
         names
+    }
+
+    /// Whether operation `id` took effect in a slot applied so far.
+    pub fn has_applied(&self, id: OpId) -> bool {
+        self.applied.contains(id)
     }
 
     /// How many tweets the log holds, all authors together.

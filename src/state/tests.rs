@@ -384,6 +384,30 @@ fn unblock_rules() {
     assert_eq!(s.check_block("alice", "carol"), Ok(()));
 }
 
+#[test]
+fn an_operation_the_log_holds_twice_takes_effect_once() {
+    // SPEC 5: decided (applied) exactly once, even when a leader change
+    // left a copy of it in a later slot.
+    let mut s = State::new(users());
+    let hello = cmd(5, tweet("bob", "hello", 1));
+    s.apply(0, &Value::batch(vec![hello.clone()])).unwrap();
+    let block_once = cmd(6, block("alice", "bob"));
+    s.apply(1, &Value::batch(vec![block_once.clone()])).unwrap();
+    s.apply(2, &Value::batch(vec![cmd(7, unblock("alice", "bob"))]))
+        .unwrap();
+    // The copies: the tweet again, and the block again (which, applied,
+    // would block bob once more).
+    s.apply(3, &Value::batch(vec![hello.clone(), block_once]))
+        .unwrap();
+    assert_eq!(s.tweet_count(), 1);
+    assert!(
+        !s.is_blocked("alice", "bob"),
+        "the copy of the block took effect"
+    );
+    assert!(s.has_applied(hello.id));
+    assert_eq!(s.next_slot(), 4);
+}
+
 // ---- checkpoints ----
 
 #[test]
@@ -417,6 +441,7 @@ fn checkpoint_json_is_compact_and_round_trips() {
                 [3, 1, 0, "2023-11-14T22:13:22Z", "two"],
                 [0, 0, 1, "2023-11-14T22:13:21Z", "hi \"there\""],
             ],
+            "applied": [[0, 1, [[0, 3], [9, 11]]]],
         })
     );
     let back: State = serde_json::from_value(json).unwrap();

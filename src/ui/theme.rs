@@ -126,7 +126,7 @@ impl Theme {
             MsgKind::Ack => Color::Green,
             MsgKind::Nack => Color::Red,
             MsgKind::Commit => Color::Magenta,
-            MsgKind::Heartbeat => Color::DarkGray,
+            MsgKind::Heartbeat | MsgKind::HeartbeatAck => Color::DarkGray,
             MsgKind::Forward | MsgKind::Assigned | MsgKind::Rejected => Color::Gray,
             MsgKind::Fetch | MsgKind::Decided => Color::LightBlue,
         };
