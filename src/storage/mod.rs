@@ -89,6 +89,7 @@ mod wal;
 #[cfg(test)]
 mod tests;
 
+pub use self::archive::ArchiveReader;
 pub use self::batch::{encode_wal_batch, recover_wal_segment, WalRecovery, WAL_PAGE};
 pub use self::error::StorageError;
 
@@ -238,6 +239,13 @@ impl Store {
         max_bytes: usize,
     ) -> Result<Vec<DecidedEntry>, StorageError> {
         self.archive.read(from, to, max_bytes)
+    }
+
+    /// A read-only handle on the archive that can be moved to another
+    /// thread and read while this store goes on appending (the `log`
+    /// command is served that way, off the site's loop).
+    pub fn archive_reader(&self) -> Result<ArchiveReader, StorageError> {
+        self.archive.reader()
     }
 
     /// Writes a checkpoint: slots `0..applied` are folded into `state` (and
