@@ -98,19 +98,96 @@ impl Archive {
         to: Slot,
         max_bytes: usize,
     ) -> Result<Vec<DecidedEntry>, StorageError> {
-        let to = to.min(self.len);
+        let files = Files {
+            log: &self.log,
+            log_path: &self.log_path,
+            idx: &self.idx,
+            idx_path: &self.idx_path,
+        };
+        files.read(self.len, self.log_len, from..to, max_bytes)
+    }
+
+    /// A read-only handle on the archive, for readers that must not wait
+    /// for (nor hold up) the store's owner.
+    pub(crate) fn reader(&self) -> Result<ArchiveReader, StorageError> {
+        Ok(ArchiveReader {
+            log: File::open(&self.log_path).at(&self.log_path)?,
+            idx: File::open(&self.idx_path).at(&self.idx_path)?,
+            log_path: self.log_path.clone(),
+            idx_path: self.idx_path.clone(),
+        })
+    }
+}
+
+/// A read-only handle on a site's archive (see
+/// [`Store::archive_reader`](super::Store::archive_reader)). Reads go on
+/// while the store appends: an archived entry never changes, and a slot is
+/// in the index only once its entry is written.
+#[derive(Debug)]
+pub struct ArchiveReader {
+    log_path: PathBuf,
+    idx_path: PathBuf,
+    log: File,
+    idx: File,
+}
+
+impl ArchiveReader {
+    /// Like [`Store::read_decided`](super::Store::read_decided): consecutive
+    /// archived entries from `from` on, below `to`, stopping before their
+    /// JSON payloads would exceed `max_bytes` (at least one entry when
+    /// `from` is archived). Slots archived after this call starts may be
+    /// left out.
+    pub fn read_decided(
+        &self,
+        from: Slot,
+        to: Slot,
+        max_bytes: usize,
+    ) -> Result<Vec<DecidedEntry>, StorageError> {
+        // The index first: every slot it holds has its whole entry in the
+        // log by then (the log is written before the index).
+        let idx_len = self.idx.metadata().at(&self.idx_path)?.len();
+        let log_len = self.log.metadata().at(&self.log_path)?.len();
+        let files = Files {
+            log: &self.log,
+            log_path: &self.log_path,
+            idx: &self.idx,
+            idx_path: &self.idx_path,
+        };
+        files.read(idx_len / 8, log_len, from..to, max_bytes)
+    }
+}
+
+/// The two files of an archive, however they were opened.
+struct Files<'a> {
+    log: &'a File,
+    log_path: &'a Path,
+    idx: &'a File,
+    idx_path: &'a Path,
+}
+
+impl Files<'_> {
+    /// Entries of `range` (cut to the `len` slots held, in a log of
+    /// `log_len` bytes) until their payloads would exceed `max_bytes`.
+    fn read(
+        &self,
+        len: Slot,
+        log_len: u64,
+        range: std::ops::Range<Slot>,
+        max_bytes: usize,
+    ) -> Result<Vec<DecidedEntry>, StorageError> {
+        let (from, to) = (range.start, range.end.min(len));
         if from >= to {
             return Ok(Vec::new());
         }
-        let mut off = read_offset(&self.idx, &self.idx_path, from)?;
+        let mut off = read_offset(self.idx, self.idx_path, from)?;
         let mut out = Vec::new();
         let mut total = 0usize;
         for slot in from..to {
-            let (len, crc) = read_header(&self.log, &self.log_path, off, self.log_len)?;
+            let (len, crc) = read_header(self.log, self.log_path, off, log_len)?;
             if !out.is_empty() && total.saturating_add(len) > max_bytes {
                 break;
             }
-            let entry = read_entry(&self.log, &self.log_path, off, len, crc, slot)?;
+            let entry = read_entry(self.log, self.log_path, off, len, crc, slot)?;
             total += len;
             out.push(entry);
             off += (HEADER + len) as u64;

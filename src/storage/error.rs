@@ -24,8 +24,11 @@ pub enum StorageError {
 
     /// A file holds data that a torn write cannot explain.
     #[error(
-        "corrupt data in {}{}: {reason}; the site will not start on state it cannot trust \
-         (restore the data dir from a backup, or remove it to rejoin with an empty log)",
+        "corrupt data in {}{}: {reason}; the site will not start on state it cannot trust. \
+         Keep the data dir as it is, investigate this file, and restore the data dir from a \
+         backup. Do not delete it to start over: a site with an empty data dir forgets its \
+         promises, and may only rejoin as a learner that does not vote until that is safe \
+         (SPEC section 6)",
         .path.display(),
         at_offset(.offset)
     )]

@@ -6,16 +6,29 @@
 //!
 //! ```text
 //! LOCK                      held (File::try_lock) for the life of the Store
-//! wal/0000000000000007.wal  write-ahead log segments of Records (the newest
-//!                           may end in preallocated zeros: its end)
+//! wal/0000000000000007.wal  write-ahead log segments: one batch of Records
+//!                           per group commit (the newest may end in
+//!                           preallocated zeros: its end)
 //! archive.log               decided entries of slots 0..archived_len, in order
 //! archive.idx               one u64 LE offset into archive.log per slot
 //! checkpoint.json           the latest checkpoint (crc32 header line + JSON)
 //! ```
 //!
-//! WAL and archive frames are `[u32 LE len][u32 LE crc32(payload)][payload]`
-//! with a JSON payload ([`Record`] in the WAL, [`DecidedEntry`] in the
-//! archive).
+//! A record frame is `[u32 LE len][u32 LE crc32(payload)][payload]` with a
+//! JSON payload ([`Record`] in the WAL, [`DecidedEntry`] in the archive).
+//! The WAL wraps the frames of each [`Store::append`] in one **batch**:
+//!
+//! ```text
+//! [F8 F9 FA FB FC FD FE FF][u32 crc32(payload)][u32 payload len][u32 crc32(the 16 bytes before)]
+//! [payload: the record frames]
+//! ```
+//!
+//! The magic is no possible record length, so segments written before
+//! batches (bare record frames) are still read; a store opened on one
+//! appends its batches to a new segment. [`encode_wal_batch`] and
+//! [`recover_wal_segment`] are the byte-level format and recovery, public so
+//! that the simulator can run the real recovery on a page-model disk; the
+//! store uses them itself.
 //!
 //! # Why a checksummed append-only log and not an embedded database
 //!
@@ -24,15 +37,24 @@
 //! asks for are then explicit and testable here rather than inside a
 //! dependency:
 //!
-//! - **Torn tails vs corruption.** Every record carries a length and a crc.
-//!   On start-up, damage that a crash in the middle of the last write can
-//!   explain (an incomplete record at the end of the newest segment, a final
-//!   record whose crc mismatches with only zero bytes after it, a zero-filled
-//!   tail, which is also what preallocation leaves) is cut off or read as
-//!   the end; anything else (a bad record followed by good data, a bad
-//!   record in an older segment, a missing segment, a bad checkpoint) is
-//!   [`StorageError::Corrupt`] naming the file, and the site does not
-//!   start. The tests cut and flip bytes at chosen offsets.
+//! - **Torn writes vs corruption.** A power loss during an append may
+//!   persist any subset of the batch's 4 KiB pages ([`WAL_PAGE`]), in any
+//!   order; none of its records were acknowledged, so the whole batch is a
+//!   torn write. On start-up the newest segment keeps its batches whose
+//!   header and payload checksums hold, up to the first that does not (at
+//!   offset P). If no batch header (the magic and a matching header crc)
+//!   occurs anywhere after P, the bad batch was the last write: it is
+//!   discarded, logged, and the file cut to P, whatever pattern of lost and
+//!   persisted pages it shows (zeros alone after P are the preallocated
+//!   end). If one does occur, the bad batch was not the last write: that is
+//!   [`StorageError::Corrupt`] naming the file and P, and the site does not
+//!   start. The magic's bytes never occur in JSON nor eight in a row
+//!   anywhere else the writer puts, and lost pages read as zeros, so a torn
+//!   batch can never pass for a following one (the full argument is in
+//!   `batch.rs`). Other damage (any in an older segment, a missing segment,
+//!   a bad checkpoint, a good checksum on bytes that do not decode) is
+//!   corruption too. The tests drop every subset of a batch's pages, and
+//!   cut and flip bytes at chosen offsets.
 //! - **Cheap durable appends.** [`Store::append`] encodes a whole batch of
 //!   records into one buffer, writes it once and syncs once (group commit),
 //!   into space the segment already has (preallocated in 4 MiB steps), so
@@ -58,6 +80,7 @@
 //!   only safe way on is to reopen and recover from what is durable.
 
 mod archive;
+mod batch;
 mod checkpoint;
 mod error;
 mod frame;
@@ -66,6 +89,8 @@ mod wal;
 #[cfg(test)]
 mod tests;
 
+pub use self::archive::ArchiveReader;
+pub use self::batch::{encode_wal_batch, recover_wal_segment, WalRecovery, WAL_PAGE};
 pub use self::error::StorageError;
 
 use self::archive::Archive;
@@ -147,42 +172,11 @@ impl Store {
         let has_checkpoint = state.is_some();
         let archive = Archive::open(dir, applied)?;
 
-        let segments = wal::list_segments(&wal_dir)?;
-        // Segments the checkpoint made obsolete (the site stopped before it
-        // deleted them).
-        for &n in segments.iter().filter(|&&n| n < wal_start) {
-            let p = wal::segment_path(&wal_dir, n);
-            fs::remove_file(&p).at(&p)?;
-        }
-        let live: Vec<u64> = segments.into_iter().filter(|&n| n >= wal_start).collect();
-        if has_checkpoint && live.is_empty() {
-            return Err(missing_segment(
-                &wal_dir,
-                wal_start,
-                "checkpoint.json starts the WAL there",
-            ));
-        }
-        let mut last_len = 0;
-        for (i, &n) in live.iter().enumerate() {
-            let expected = wal_start + i as u64;
-            if n != expected {
-                return Err(missing_segment(
-                    &wal_dir,
-                    expected,
-                    &format!("segment {n:016}.wal exists, so records are lost"),
-                ));
-            }
-            let last = i + 1 == live.len();
-            last_len = wal::replay_segment(&wal::segment_path(&wal_dir, n), last, &mut acceptor)?;
-        }
-        let segment = match live.last() {
-            Some(&n) => Segment::open(&wal_dir, n, last_len)?,
-            None => Segment::create(&wal_dir, wal_start)?,
-        };
+        let (segment, segments) = replay_wal(&wal_dir, wal_start, has_checkpoint, &mut acceptor)?;
         tracing::info!(
             dir = %dir.display(),
             applied,
-            segments = live.len(),
+            segments,
             "storage recovered"
         );
         let store = Store {
@@ -215,10 +209,7 @@ impl Store {
             return Ok(());
         }
         self.writable()?;
-        let mut buf = Vec::new();
-        for r in records {
-            frame::encode_json(&mut buf, r, "WAL record")?;
-        }
+        let buf = batch::encode_wal_batch(records)?;
         let r = self.segment.write_synced(&buf);
         self.note(r)
     }
@@ -248,6 +239,13 @@ impl Store {
         max_bytes: usize,
     ) -> Result<Vec<DecidedEntry>, StorageError> {
         self.archive.read(from, to, max_bytes)
+    }
+
+    /// A read-only handle on the archive that can be moved to another
+    /// thread and read while this store goes on appending (the `log`
+    /// command is served that way, off the site's loop).
+    pub fn archive_reader(&self) -> Result<ArchiveReader, StorageError> {
+        self.archive.reader()
     }
 
     /// Writes a checkpoint: slots `0..applied` are folded into `state` (and
@@ -345,6 +343,57 @@ fn lock(dir: &Path) -> Result<File, StorageError> {
         }),
         Err(TryLockError::Error(e)) => Err(StorageError::io(&path, e)),
     }
+}
+
+/// Deletes the WAL segments a checkpoint made obsolete, replays the live
+/// ones (from `wal_start` on, none missing) into `acceptor`, and returns
+/// the segment appends go to and how many segments were replayed.
+fn replay_wal(
+    wal_dir: &Path,
+    wal_start: u64,
+    has_checkpoint: bool,
+    acceptor: &mut AcceptorState,
+) -> Result<(Segment, usize), StorageError> {
+    let segments = wal::list_segments(wal_dir)?;
+    // Segments the checkpoint made obsolete (the site stopped before it
+    // deleted them).
+    for &n in segments.iter().filter(|&&n| n < wal_start) {
+        let p = wal::segment_path(wal_dir, n);
+        fs::remove_file(&p).at(&p)?;
+    }
+    let live: Vec<u64> = segments.into_iter().filter(|&n| n >= wal_start).collect();
+    if has_checkpoint && live.is_empty() {
+        return Err(missing_segment(
+            wal_dir,
+            wal_start,
+            "checkpoint.json starts the WAL there",
+        ));
+    }
+    let mut newest = None;
+    for (i, &n) in live.iter().enumerate() {
+        let expected = wal_start + i as u64;
+        if n != expected {
+            return Err(missing_segment(
+                wal_dir,
+                expected,
+                &format!("segment {n:016}.wal exists, so records are lost"),
+            ));
+        }
+        let last = i + 1 == live.len();
+        let path = wal::segment_path(wal_dir, n);
+        newest = Some((n, wal::replay_segment(&path, last, acceptor)?));
+    }
+    let segment = match newest {
+        // One segment holds one format: batches go to a new segment
+        // after bare record frames (trimmed, as an older segment must be).
+        Some((n, r)) if r.legacy => {
+            Segment::open(wal_dir, n, r.good_end)?.trim()?;
+            Segment::create(wal_dir, n + 1)?
+        }
+        Some((n, r)) => Segment::open(wal_dir, n, r.good_end)?,
+        None => Segment::create(wal_dir, wal_start)?,
+    };
+    Ok((segment, live.len()))
 }
 
 fn missing_segment(wal_dir: &Path, n: u64, why: &str) -> StorageError {

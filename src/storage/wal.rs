@@ -1,10 +1,11 @@
 //! The write-ahead log: `wal/<16-digit segment number>.wal`, each a sequence
-//! of frames whose payload is the JSON of a [`Record`].
+//! of batches (one per group commit) of frames whose payload is the JSON of
+//! a `Record` (the format is in [`batch`]).
 
+use super::batch::{self, WalRecovery};
 use super::error::{IoContext, StorageError};
-use super::frame::{self, sync_dir};
+use super::frame::sync_dir;
 use crate::paxos::durable::AcceptorState;
-use crate::paxos::types::Record;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
@@ -35,39 +36,50 @@ pub(crate) fn list_segments(wal_dir: &Path) -> Result<Vec<u64>, StorageError> {
     Ok(out)
 }
 
-/// Replays segment `path` into `acceptor` and returns the length of its
-/// good records (where appends go on). In the newest segment (`last`) the
-/// space preallocated after the records is zeros, and a torn write is cut
-/// off (and logged); elsewhere anything after the records is corrupt.
+/// How a segment replayed.
+pub(crate) struct Replayed {
+    /// The end of its good batches: where appends go on.
+    pub good_end: u64,
+    /// It holds bare record frames (the format before batches): appends
+    /// must go to a new segment.
+    pub legacy: bool,
+}
+
+/// Replays segment `path` into `acceptor` (see [`batch`] for the format
+/// and what is torn or corrupt). In the newest segment (`last`) the space
+/// preallocated after the batches is zeros, and a torn last batch is cut
+/// off (and logged); elsewhere anything after the batches is corrupt.
 pub(crate) fn replay_segment(
     path: &Path,
     last: bool,
     acceptor: &mut AcceptorState,
-) -> Result<u64, StorageError> {
+) -> Result<Replayed, StorageError> {
     let buf = fs::read(path).at(path)?;
-    let end = frame::scan(&buf, last, path, |off, payload| {
-        let record: Record = serde_json::from_slice(payload).map_err(|e| {
-            StorageError::corrupt(
-                path,
-                Some(off),
-                format!("record has a good checksum but is not a record: {e}"),
-            )
-        })?;
-        acceptor.apply(&record);
-        Ok(())
-    })?;
-    if let Some(reason) = end.torn.filter(|_| !end.zero_tail) {
+    let scanned = batch::scan_segment(&buf, last, path)?;
+    let WalRecovery {
+        records,
+        good_end,
+        torn,
+    } = scanned.recovery;
+    for r in &records {
+        acceptor.apply(r);
+    }
+    if let Some(reason) = torn {
         tracing::warn!(
             file = %path.display(),
-            offset = end.good_end,
-            discarded = buf.len() as u64 - end.good_end,
-            "torn write at the end of the WAL ({reason}); discarding it"
+            offset = good_end,
+            discarded = buf.len() as u64 - good_end,
+            "torn write at the end of the WAL ({reason}); discarding it: none of it was \
+             acknowledged"
         );
         let f = OpenOptions::new().write(true).open(path).at(path)?;
-        f.set_len(end.good_end).at(path)?;
+        f.set_len(good_end).at(path)?;
         f.sync_all().at(path)?;
     }
-    Ok(end.good_end)
+    Ok(Replayed {
+        good_end,
+        legacy: scanned.legacy,
+    })
 }
 
 /// Bytes a segment grows by when its appends reach its end. Appends then
