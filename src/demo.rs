@@ -12,12 +12,12 @@
 //! the runtimes and carries out [`DemoCmd`]s; the UI only renders and sends
 //! commands, and hears back through [`DemoEvent`]s.
 
-use crate::config::{Config, SiteConfig};
+use crate::config::Config;
 use crate::paxos::Slot;
 use crate::site::api::{FaultSpec, Request, SiteClient, SiteEvent};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
 use crate::state::op::Value;
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rand::Rng;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -26,9 +26,6 @@ use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// The users of the demo's sites, in order.
-pub const NAMES: [&str; 7] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"];
 
 /// What the UI asks of the demo.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -105,38 +102,6 @@ impl SafetyCheck {
     }
 }
 
-/// Ports nobody listens on now: bound on 127.0.0.1:0 all at once (so they
-/// differ), then released.
-pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .context("cannot find free ports on 127.0.0.1")?;
-    listeners
-        .iter()
-        .map(|l| Ok(l.local_addr()?.port()))
-        .collect()
-}
-
-/// A config of `sites` sites on free loopback ports, control ports explicit.
-pub fn demo_config(sites: usize) -> anyhow::Result<Config> {
-    if !(1..=NAMES.len()).contains(&sites) {
-        bail!("the demo runs 1 to {} sites, not {sites}", NAMES.len());
-    }
-    let ports = free_ports(2 * sites)?;
-    let mut config = Config::builtin_default();
-    config.sites = (0..sites)
-        .map(|i| SiteConfig {
-            name: NAMES[i].to_string(),
-            addr: "127.0.0.1".to_string(),
-            port: ports[2 * i],
-            control_port: Some(ports[2 * i + 1]),
-        })
-        .collect();
-    config.validate()?;
-    Ok(config)
-}
-
 /// A fresh directory for the demo's data under the system's temp dir.
 fn fresh_dir() -> anyhow::Result<PathBuf> {
     let nanos = std::time::SystemTime::now()
@@ -162,7 +127,12 @@ pub fn remove_dir_on_exit() {
 
 /// `tweettui demo`: runs the cluster and the UI until the UI quits.
 pub async fn run(sites: usize, keep: bool) -> anyhow::Result<()> {
-    let config = demo_config(sites)?;
+    let most = crate::config::LOOPBACK_NAMES.len();
+    anyhow::ensure!(
+        (1..=most).contains(&sites),
+        "the demo runs 1 to {most} sites, not {sites}"
+    );
+    let config = Config::loopback(sites)?;
     let dir = fresh_dir()?;
     if !keep {
         if let Ok(mut d) = REMOVE_ON_EXIT.lock() {
@@ -498,20 +468,5 @@ mod tests {
         assert_eq!(s.slots(), 2);
         assert!(!s.observe(2, 1, &tweet("b")));
         assert_eq!(s.violation(), Some(1));
-    }
-
-    #[test]
-    fn demo_config_uses_distinct_free_ports() {
-        let c = demo_config(5).unwrap();
-        let mut ports: Vec<u16> = c
-            .sites
-            .iter()
-            .flat_map(|s| [s.port, s.control_port.unwrap()])
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        assert_eq!(ports.len(), 10);
-        assert!(demo_config(0).is_err());
-        assert!(demo_config(8).is_err());
     }
 }
