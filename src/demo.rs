@@ -163,7 +163,7 @@ pub async fn run(sites: usize, keep: bool) -> anyhow::Result<()> {
 }
 
 async fn run_in(config: Config, dir: &Path) -> anyhow::Result<()> {
-    let _log = crate::ui::log_to_file(dir, "demo.log")?;
+    let _log = crate::logs::to_file(dir, "demo.log")?;
     let names = config.names();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();

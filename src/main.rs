@@ -6,6 +6,7 @@ use serde_json::{json, Value as Json};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tweettui::config::{Config, ConfigSource};
+use tweettui::signal::{stop_requested, Hangup};
 use tweettui::site::control;
 use tweettui::site::runtime::{self, SiteOptions};
 
@@ -182,7 +183,7 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
         .await?;
         return Ok(ExitCode::SUCCESS);
     }
-    init_stderr_logs();
+    tweettui::logs::to_stderr();
     let opts = SiteOptions {
         config,
         site: index as u32,
@@ -198,7 +199,7 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
         data_dir.display()
     );
     tokio::select! {
-        _ = shutdown_signal() => {
+        _ = stop_requested(Hangup::NotHandled) => {
             tracing::info!("stopping");
             site.stop().await?;
             Ok(ExitCode::SUCCESS)
@@ -207,37 +208,6 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
             result?;
             Ok(ExitCode::SUCCESS)
         }
-    }
-}
-
-fn init_stderr_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

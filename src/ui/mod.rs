@@ -37,7 +37,6 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::{stdout, Stdout, Write};
 use std::mem::ManuallyDrop;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Once;
 use std::time::Duration;
@@ -64,30 +63,10 @@ pub struct UiSetup {
     pub demo_events: Option<mpsc::UnboundedReceiver<DemoEvent>>,
 }
 
-/// Logs go to `dir/file` (never to the screen under the UI); level from
-/// `RUST_LOG`, `info` by default. Keep the guard until the program ends.
-pub fn log_to_file(
-    dir: &Path,
-    file: &str,
-) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
-    let appender = tracing_appender::rolling::never(dir, file);
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(writer)
-        .try_init();
-    Ok(guard)
-}
-
 /// Runs one site with the UI (`tweettui <SITE>`): logs to a file in its
 /// data dir, the UI until quit, then stops the site cleanly.
 pub async fn run_site(opts: SiteOptions) -> anyhow::Result<()> {
-    let _log = log_to_file(&opts.data_dir, "tweettui.log")?;
+    let _log = crate::logs::to_file(&opts.data_dir, "tweettui.log")?;
     let index = opts.site as usize;
     let names = opts.config.names();
     let name = names.get(index).cloned().unwrap_or_default();
@@ -225,32 +204,6 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
     }
 }
 
-/// Completes when the process is asked to stop (SIGHUP: the terminal went
-/// away; SIGTERM; SIGINT from outside, since Ctrl-C is a key in raw mode).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let kinds = [
-            SignalKind::hangup(),
-            SignalKind::terminate(),
-            SignalKind::interrupt(),
-        ];
-        let mut streams: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
-        if streams.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
-        futures::future::select_all(waits).await;
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// Runs the UI until the user quits (or the process is asked to stop).
 pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
     let UiSetup {
@@ -280,7 +233,7 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
-    let stop = stop_signal();
+    let stop = crate::signal::stop_requested(crate::signal::Hangup::Stops);
     tokio::pin!(stop);
     loop {
         let mut effects = Vec::new();
