@@ -13,94 +13,17 @@
 //! commands, and hears back through [`DemoEvent`]s.
 
 use crate::config::Config;
-use crate::paxos::Slot;
 use crate::site::api::{FaultSpec, Request, SiteClient, SiteEvent};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
-use crate::state::op::Value;
+use crate::ui::{DemoCmd, DemoEvent};
 use anyhow::Context;
 use rand::Rng;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// What the UI asks of the demo.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DemoCmd {
-    /// The UI now shows this site (chatter leaves it alone).
-    Shown(usize),
-    Crash(usize),
-    Restart(usize),
-    CutOff {
-        site: usize,
-        on: bool,
-    },
-    Chatter(bool),
-}
-
-/// What the demo tells the UI.
-#[derive(Debug)]
-pub enum DemoEvent {
-    /// A site's runtime stopped: crashed on request (`reason` None) or by
-    /// itself.
-    Down {
-        site: usize,
-        reason: Option<String>,
-    },
-    /// A site (re)started; requests to it go through `client` from now on.
-    Up {
-        site: usize,
-        client: SiteClient,
-    },
-    CutOff {
-        site: usize,
-        on: bool,
-    },
-    Chatter(bool),
-    Error(String),
-}
-
-/// The live safety check across all sites: every slot decided anywhere
-/// must be decided with the same value everywhere.
-#[derive(Clone, Debug, Default)]
-pub struct SafetyCheck {
-    decided: BTreeMap<Slot, (usize, Value)>,
-    violation: Option<Slot>,
-}
-
-impl SafetyCheck {
-    /// Site `site` decided `slot` with `value`. `false` when another site
-    /// decided that slot with a different value.
-    pub fn observe(&mut self, site: usize, slot: Slot, value: &Value) -> bool {
-        match self.decided.get(&slot) {
-            Some((_, v)) if v != value => {
-                if self.violation.is_none_or(|s| slot < s) {
-                    self.violation = Some(slot);
-                }
-                tracing::error!("SAFETY VIOLATED: slot {slot} decided differently at site {site}");
-                false
-            }
-            Some(_) => true,
-            None => {
-                self.decided.insert(slot, (site, value.clone()));
-                true
-            }
-        }
-    }
-
-    /// The first slot seen with two different values.
-    pub fn violation(&self) -> Option<Slot> {
-        self.violation
-    }
-
-    /// How many slots were checked.
-    pub fn slots(&self) -> usize {
-        self.decided.len()
-    }
-}
 
 /// A fresh directory for the demo's data under the system's temp dir.
 fn fresh_dir() -> anyhow::Result<PathBuf> {
@@ -118,7 +41,7 @@ fn fresh_dir() -> anyhow::Result<PathBuf> {
 static REMOVE_ON_EXIT: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Removes the demo's directory (unless `--keep`); for the panic path.
-pub fn remove_dir_on_exit() {
+fn remove_dir_on_exit() {
     let dir = REMOVE_ON_EXIT.lock().ok().and_then(|mut d| d.take());
     if let Some(dir) = dir {
         let _ = std::fs::remove_dir_all(dir);
@@ -189,6 +112,7 @@ async fn run_in(config: Config, dir: &Path) -> anyhow::Result<()> {
         events: ev_rx,
         demo_cmds: Some(cmd_tx),
         demo_events: Some(demo_rx),
+        on_fatal: Some(remove_dir_on_exit),
     };
     // The UI ends (quit or error); dropping its command sender stops the
     // controller, which stops every site.
@@ -435,38 +359,5 @@ impl Controller {
             }
         });
         futures::future::join_all(stops).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::op::{Command, Op, OpId};
-
-    fn tweet(text: &str) -> Value {
-        Value::batch(vec![Command {
-            id: OpId {
-                site: 0,
-                boot: 1,
-                seq: 1,
-            },
-            op: Op::Tweet {
-                user: "alice".into(),
-                text: text.into(),
-                time: chrono::DateTime::from_timestamp_millis(0).unwrap_or_default(),
-            },
-        }])
-    }
-
-    #[test]
-    fn safety_check_flags_two_values_for_one_slot() {
-        let mut s = SafetyCheck::default();
-        assert!(s.observe(0, 0, &tweet("a")));
-        assert!(s.observe(1, 0, &tweet("a")));
-        assert!(s.observe(1, 1, &Value::noop()));
-        assert_eq!(s.violation(), None);
-        assert_eq!(s.slots(), 2);
-        assert!(!s.observe(2, 1, &tweet("b")));
-        assert_eq!(s.violation(), Some(1));
     }
 }

@@ -604,15 +604,15 @@ fn demo_shows_a_safety_violation_and_crashed_sites() {
     // Crash the shown site: the status line says so; r asks to restart it.
     app.apply(key(KeyCode::Tab));
     let (fx, _) = app.update(key(KeyCode::Char('x')));
-    assert!(fx.contains(&Effect::Demo(tweettui::demo::DemoCmd::Crash(0))));
-    app.apply(Msg::Demo(tweettui::demo::DemoEvent::Down {
+    assert!(fx.contains(&Effect::Demo(tweettui::ui::DemoCmd::Crash(0))));
+    app.apply(Msg::Demo(tweettui::ui::DemoEvent::Down {
         site: 0,
         reason: None,
     }));
     let text = screen_text(&render(&app));
     assert!(text.contains("alice CRASHED"), "{text}");
     let (fx, _) = app.update(key(KeyCode::Char('r')));
-    assert!(fx.contains(&Effect::Demo(tweettui::demo::DemoCmd::Restart(0))));
+    assert!(fx.contains(&Effect::Demo(tweettui::ui::DemoCmd::Restart(0))));
     // On the trace, only the messages with bob; then showing bob himself
     // drops that filter (a site exchanges no messages with itself).
     // Switching sites is instant: bob's model is there.

@@ -4,13 +4,13 @@
 //! site, switch mouse capture, quit) goes out as [`Effect`]s. Nothing here
 //! waits on anything.
 
+use super::cluster::{DemoCmd, DemoEvent, SafetyCheck};
 use super::command::{self, Command};
 use super::keys::Section;
 use super::theme::Theme;
 use super::timeline::TimelineView;
 use super::trace::{Filter, KindFilter, TraceBuf, TraceView};
 use super::view::{self, Areas};
-use crate::demo::{DemoCmd, DemoEvent, SafetyCheck};
 use crate::paxos::{SiteId, Slot};
 use crate::site::api::{Request, Response, SiteEvent, Status};
 use crate::state::op::{Op, Value};

@@ -10,6 +10,7 @@
 //! the process: the UI never runs on blind).
 
 pub mod app;
+pub mod cluster;
 pub mod command;
 pub mod keys;
 pub mod text;
@@ -19,11 +20,10 @@ pub mod trace;
 pub mod view;
 
 pub use app::{App, AppConfig, Clock, Effect, Focus, Msg};
+pub use cluster::{DemoCmd, DemoEvent, SafetyCheck};
 pub use view::draw;
 
-use crate::demo::{DemoCmd, DemoEvent};
 use crate::site::api::{Response, SiteClient, SiteEvent};
-use crate::site::runtime::{self, SiteOptions};
 use anyhow::Context;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -38,7 +38,7 @@ use ratatui::Terminal;
 use std::io::{stdout, Stdout, Write};
 use std::mem::ManuallyDrop;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -61,64 +61,16 @@ pub struct UiSetup {
     pub events: mpsc::UnboundedReceiver<(usize, SiteEvent)>,
     pub demo_cmds: Option<mpsc::UnboundedSender<DemoCmd>>,
     pub demo_events: Option<mpsc::UnboundedReceiver<DemoEvent>>,
-}
-
-/// Runs one site with the UI (`tweettui <SITE>`): logs to a file in its
-/// data dir, the UI until quit, then stops the site cleanly.
-pub async fn run_site(opts: SiteOptions) -> anyhow::Result<()> {
-    let _log = crate::logs::to_file(&opts.data_dir, "tweettui.log")?;
-    let index = opts.site as usize;
-    let names = opts.config.names();
-    let name = names.get(index).cloned().unwrap_or_default();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut site = runtime::start(opts, Some(tx))
-        .await
-        .with_context(|| format!("site {name} cannot start"))?;
-    tracing::info!(
-        "site {name} up: peers on {}, control on {}",
-        site.peer_addr,
-        site.control_addr
-    );
-    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            if ev_tx.send((index, ev)).is_err() {
-                break;
-            }
-        }
-    });
-    let mut clients = vec![None; names.len()];
-    clients[index] = Some(site.client.clone());
-    let setup = UiSetup {
-        names,
-        shown: index,
-        demo: false,
-        clients,
-        events: ev_rx,
-        demo_cmds: None,
-        demo_events: None,
-    };
-    let ended_by_ui = tokio::select! {
-        r = run(setup) => Some(r),
-        r = site.finished() => {
-            // The UI future is dropped: its guard restores the terminal.
-            r.context("the site stopped")?;
-            None
-        }
-    };
-    match ended_by_ui {
-        Some(ui) => {
-            let stopped = site.stop().await;
-            ui?;
-            stopped
-        }
-        None => anyhow::bail!("the site {name} stopped by itself"),
-    }
+    /// Run when a panic ends the process while the UI runs, after the
+    /// terminal is restored (the demo removes its temporary data dirs).
+    pub on_fatal: Option<fn()>,
 }
 
 /// True while the terminal is in raw mode / the alternate screen.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
+/// [`UiSetup::on_fatal`] of the UI that runs.
+static ON_FATAL: Mutex<Option<fn()>> = Mutex::new(None);
 
 /// Leaves raw mode, the alternate screen, mouse capture and bracketed paste.
 fn restore_terminal() {
@@ -145,7 +97,9 @@ fn install_panic_hook() {
                     std::io::stderr(),
                     "tweettui: internal error (a panic): the terminal was restored"
                 );
-                crate::demo::remove_dir_on_exit();
+                if let Some(cleanup) = ON_FATAL.lock().ok().and_then(|f| *f) {
+                    cleanup();
+                }
                 std::process::exit(101);
             }
             previous(info);
@@ -214,7 +168,11 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
         mut events,
         demo_cmds,
         mut demo_events,
+        on_fatal,
     } = setup;
+    if let Ok(mut f) = ON_FATAL.lock() {
+        *f = on_fatal;
+    }
     let mut guard = TerminalGuard::enter(true)?;
     let size = guard.terminal.size()?;
     let hosted = (0..names.len()).filter(|&i| clients[i].is_some()).collect();
