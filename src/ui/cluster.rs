@@ -4,9 +4,11 @@
 //! sites ([`SafetyCheck`]). The UI owns these types; `demo.rs` carries the
 //! commands out and sends the events.
 
+use super::keys::{alt, ch, in_footer, Key, KeyHelp, DIGITS};
 use crate::paxos::Slot;
 use crate::site::api::SiteClient;
 use crate::state::op::Value;
+use crossterm::event::{KeyCode, KeyEvent};
 use std::collections::BTreeMap;
 
 /// What the UI asks of the demo.
@@ -43,6 +45,84 @@ pub enum DemoEvent {
     },
     Chatter(bool),
     Error(String),
+}
+
+/// The demo's keys (on any pane; Alt and a digit anywhere).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DemoKey {
+    /// Show site `n` (0-based).
+    Show(usize),
+    Crash,
+    Restart,
+    CutOff,
+    Chatter,
+}
+
+const ALT_DIGITS: [Key; 9] = [
+    alt('1'),
+    alt('2'),
+    alt('3'),
+    alt('4'),
+    alt('5'),
+    alt('6'),
+    alt('7'),
+    alt('8'),
+    alt('9'),
+];
+
+const SHOW: [Key; 18] = {
+    let mut keys = [DIGITS[0]; 18];
+    let mut i = 0;
+    while i < 9 {
+        keys[i] = DIGITS[i];
+        keys[9 + i] = ALT_DIGITS[i];
+        i += 1;
+    }
+    keys
+};
+
+pub const DEMO: &[KeyHelp] = &[
+    in_footer(
+        "1..9 / Alt+1..9",
+        &SHOW,
+        ("1-9", "site"),
+        "show another site (its number is in the status line)",
+    ),
+    in_footer(
+        "x",
+        &[ch('x')],
+        ("x", "crash"),
+        "crash the shown site (its data dir is kept)",
+    ),
+    in_footer(
+        "r",
+        &[ch('r')],
+        ("r", "restart"),
+        "restart the shown site from its data dir: watch it catch up",
+    ),
+    in_footer(
+        "c",
+        &[ch('c')],
+        ("c", "cut"),
+        "cut the shown site off from the others, or heal it",
+    ),
+    in_footer(
+        "t",
+        &[ch('t')],
+        ("t", "chatter"),
+        "let the other sites tweet now and then (on/off)",
+    ),
+];
+
+pub fn demo_key(key: &KeyEvent) -> Option<DemoKey> {
+    Some(match key.code {
+        KeyCode::Char(d @ '1'..='9') => DemoKey::Show(d as usize - '1' as usize),
+        KeyCode::Char('x') => DemoKey::Crash,
+        KeyCode::Char('r') => DemoKey::Restart,
+        KeyCode::Char('c') => DemoKey::CutOff,
+        KeyCode::Char('t') => DemoKey::Chatter,
+        _ => return None,
+    })
 }
 
 /// The live safety check across all sites: every slot decided anywhere

@@ -10,17 +10,22 @@
 //! the process: the UI never runs on blind).
 
 pub mod app;
+pub mod clock;
 pub mod cluster;
 pub mod command;
+pub mod help;
 pub mod keys;
+pub mod layout;
+pub mod panes;
 pub mod text;
 pub mod theme;
-pub mod timeline;
-pub mod trace;
+pub mod trace_buf;
 pub mod view;
 
-pub use app::{App, AppConfig, Clock, Effect, Focus, Msg};
+pub use app::{App, AppConfig, Effect, Msg};
+pub use clock::Clock;
 pub use cluster::{DemoCmd, DemoEvent, SafetyCheck};
+pub use panes::Focus;
 pub use view::draw;
 
 use crate::site::api::{Response, SiteClient, SiteEvent};
