@@ -85,7 +85,7 @@ fn app_with(state: State) -> App {
             })
             .collect(),
     };
-    app.apply(Msg::Site(
+    app.feed(Msg::Site(
         0,
         SiteEvent::Snapshot {
             state: Box::new(state),
@@ -93,7 +93,7 @@ fn app_with(state: State) -> App {
         },
     ));
     // Focus the timeline.
-    app.apply(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Tab));
     app
 }
 
@@ -151,7 +151,7 @@ fn main() {
 
         // Scrolled 20 tweets down (arrow key + frame).
         for _ in 0..20 {
-            app.apply(key(KeyCode::Down));
+            app.feed(key(KeyCode::Down));
         }
         let (med, mean) = measure(300, || {
             terminal.draw(|f| draw(black_box(&app), f)).expect("draw");
@@ -166,7 +166,7 @@ fn main() {
         // A key press that moves the selection, and its frame.
         let mut down = true;
         let (med, mean) = measure(300, || {
-            app.apply(key(if down { KeyCode::Down } else { KeyCode::Up }));
+            app.feed(key(if down { KeyCode::Down } else { KeyCode::Up }));
             down = !down;
             terminal.draw(|f| draw(black_box(&app), f)).expect("draw");
         });
@@ -178,7 +178,7 @@ fn main() {
         );
 
         // A new tweet committed while the reader is at the top, and its frame.
-        app.apply(key(KeyCode::Home));
+        app.feed(key(KeyCode::Home));
         let mut slot = app.site().state.as_ref().map_or(0, State::next_slot);
         let mut k = n;
         let (med, mean) = measure(300, || {
@@ -194,7 +194,7 @@ fn main() {
                     time: time(k),
                 },
             }]);
-            app.apply(Msg::Site(0, SiteEvent::Committed { slot, value }));
+            app.feed(Msg::Site(0, SiteEvent::Committed { slot, value }));
             slot += 1;
             k += 1;
             terminal.draw(|f| draw(black_box(&app), f)).expect("draw");
@@ -210,8 +210,8 @@ fn main() {
         // (the top, the bottom, or where the reader is), so none of this
         // grows with the history either.
         let (med, mean) = measure(300, || {
-            app.apply(key(KeyCode::Home));
-            app.apply(key(KeyCode::End));
+            app.feed(key(KeyCode::Home));
+            app.feed(key(KeyCode::End));
             terminal.draw(|f| draw(black_box(&app), f)).expect("draw");
         });
         deep.push(med);
@@ -231,11 +231,11 @@ fn main() {
             fmt(mean)
         );
         for _ in 0..50 {
-            app.apply(key(KeyCode::PageUp));
+            app.feed(key(KeyCode::PageUp));
         }
         let mut up = true;
         let (med, mean) = measure(300, || {
-            app.apply(key(if up {
+            app.feed(key(if up {
                 KeyCode::PageUp
             } else {
                 KeyCode::PageDown

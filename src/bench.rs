@@ -96,7 +96,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         Some(config) => (config.clone(), None),
         None => {
             anyhow::ensure!((1..=7).contains(&opts.sites), "--sites must be 1 to 7");
-            let config = crate::demo::demo_config(opts.sites)?;
+            let config = Config::loopback(opts.sites)?;
             let cluster = LocalCluster::start(&config).await?;
             (config, Some(cluster))
         }

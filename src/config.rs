@@ -416,6 +416,49 @@ impl Config {
     }
 }
 
+/// The users of a loopback cluster's sites, in order (`Config::loopback`).
+pub const LOOPBACK_NAMES: [&str; 7] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"];
+
+impl Config {
+    /// A cluster of `sites` sites (1 to 7, named from [`LOOPBACK_NAMES`]) on
+    /// free loopback ports, control ports explicit: for the demo, the
+    /// benchmark and tests, which run every site in one process.
+    pub fn loopback(sites: usize) -> anyhow::Result<Config> {
+        if !(1..=LOOPBACK_NAMES.len()).contains(&sites) {
+            anyhow::bail!(
+                "a loopback cluster has 1 to {} sites, not {sites}",
+                LOOPBACK_NAMES.len()
+            );
+        }
+        let ports = free_ports(2 * sites)?;
+        let mut config = Config::builtin_default();
+        config.sites = (0..sites)
+            .map(|i| SiteConfig {
+                name: LOOPBACK_NAMES[i].to_string(),
+                addr: "127.0.0.1".to_string(),
+                port: ports[2 * i],
+                control_port: Some(ports[2 * i + 1]),
+            })
+            .collect();
+        config.validate()?;
+        Ok(config)
+    }
+}
+
+/// Ports nobody listens on now: bound on 127.0.0.1:0 all at once (so they
+/// differ), then released.
+pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
+    use anyhow::Context;
+    let listeners: Vec<std::net::TcpListener> = (0..n)
+        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
+        .collect::<Result<_, _>>()
+        .context("cannot find free ports on 127.0.0.1")?;
+    listeners
+        .iter()
+        .map(|l| Ok(l.local_addr()?.port()))
+        .collect()
+}
+
 impl Default for Config {
     fn default() -> Self {
         Config::builtin_default()
@@ -997,5 +1040,21 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("config.json: invalid JSON at line 1"), "{err}");
+    }
+
+    #[test]
+    fn loopback_uses_distinct_free_ports() {
+        let c = Config::loopback(5).unwrap();
+        let mut ports: Vec<u16> = c
+            .sites
+            .iter()
+            .flat_map(|s| [s.port, s.control_port.unwrap()])
+            .collect();
+        ports.sort_unstable();
+        ports.dedup();
+        assert_eq!(ports.len(), 10);
+        assert_eq!(c.names(), ["alice", "bob", "carol", "dave", "erin"]);
+        assert!(Config::loopback(0).is_err());
+        assert!(Config::loopback(8).is_err());
     }
 }

@@ -12,130 +12,18 @@
 //! the runtimes and carries out [`DemoCmd`]s; the UI only renders and sends
 //! commands, and hears back through [`DemoEvent`]s.
 
-use crate::config::{Config, SiteConfig};
-use crate::paxos::Slot;
+use crate::config::Config;
 use crate::site::api::{FaultSpec, Request, SiteClient, SiteEvent};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
-use crate::state::op::Value;
-use anyhow::{bail, Context};
+use crate::ui::{DemoCmd, DemoEvent};
+use anyhow::Context;
 use rand::Rng;
-use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
 use tokio::sync::mpsc;
 use tokio::time::Instant;
-
-/// The users of the demo's sites, in order.
-pub const NAMES: [&str; 7] = ["alice", "bob", "carol", "dave", "erin", "frank", "grace"];
-
-/// What the UI asks of the demo.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum DemoCmd {
-    /// The UI now shows this site (chatter leaves it alone).
-    Shown(usize),
-    Crash(usize),
-    Restart(usize),
-    CutOff {
-        site: usize,
-        on: bool,
-    },
-    Chatter(bool),
-}
-
-/// What the demo tells the UI.
-#[derive(Debug)]
-pub enum DemoEvent {
-    /// A site's runtime stopped: crashed on request (`reason` None) or by
-    /// itself.
-    Down {
-        site: usize,
-        reason: Option<String>,
-    },
-    /// A site (re)started; requests to it go through `client` from now on.
-    Up {
-        site: usize,
-        client: SiteClient,
-    },
-    CutOff {
-        site: usize,
-        on: bool,
-    },
-    Chatter(bool),
-    Error(String),
-}
-
-/// The live safety check across all sites: every slot decided anywhere
-/// must be decided with the same value everywhere.
-#[derive(Clone, Debug, Default)]
-pub struct SafetyCheck {
-    decided: BTreeMap<Slot, (usize, Value)>,
-    violation: Option<Slot>,
-}
-
-impl SafetyCheck {
-    /// Site `site` decided `slot` with `value`. `false` when another site
-    /// decided that slot with a different value.
-    pub fn observe(&mut self, site: usize, slot: Slot, value: &Value) -> bool {
-        match self.decided.get(&slot) {
-            Some((_, v)) if v != value => {
-                if self.violation.is_none_or(|s| slot < s) {
-                    self.violation = Some(slot);
-                }
-                tracing::error!("SAFETY VIOLATED: slot {slot} decided differently at site {site}");
-                false
-            }
-            Some(_) => true,
-            None => {
-                self.decided.insert(slot, (site, value.clone()));
-                true
-            }
-        }
-    }
-
-    /// The first slot seen with two different values.
-    pub fn violation(&self) -> Option<Slot> {
-        self.violation
-    }
-
-    /// How many slots were checked.
-    pub fn slots(&self) -> usize {
-        self.decided.len()
-    }
-}
-
-/// Ports nobody listens on now: bound on 127.0.0.1:0 all at once (so they
-/// differ), then released.
-pub fn free_ports(n: usize) -> anyhow::Result<Vec<u16>> {
-    let listeners: Vec<std::net::TcpListener> = (0..n)
-        .map(|_| std::net::TcpListener::bind("127.0.0.1:0"))
-        .collect::<Result<_, _>>()
-        .context("cannot find free ports on 127.0.0.1")?;
-    listeners
-        .iter()
-        .map(|l| Ok(l.local_addr()?.port()))
-        .collect()
-}
-
-/// A config of `sites` sites on free loopback ports, control ports explicit.
-pub fn demo_config(sites: usize) -> anyhow::Result<Config> {
-    if !(1..=NAMES.len()).contains(&sites) {
-        bail!("the demo runs 1 to {} sites, not {sites}", NAMES.len());
-    }
-    let ports = free_ports(2 * sites)?;
-    let mut config = Config::builtin_default();
-    config.sites = (0..sites)
-        .map(|i| SiteConfig {
-            name: NAMES[i].to_string(),
-            addr: "127.0.0.1".to_string(),
-            port: ports[2 * i],
-            control_port: Some(ports[2 * i + 1]),
-        })
-        .collect();
-    config.validate()?;
-    Ok(config)
-}
 
 /// A fresh directory for the demo's data under the system's temp dir.
 fn fresh_dir() -> anyhow::Result<PathBuf> {
@@ -153,7 +41,7 @@ fn fresh_dir() -> anyhow::Result<PathBuf> {
 static REMOVE_ON_EXIT: Mutex<Option<PathBuf>> = Mutex::new(None);
 
 /// Removes the demo's directory (unless `--keep`); for the panic path.
-pub fn remove_dir_on_exit() {
+fn remove_dir_on_exit() {
     let dir = REMOVE_ON_EXIT.lock().ok().and_then(|mut d| d.take());
     if let Some(dir) = dir {
         let _ = std::fs::remove_dir_all(dir);
@@ -162,7 +50,12 @@ pub fn remove_dir_on_exit() {
 
 /// `tweettui demo`: runs the cluster and the UI until the UI quits.
 pub async fn run(sites: usize, keep: bool) -> anyhow::Result<()> {
-    let config = demo_config(sites)?;
+    let most = crate::config::LOOPBACK_NAMES.len();
+    anyhow::ensure!(
+        (1..=most).contains(&sites),
+        "the demo runs 1 to {most} sites, not {sites}"
+    );
+    let config = Config::loopback(sites)?;
     let dir = fresh_dir()?;
     if !keep {
         if let Ok(mut d) = REMOVE_ON_EXIT.lock() {
@@ -193,7 +86,7 @@ pub async fn run(sites: usize, keep: bool) -> anyhow::Result<()> {
 }
 
 async fn run_in(config: Config, dir: &Path) -> anyhow::Result<()> {
-    let _log = crate::ui::log_to_file(dir, "demo.log")?;
+    let _log = crate::logs::to_file(dir, "demo.log")?;
     let names = config.names();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
@@ -219,6 +112,7 @@ async fn run_in(config: Config, dir: &Path) -> anyhow::Result<()> {
         events: ev_rx,
         demo_cmds: Some(cmd_tx),
         demo_events: Some(demo_rx),
+        on_fatal: Some(remove_dir_on_exit),
     };
     // The UI ends (quit or error); dropping its command sender stops the
     // controller, which stops every site.
@@ -465,53 +359,5 @@ impl Controller {
             }
         });
         futures::future::join_all(stops).await;
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::state::op::{Command, Op, OpId};
-
-    fn tweet(text: &str) -> Value {
-        Value::batch(vec![Command {
-            id: OpId {
-                site: 0,
-                boot: 1,
-                seq: 1,
-            },
-            op: Op::Tweet {
-                user: "alice".into(),
-                text: text.into(),
-                time: chrono::DateTime::from_timestamp_millis(0).unwrap_or_default(),
-            },
-        }])
-    }
-
-    #[test]
-    fn safety_check_flags_two_values_for_one_slot() {
-        let mut s = SafetyCheck::default();
-        assert!(s.observe(0, 0, &tweet("a")));
-        assert!(s.observe(1, 0, &tweet("a")));
-        assert!(s.observe(1, 1, &Value::noop()));
-        assert_eq!(s.violation(), None);
-        assert_eq!(s.slots(), 2);
-        assert!(!s.observe(2, 1, &tweet("b")));
-        assert_eq!(s.violation(), Some(1));
-    }
-
-    #[test]
-    fn demo_config_uses_distinct_free_ports() {
-        let c = demo_config(5).unwrap();
-        let mut ports: Vec<u16> = c
-            .sites
-            .iter()
-            .flat_map(|s| [s.port, s.control_port.unwrap()])
-            .collect();
-        ports.sort_unstable();
-        ports.dedup();
-        assert_eq!(ports.len(), 10);
-        assert!(demo_config(0).is_err());
-        assert!(demo_config(8).is_err());
     }
 }

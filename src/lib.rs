@@ -3,8 +3,10 @@
 pub mod bench;
 pub mod config;
 pub mod demo;
+pub mod logs;
 pub mod net;
 pub mod paxos;
+pub mod signal;
 pub mod site;
 pub mod state;
 pub mod storage;

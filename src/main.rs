@@ -5,9 +5,12 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value as Json};
 use std::path::PathBuf;
 use std::process::ExitCode;
+use tokio::sync::mpsc;
 use tweettui::config::{Config, ConfigSource};
+use tweettui::signal::{stop_requested, Hangup};
 use tweettui::site::control;
 use tweettui::site::runtime::{self, SiteOptions};
+use tweettui::ui::{self, UiSetup};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -174,7 +177,7 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
     };
     if !headless {
         // The UI: logs go to a file in the data dir, never to the screen.
-        tweettui::ui::run_site(SiteOptions {
+        run_site_with_ui(SiteOptions {
             config,
             site: index as u32,
             data_dir,
@@ -182,7 +185,7 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
         .await?;
         return Ok(ExitCode::SUCCESS);
     }
-    init_stderr_logs();
+    tweettui::logs::to_stderr();
     let opts = SiteOptions {
         config,
         site: index as u32,
@@ -198,7 +201,7 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
         data_dir.display()
     );
     tokio::select! {
-        _ = shutdown_signal() => {
+        _ = stop_requested(Hangup::NotHandled) => {
             tracing::info!("stopping");
             site.stop().await?;
             Ok(ExitCode::SUCCESS)
@@ -210,34 +213,58 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
     }
 }
 
-fn init_stderr_logs() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
-}
-
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
+/// Runs one site with the UI (`tweettui <SITE>`): logs to a file in its
+/// data dir, the UI until quit, then stops the site cleanly. Here, not in
+/// the UI: the UI shows a site, it does not start one.
+async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
+    let _log = tweettui::logs::to_file(&opts.data_dir, "tweettui.log")?;
+    let index = opts.site as usize;
+    let names = opts.config.names();
+    let name = names.get(index).cloned().unwrap_or_default();
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let mut site = runtime::start(opts, Some(tx))
+        .await
+        .with_context(|| format!("site {name} cannot start"))?;
+    tracing::info!(
+        "site {name} up: peers on {}, control on {}",
+        site.peer_addr,
+        site.control_addr
+    );
+    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Some(ev) = rx.recv().await {
+            if ev_tx.send((index, ev)).is_err() {
+                break;
             }
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
+    });
+    let mut clients = vec![None; names.len()];
+    clients[index] = Some(site.client.clone());
+    let setup = UiSetup {
+        names,
+        shown: index,
+        demo: false,
+        clients,
+        events: ev_rx,
+        demo_cmds: None,
+        demo_events: None,
+        on_fatal: None,
+    };
+    let ended_by_ui = tokio::select! {
+        r = ui::run(setup) => Some(r),
+        r = site.finished() => {
+            // The UI future is dropped: its guard restores the terminal.
+            r.context("the site stopped")?;
+            None
+        }
+    };
+    match ended_by_ui {
+        Some(ui) => {
+            let stopped = site.stop().await;
+            ui?;
+            stopped
+        }
+        None => anyhow::bail!("the site {name} stopped by itself"),
     }
 }
 

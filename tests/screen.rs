@@ -94,7 +94,7 @@ fn ctrl(c: char) -> Msg {
 
 fn typed(app: &mut App, text: &str) {
     for c in text.chars() {
-        app.apply(key(KeyCode::Char(c)));
+        app.feed(key(KeyCode::Char(c)));
     }
 }
 
@@ -113,7 +113,7 @@ fn msg(dir: Dir, peer: u32, kind: MsgKind, slot: u64, value: Option<&str>) -> Tr
 fn trace_slot(app: &mut App, site: usize, slot: u64, t0: u64, value: &str) {
     let b = Ballot::new(1, 0);
     let mut ev = |ms: u64, e: TraceEvent| {
-        app.apply(Msg::Site(
+        app.feed(Msg::Site(
             site,
             SiteEvent::Trace {
                 at_ms: t0 + ms,
@@ -188,7 +188,7 @@ fn sample_app(theme: Theme, demo: bool) -> App {
     let mut app = App::new(config(theme, demo, (120, 40)));
     let sites: Vec<usize> = if demo { (0..5).collect() } else { vec![0] };
     for &s in &sites {
-        app.apply(Msg::Site(
+        app.feed(Msg::Site(
             s,
             SiteEvent::Snapshot {
                 state: Box::new(State::new(names())),
@@ -208,7 +208,7 @@ fn sample_app(theme: Theme, demo: bool) -> App {
     ];
     for (slot, v) in log.iter().enumerate() {
         for &s in &sites {
-            app.apply(Msg::Site(
+            app.feed(Msg::Site(
                 s,
                 SiteEvent::Committed {
                     slot: slot as u64,
@@ -218,7 +218,7 @@ fn sample_app(theme: Theme, demo: bool) -> App {
         }
     }
     for &s in &sites {
-        app.apply(Msg::Site(
+        app.feed(Msg::Site(
             s,
             SiteEvent::Status(status(s as u32, Some(0), 8, &[3])),
         ));
@@ -237,7 +237,7 @@ fn sample_app(theme: Theme, demo: bool) -> App {
 /// The first column of the trace pane at 120x40.
 fn trace_x() -> usize {
     let area = ratatui::layout::Rect::new(0, 0, 120, 40);
-    tweettui::ui::view::layout(area).unwrap().trace.x as usize
+    tweettui::ui::layout::layout(area).unwrap().trace.x as usize
 }
 
 fn render(app: &App) -> Terminal<TestBackend> {
@@ -269,18 +269,18 @@ fn screen_text(terminal: &Terminal<TestBackend>) -> String {
 fn full_layout_120x40() {
     let mut app = sample_app(Theme::colored(), false);
     // A pending block shows in the block list until it is decided.
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Down));
-    app.apply(key(KeyCode::Down));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Down));
+    app.feed(key(KeyCode::Down));
     let (fx, _) = app.update(key(KeyCode::Char('b')));
     assert!(
         matches!(&fx[..], [Effect::Request { req: Request::Block(u), .. }] if u == "dave"),
         "{fx:?}"
     );
     // Back to the timeline, second tweet selected.
-    app.apply(key(KeyCode::BackTab));
-    app.apply(key(KeyCode::Down));
+    app.feed(key(KeyCode::BackTab));
+    app.feed(key(KeyCode::Down));
     let t = render(&app);
     insta::assert_snapshot!("full_layout_120x40", t.backend());
 }
@@ -288,37 +288,30 @@ fn full_layout_120x40() {
 #[test]
 fn help_popup_lists_every_key() {
     let mut app = sample_app(Theme::colored(), true);
-    app.apply(key(KeyCode::F(1)));
+    app.feed(key(KeyCode::F(1)));
     let t = render(&app);
     let text = screen_text(&t);
     assert!(text.contains("Help · every key"), "{text}");
     insta::assert_snapshot!("help_popup", t.backend());
     // Every key of every table is in the popup (scrolling through it).
-    let all: String = tweettui::ui::view::help_lines(&app)
+    let all: String = tweettui::ui::help::lines(&app.theme, app.demo)
         .iter()
         .map(|l| l.to_string() + "\n")
         .collect();
-    for table in [
-        tweettui::ui::keys::ANYWHERE,
-        tweettui::ui::keys::INPUT,
-        tweettui::ui::keys::TIMELINE,
-        tweettui::ui::keys::BLOCKS,
-        tweettui::ui::keys::TRACE,
-        tweettui::ui::keys::ANY_PANE,
-        tweettui::ui::keys::DEMO,
-    ] {
+    for (title, table) in tweettui::ui::help::sections(true) {
+        assert!(all.contains(title), "{title} missing from the help");
         for k in table {
             assert!(all.contains(k.keys), "{} missing from the help", k.keys);
         }
     }
     // Esc closes it; `?` on a pane opens it again; in the input box `?` is text.
-    app.apply(key(KeyCode::Esc));
+    app.feed(key(KeyCode::Esc));
     assert!(app.popup.is_none());
-    app.apply(key(KeyCode::Char('?')));
+    app.feed(key(KeyCode::Char('?')));
     assert!(app.popup.is_none());
     assert_eq!(app.input_text(), "?");
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Char('?')));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Char('?')));
     assert!(app.popup.is_some());
 }
 
@@ -326,9 +319,9 @@ fn help_popup_lists_every_key() {
 fn per_slot_view() {
     let mut app = sample_app(Theme::colored(), false);
     for _ in 0..3 {
-        app.apply(key(KeyCode::Tab));
+        app.feed(key(KeyCode::Tab));
     }
-    app.apply(key(KeyCode::Char('s')));
+    app.feed(key(KeyCode::Char('s')));
     let t = render(&app);
     let text = screen_text(&t);
     assert!(
@@ -341,13 +334,13 @@ fn per_slot_view() {
 #[test]
 fn too_small_terminal_says_so() {
     let mut app = sample_app(Theme::colored(), false);
-    app.apply(Msg::Term(Event::Resize(20, 5)));
+    app.feed(Msg::Term(Event::Resize(20, 5)));
     let t = render(&app);
     insta::assert_snapshot!("too_small_20x5", t.backend());
     let text = screen_text(&t);
     assert!(text.contains("terminal too"), "{text}");
     // And back to a usable size.
-    app.apply(Msg::Term(Event::Resize(120, 40)));
+    app.feed(Msg::Term(Event::Resize(120, 40)));
     let text = screen_text(&render(&app));
     assert!(text.contains("Paxos trace"), "{text}");
 }
@@ -355,7 +348,7 @@ fn too_small_terminal_says_so() {
 #[test]
 fn tiny_and_odd_sizes_never_panic() {
     let mut app = sample_app(Theme::colored(), true);
-    app.apply(key(KeyCode::F(1)));
+    app.feed(key(KeyCode::F(1)));
     for (w, h) in [
         (1, 1),
         (2, 2),
@@ -365,7 +358,7 @@ fn tiny_and_odd_sizes_never_panic() {
         (80, 24),
         (200, 60),
     ] {
-        app.apply(Msg::Term(Event::Resize(w, h)));
+        app.feed(Msg::Term(Event::Resize(w, h)));
         render(&app);
     }
 }
@@ -373,8 +366,8 @@ fn tiny_and_odd_sizes_never_panic() {
 #[test]
 fn no_color_means_no_colours_but_a_visible_selection() {
     let mut app = sample_app(Theme::monochrome(), true);
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Down));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Down));
     let t = render(&app);
     let buf = t.backend().buffer();
     for y in 0..buf.area.height {
@@ -396,7 +389,7 @@ fn no_color_means_no_colours_but_a_visible_selection() {
     });
     assert!(reversed);
     // The popup too.
-    app.apply(key(KeyCode::Char('?')));
+    app.feed(key(KeyCode::Char('?')));
     let t = render(&app);
     let buf = t.backend().buffer();
     assert!(buf
@@ -429,7 +422,7 @@ fn slash_tweet_always_tweets_and_the_answer_shows() {
     };
     assert_eq!(*req, Request::Tweet("block x".into()));
     assert_eq!(app.input_text(), "");
-    app.apply(Msg::Reply {
+    app.feed(Msg::Reply {
         tag: *tag,
         resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
     });
@@ -442,7 +435,7 @@ fn slash_tweet_always_tweets_and_the_answer_shows() {
         panic!("{fx:?}")
     };
     assert_eq!(*req, Request::Tweet("plain text is a tweet".into()));
-    app.apply(Msg::Reply {
+    app.feed(Msg::Reply {
         tag: *tag,
         resp: Response::error(503, "not decided in time: no quorum reachable"),
     });
@@ -453,19 +446,19 @@ fn slash_tweet_always_tweets_and_the_answer_shows() {
 #[test]
 fn input_is_one_line_of_at_most_280_characters() {
     let mut app = sample_app(Theme::colored(), false);
-    app.apply(Msg::Term(Event::Paste("two\nlines\r\nhere".into())));
+    app.feed(Msg::Term(Event::Paste("two\nlines\r\nhere".into())));
     assert_eq!(app.input_text(), "two lines  here");
-    app.apply(key(KeyCode::Esc));
+    app.feed(key(KeyCode::Esc));
     assert_eq!(app.input_text(), "");
-    app.apply(Msg::Term(Event::Paste("é".repeat(300))));
+    app.feed(Msg::Term(Event::Paste("é".repeat(300))));
     assert_eq!(app.input_text().chars().count(), 280);
     typed(&mut app, "xyz");
     assert_eq!(app.input_text().chars().count(), 280);
     // Esc clears, a second Esc leaves the box; i comes back.
-    app.apply(key(KeyCode::Esc));
-    app.apply(key(KeyCode::Esc));
+    app.feed(key(KeyCode::Esc));
+    app.feed(key(KeyCode::Esc));
     assert_eq!(app.focus, tweettui::ui::Focus::Timeline);
-    app.apply(key(KeyCode::Char('i')));
+    app.feed(key(KeyCode::Char('i')));
     assert_eq!(app.focus, tweettui::ui::Focus::Input);
     // Ctrl-C quits from anywhere.
     let (fx, _) = app.update(ctrl('c'));
@@ -475,16 +468,16 @@ fn input_is_one_line_of_at_most_280_characters() {
 #[test]
 fn new_tweets_do_not_move_what_the_reader_reads() {
     let mut app = sample_app(Theme::colored(), false);
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Down));
-    app.apply(key(KeyCode::Down));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Down));
+    app.feed(key(KeyCode::Down));
     let selected_tweet = |app: &App| {
         let m = app.site();
         m.timeline.selected_tweet(m.state.as_ref()?, &m.name)
     };
     let selected_before = selected_tweet(&app).expect("a tweet is selected");
     assert_eq!(app.site().timeline.selected, 2);
-    app.apply(Msg::Site(
+    app.feed(Msg::Site(
         0,
         SiteEvent::Committed {
             slot: 8,
@@ -494,8 +487,8 @@ fn new_tweets_do_not_move_what_the_reader_reads() {
     assert_eq!(selected_tweet(&app), Some(selected_before));
     assert_eq!(app.site().timeline.selected, 3);
     // At the top, the newest tweet shows and is selected.
-    app.apply(key(KeyCode::Home));
-    app.apply(Msg::Site(
+    app.feed(key(KeyCode::Home));
+    app.feed(Msg::Site(
         0,
         SiteEvent::Committed {
             slot: 9,
@@ -512,9 +505,9 @@ fn new_tweets_do_not_move_what_the_reader_reads() {
 fn trace_pause_keeps_recording_and_filters_select() {
     let mut app = sample_app(Theme::colored(), false);
     for _ in 0..3 {
-        app.apply(key(KeyCode::Tab));
+        app.feed(key(KeyCode::Tab));
     }
-    app.apply(key(KeyCode::Char('p')));
+    app.feed(key(KeyCode::Char('p')));
     let before = screen_text(&render(&app));
     let total = app.site().trace.total();
     trace_slot(&mut app, 0, 8, 70_000, "alice: more");
@@ -530,20 +523,20 @@ fn trace_pause_keeps_recording_and_filters_select() {
             .collect()
     };
     assert_eq!(rows(&before), rows(&after));
-    app.apply(key(KeyCode::Char('p')));
+    app.feed(key(KeyCode::Char('p')));
     let text = screen_text(&render(&app));
     assert!(text.contains("#8"), "{text}");
     // Slot filter: `/` 7 Enter shows slot 7 only.
-    app.apply(key(KeyCode::Char('/')));
+    app.feed(key(KeyCode::Char('/')));
     typed(&mut app, "7");
-    app.apply(key(KeyCode::Enter));
+    app.feed(key(KeyCode::Enter));
     let text = screen_text(&render(&app));
     assert!(text.contains("slot 7"), "{text}");
     assert!(!text.contains("#8 "), "{text}");
     assert!(text.contains("#7"), "{text}");
     // Kind filter: f cycles to "all" (heartbeats shown).
-    app.apply(key(KeyCode::Esc));
-    app.apply(key(KeyCode::Char('f')));
+    app.feed(key(KeyCode::Esc));
+    app.feed(key(KeyCode::Char('f')));
     let text = screen_text(&render(&app));
     assert!(text.contains("heartbeat"), "{text}");
     // Peer filter: w shows the messages with bob only, then carol's.
@@ -560,7 +553,7 @@ fn trace_pause_keeps_recording_and_filters_select() {
             .collect()
     };
     assert!(peers(&text).iter().any(|p| p != "bob"), "{text}");
-    app.apply(key(KeyCode::Char('w')));
+    app.feed(key(KeyCode::Char('w')));
     let text = screen_text(&render(&app));
     assert!(text.contains("· with bob"), "{text}");
     let shown = peers(&text);
@@ -568,13 +561,13 @@ fn trace_pause_keeps_recording_and_filters_select() {
         !shown.is_empty() && shown.iter().all(|p| p == "bob"),
         "{text}"
     );
-    app.apply(key(KeyCode::Char('w')));
+    app.feed(key(KeyCode::Char('w')));
     let text = screen_text(&render(&app));
     assert!(text.contains("· with carol"), "{text}");
     assert!(peers(&text).iter().all(|p| p == "carol"), "{text}");
     // Round the other sites (never alice herself) and back to every peer.
     for _ in 0..3 {
-        app.apply(key(KeyCode::Char('w')));
+        app.feed(key(KeyCode::Char('w')));
     }
     let text = screen_text(&render(&app));
     assert!(!text.contains("· with "), "{text}");
@@ -585,14 +578,14 @@ fn demo_shows_a_safety_violation_and_crashed_sites() {
     let mut app = sample_app(Theme::colored(), true);
     let text = screen_text(&render(&app));
     assert!(text.contains("safety holds (8 slots)"), "{text}");
-    app.apply(Msg::Site(
+    app.feed(Msg::Site(
         1,
         SiteEvent::Committed {
             slot: 8,
             value: tweet(1, 20, 90, "one value"),
         },
     ));
-    app.apply(Msg::Site(
+    app.feed(Msg::Site(
         2,
         SiteEvent::Committed {
             slot: 8,
@@ -602,25 +595,25 @@ fn demo_shows_a_safety_violation_and_crashed_sites() {
     let text = screen_text(&render(&app));
     assert!(text.contains("SAFETY VIOLATED at slot 8"), "{text}");
     // Crash the shown site: the status line says so; r asks to restart it.
-    app.apply(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Tab));
     let (fx, _) = app.update(key(KeyCode::Char('x')));
-    assert!(fx.contains(&Effect::Demo(tweettui::demo::DemoCmd::Crash(0))));
-    app.apply(Msg::Demo(tweettui::demo::DemoEvent::Down {
+    assert!(fx.contains(&Effect::Demo(tweettui::ui::DemoCmd::Crash(0))));
+    app.feed(Msg::Demo(tweettui::ui::DemoEvent::Down {
         site: 0,
         reason: None,
     }));
     let text = screen_text(&render(&app));
     assert!(text.contains("alice CRASHED"), "{text}");
     let (fx, _) = app.update(key(KeyCode::Char('r')));
-    assert!(fx.contains(&Effect::Demo(tweettui::demo::DemoCmd::Restart(0))));
+    assert!(fx.contains(&Effect::Demo(tweettui::ui::DemoCmd::Restart(0))));
     // On the trace, only the messages with bob; then showing bob himself
     // drops that filter (a site exchanges no messages with itself).
     // Switching sites is instant: bob's model is there.
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Char('w')));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Char('w')));
     assert!(screen_text(&render(&app)).contains("· with bob"));
-    app.apply(key(KeyCode::Char('2')));
+    app.feed(key(KeyCode::Char('2')));
     let text = screen_text(&render(&app));
     assert!(!text.contains("· with bob"), "{text}");
     assert!(text.contains("[2/5] bob"), "{text}");
@@ -643,7 +636,7 @@ fn log_popup_lists_the_decided_log() {
             to: Some(1000)
         }
     );
-    app.apply(Msg::Reply {
+    app.feed(Msg::Reply {
         tag: *tag,
         resp: Response::ok(serde_json::json!([
             {"slot": 0, "index": 0, "op": {"kind": "tweet", "user": "alice", "text": "hello", "time": "2025-06-15T15:06:50Z"}},
@@ -665,7 +658,7 @@ fn log_popup_lists_the_decided_log() {
         text.contains("slot      2  alice    blocks carol"),
         "{text}"
     );
-    app.apply(key(KeyCode::Esc));
+    app.feed(key(KeyCode::Esc));
     assert!(app.popup.is_none());
     // From a slot on: a window of the log, however long it is.
     typed(&mut app, "/log 1500");
@@ -703,12 +696,12 @@ fn a_block_is_pending_until_decided_here() {
     };
     assert_eq!(pending(&app), Some("blocking…"));
     // The answer comes before the commit reaches the UI: still pending.
-    app.apply(Msg::Reply {
+    app.feed(Msg::Reply {
         tag: *tag,
         resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
     });
     assert_eq!(pending(&app), Some("blocking…"));
-    app.apply(Msg::Site(
+    app.feed(Msg::Site(
         0,
         SiteEvent::Committed {
             slot: 8,
@@ -728,15 +721,15 @@ fn a_block_is_pending_until_decided_here() {
         .iter()
         .any(|r| r.name == "bob" && r.blocked));
     // One key away from the unblock: Tab to the blocks, u.
-    app.apply(key(KeyCode::Tab));
-    app.apply(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Tab));
     let (fx, _) = app.update(key(KeyCode::Char('u')));
     assert!(
         matches!(&fx[..], [Effect::Request { req: Request::Unblock(u), .. }] if u == "bob"),
         "{fx:?}"
     );
     // A refused rule shows why and sends nothing.
-    app.apply(key(KeyCode::Char('i')));
+    app.feed(key(KeyCode::Char('i')));
     typed(&mut app, "block nobody");
     let (fx, _) = app.update(key(KeyCode::Enter));
     assert!(fx.is_empty(), "{fx:?}");
@@ -786,13 +779,13 @@ fn a_tweet_shows_as_pending_in_the_timeline_until_decided_here() {
 
     // A failure removes it; the message line says why.
     for tag in more {
-        app.apply(Msg::Reply {
+        app.feed(Msg::Reply {
             tag,
             resp: Response::error(503, "not decided in time: no quorum reachable"),
         });
     }
     // Answered but not yet applied here: still pending.
-    app.apply(Msg::Reply {
+    app.feed(Msg::Reply {
         tag: first,
         resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
     });
@@ -800,7 +793,7 @@ fn a_tweet_shows_as_pending_in_the_timeline_until_decided_here() {
     assert!(text.contains("⧗ alice  posting…  on its way"), "{text}");
     assert!(!text.contains("more number"), "{text}");
     // Applied: a tweet of the timeline like any other, at the top.
-    app.apply(Msg::Site(
+    app.feed(Msg::Site(
         0,
         SiteEvent::Committed {
             slot: 8,
@@ -826,12 +819,12 @@ fn the_mouse_wheel_scrolls_the_pane_under_the_pointer() {
             modifiers: KeyModifiers::NONE,
         }))
     };
-    app.apply(wheel(MouseEventKind::ScrollDown, 10, 10));
+    app.feed(wheel(MouseEventKind::ScrollDown, 10, 10));
     assert_eq!(app.site().timeline.selected, 3);
-    app.apply(wheel(MouseEventKind::ScrollUp, 10, 10));
+    app.feed(wheel(MouseEventKind::ScrollUp, 10, 10));
     assert_eq!(app.site().timeline.selected, 0);
     // Over the trace: it scrolls up from the newest row.
-    app.apply(wheel(MouseEventKind::ScrollUp, 100, 30));
+    app.feed(wheel(MouseEventKind::ScrollUp, 100, 30));
     assert!(app.site().tview.anchor.is_some());
     let text = screen_text(&render(&app));
     assert!(text.contains("newer (End)"), "{text}");

@@ -584,7 +584,6 @@ impl Runtime {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::demo::demo_config;
 
     fn slots(resp: &Response) -> Vec<u64> {
         let rows = resp.body.as_array().cloned().unwrap_or_default();
@@ -597,7 +596,7 @@ mod tests {
     async fn log_answers_the_window_asked_for() {
         let dir = tempfile::tempdir().unwrap();
         let opts = SiteOptions {
-            config: demo_config(1).unwrap(),
+            config: Config::loopback(1).unwrap(),
             site: 0,
             data_dir: dir.path().join("alice"),
         };

@@ -1,12 +1,82 @@
-//! The keys of each pane, in one table per pane. The same tables feed the
-//! footer (entries marked `footer`) and the help popup (all of them), so
-//! the two can never disagree.
+//! Key tables: each one sits next to the `match` it documents (here for
+//! the keys that work beyond one pane, in `panes/*` for each pane's own),
+//! lists the keys that `match` handles, and feeds both the footer (entries
+//! with a `foot`) and the help popup (all of them), so the two can never
+//! disagree with each other or with the code. A test walks every table.
+
+use super::cluster::DemoKey;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// A key as a table lists it: a code, and the modifiers it needs (none:
+/// any, as the handlers match on the code alone).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Key {
+    pub code: KeyCode,
+    pub mods: KeyModifiers,
+}
+
+impl Key {
+    /// Does the event `e` press this key?
+    pub fn matches(&self, e: &KeyEvent) -> bool {
+        e.code == self.code && e.modifiers.contains(self.mods)
+    }
+
+    /// A press of this key (for tests).
+    pub fn event(&self) -> KeyEvent {
+        KeyEvent::new(self.code, self.mods)
+    }
+}
+
+/// A key by its code.
+pub const fn code(code: KeyCode) -> Key {
+    Key {
+        code,
+        mods: KeyModifiers::NONE,
+    }
+}
+
+/// A character key.
+pub const fn ch(c: char) -> Key {
+    code(KeyCode::Char(c))
+}
+
+/// Ctrl and a character.
+pub const fn ctrl(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::CONTROL,
+    }
+}
+
+/// Alt and a character.
+pub const fn alt(c: char) -> Key {
+    Key {
+        code: KeyCode::Char(c),
+        mods: KeyModifiers::ALT,
+    }
+}
+
+/// `1` to `9`.
+pub const DIGITS: [Key; 9] = [
+    ch('1'),
+    ch('2'),
+    ch('3'),
+    ch('4'),
+    ch('5'),
+    ch('6'),
+    ch('7'),
+    ch('8'),
+    ch('9'),
+];
 
 /// One key binding as the user reads it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeyHelp {
     /// The key(s), as written on the keyboard.
     pub keys: &'static str,
+    /// The keys this entry stands for, as the handler sees them (empty for
+    /// the mouse wheel).
+    pub sends: &'static [Key],
     /// A sentence, for the help popup.
     pub long: &'static str,
     /// For the footer, where it is shown: the key(s) in short and a word
@@ -14,226 +84,124 @@ pub struct KeyHelp {
     pub foot: Option<(&'static str, &'static str)>,
 }
 
+impl KeyHelp {
+    /// Is `e` one of this entry's keys?
+    pub fn matches(&self, e: &KeyEvent) -> bool {
+        self.sends.iter().any(|k| k.matches(e))
+    }
+}
+
 /// A key listed in the help popup only.
-const fn k(keys: &'static str, long: &'static str) -> KeyHelp {
+pub const fn help_only(keys: &'static str, sends: &'static [Key], long: &'static str) -> KeyHelp {
     KeyHelp {
         keys,
+        sends,
         long,
         foot: None,
     }
 }
 
 /// A key listed in the help popup and the footer.
-const fn f(
+pub const fn in_footer(
     keys: &'static str,
-    foot_keys: &'static str,
-    short: &'static str,
+    sends: &'static [Key],
+    foot: (&'static str, &'static str),
     long: &'static str,
 ) -> KeyHelp {
     KeyHelp {
         keys,
+        sends,
         long,
-        foot: Some((foot_keys, short)),
+        foot: Some(foot),
     }
 }
 
-/// Where the keys work.
+// ----- anywhere ---------------------------------------------------------
+
+/// Keys that work wherever the focus is (after an open popup has had its
+/// turn, except Ctrl-C).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Section {
-    Anywhere,
-    Input,
-    Timeline,
-    Blocks,
-    Trace,
-    AnyPane,
-    Demo,
-}
-
-impl Section {
-    pub fn title(self) -> &'static str {
-        match self {
-            Section::Anywhere => "Anywhere",
-            Section::Input => "Input box",
-            Section::Timeline => "Timeline",
-            Section::Blocks => "Blocks",
-            Section::Trace => "Paxos trace",
-            Section::AnyPane => "Any pane (not the input box)",
-            Section::Demo => "Demo (any pane; Alt+digit anywhere)",
-        }
-    }
-
-    pub fn keys(self) -> &'static [KeyHelp] {
-        match self {
-            Section::Anywhere => ANYWHERE,
-            Section::Input => INPUT,
-            Section::Timeline => TIMELINE,
-            Section::Blocks => BLOCKS,
-            Section::Trace => TRACE,
-            Section::AnyPane => ANY_PANE,
-            Section::Demo => DEMO,
-        }
-    }
+pub enum Anywhere {
+    Quit,
+    Help,
+    FocusNext,
+    FocusPrev,
+    MouseCapture,
 }
 
 pub const ANYWHERE: &[KeyHelp] = &[
-    f("F1", "F1", "help", "open this help"),
-    f("Ctrl-C", "^C", "quit", "quit (the terminal is restored)"),
-    f(
+    in_footer(
+        "F1",
+        &[code(KeyCode::F(1))],
+        ("F1", "help"),
+        "open this help",
+    ),
+    in_footer(
+        "Ctrl-C",
+        &[ctrl('c'), ctrl('C')],
+        ("^C", "quit"),
+        "quit (the terminal is restored)",
+    ),
+    in_footer(
         "Tab / Shift-Tab",
-        "Tab",
-        "focus",
+        &[code(KeyCode::Tab), code(KeyCode::BackTab)],
+        ("Tab", "focus"),
         "move focus: input → timeline → blocks → trace",
     ),
-    k(
-        "Esc",
-        "close a popup, or clear the input, or leave the input box",
-    ),
-    k(
+    help_only(
         "F2",
+        &[code(KeyCode::F(2))],
         "switch mouse capture (wheel scrolling) off and on; off lets you select and copy text",
     ),
 ];
 
-pub const INPUT: &[KeyHelp] = &[
-    f(
-        "Enter",
-        "Enter",
-        "send",
-        "send the line: a tweet or a command",
-    ),
-    f(
-        "Esc",
-        "Esc",
-        "clear/leave",
-        "clear the line; on an empty line, leave the box",
-    ),
-    k("text", "plain text is a tweet (at most 280 characters)"),
-    k(
-        "←/→ Home/End",
-        "move the cursor; Ctrl-W/Ctrl-U delete a word/to the start",
-    ),
-    k("↑/↓ PgUp/PgDn", "scroll the timeline"),
-];
+pub fn anywhere(key: &KeyEvent) -> Option<Anywhere> {
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    Some(match key.code {
+        KeyCode::Char('c' | 'C') if ctrl => Anywhere::Quit,
+        KeyCode::F(1) => Anywhere::Help,
+        KeyCode::F(2) => Anywhere::MouseCapture,
+        KeyCode::Tab => Anywhere::FocusNext,
+        KeyCode::BackTab => Anywhere::FocusPrev,
+        _ => return None,
+    })
+}
 
-pub const TIMELINE: &[KeyHelp] = &[
-    f("↑/↓", "↑↓", "select", "select the newer/older tweet"),
-    f(
-        "b",
-        "b",
-        "block author",
-        "block the author of the selected tweet",
-    ),
-    k("PgUp/PgDn", "scroll a page"),
-    k("Home/End", "jump to the newest/oldest tweet"),
-    k("mouse wheel", "scroll the pane under the pointer"),
-];
+// ----- any pane ---------------------------------------------------------
 
-pub const BLOCKS: &[KeyHelp] = &[
-    f("↑/↓", "↑↓", "select", "select a user"),
-    f("b", "b", "block", "block the selected user"),
-    f("u / Delete", "u", "unblock", "unblock the selected user"),
-    f(
-        "Space",
-        "Space",
-        "toggle",
-        "block or unblock the selected user",
-    ),
-];
-
-pub const TRACE: &[KeyHelp] = &[
-    f("↑/↓ PgUp/PgDn", "↑↓", "scroll", "scroll the trace (or the slots)"),
-    f(
-        "s",
-        "s",
-        "slots",
-        "switch between the message log and the per-slot view",
-    ),
-    f(
-        "f",
-        "f",
-        "kind",
-        "cycle the kind filter: synod (default: heartbeat, forward and fetch plumbing hidden), all, one kind, events",
-    ),
-    f(
-        "/",
-        "/",
-        "slot",
-        "filter by slot (type a number, Enter; empty clears)",
-    ),
-    f(
-        "w",
-        "w",
-        "peer",
-        "cycle the peer filter: all peers, then only the messages with each one",
-    ),
-    k("Home/End", "jump to the oldest/newest row (End follows new rows)"),
-    k("Esc", "clear the slot filter"),
-];
+/// Keys that work on every pane (not in the input box, where they are
+/// text).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AnyPane {
+    Help,
+    PauseTrace,
+    ToInput,
+    Demo(DemoKey),
+}
 
 pub const ANY_PANE: &[KeyHelp] = &[
-    f("?", "?", "help", "open this help"),
-    f(
+    in_footer("?", &[ch('?')], ("?", "help"), "open this help"),
+    in_footer(
         "p",
-        "p",
-        "pause",
+        &[ch('p')],
+        ("p", "pause"),
         "pause/resume the trace (messages keep being recorded)",
     ),
-    f("i / Enter", "i", "input", "back to the input box"),
-];
-
-pub const DEMO: &[KeyHelp] = &[
-    f(
-        "1..9 / Alt+1..9",
-        "1-9",
-        "site",
-        "show another site (its number is in the status line)",
-    ),
-    f(
-        "x",
-        "x",
-        "crash",
-        "crash the shown site (its data dir is kept)",
-    ),
-    f(
-        "r",
-        "r",
-        "restart",
-        "restart the shown site from its data dir: watch it catch up",
-    ),
-    f(
-        "c",
-        "c",
-        "cut",
-        "cut the shown site off from the others, or heal it",
-    ),
-    f(
-        "t",
-        "t",
-        "chatter",
-        "let the other sites tweet now and then (on/off)",
+    in_footer(
+        "i / Enter",
+        &[ch('i'), code(KeyCode::Enter)],
+        ("i", "input"),
+        "back to the input box",
     ),
 ];
 
-/// Typed commands, for the help popup.
-pub const COMMANDS: &[(&str, &str)] = &[
-    ("text", "tweet the text"),
-    (
-        "/tweet <text>",
-        "tweet the text (always, even if it looks like a command)",
-    ),
-    (
-        "/block <user>",
-        "stop <user> from seeing your tweets (also: block <user>)",
-    ),
-    (
-        "/unblock <user>",
-        "let <user> see your tweets again (also: unblock <user>)",
-    ),
-    ("/view", "go to the top of your timeline (also: view)"),
-    (
-        "/log [slot]",
-        "the decided log, slot by slot: the latest 1,000, or from slot on",
-    ),
-    ("/help", "this help"),
-    ("/quit", "quit"),
-];
+/// `demo`: whether the demo's keys work.
+pub fn any_pane(key: &KeyEvent, demo: bool) -> Option<AnyPane> {
+    Some(match key.code {
+        KeyCode::Char('i') | KeyCode::Enter => AnyPane::ToInput,
+        KeyCode::Char('?') => AnyPane::Help,
+        KeyCode::Char('p') => AnyPane::PauseTrace,
+        _ if demo => AnyPane::Demo(super::cluster::demo_key(key)?),
+        _ => return None,
+    })
+}

@@ -10,20 +10,25 @@
 //! the process: the UI never runs on blind).
 
 pub mod app;
+pub mod clock;
+pub mod cluster;
 pub mod command;
+pub mod help;
 pub mod keys;
+pub mod layout;
+pub mod panes;
 pub mod text;
 pub mod theme;
-pub mod timeline;
-pub mod trace;
+pub mod trace_buf;
 pub mod view;
 
-pub use app::{App, AppConfig, Clock, Effect, Focus, Msg};
+pub use app::{App, AppConfig, Effect, Msg};
+pub use clock::Clock;
+pub use cluster::{DemoCmd, DemoEvent, SafetyCheck};
+pub use panes::Focus;
 pub use view::draw;
 
-use crate::demo::{DemoCmd, DemoEvent};
 use crate::site::api::{Response, SiteClient, SiteEvent};
-use crate::site::runtime::{self, SiteOptions};
 use anyhow::Context;
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -37,9 +42,8 @@ use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use std::io::{stdout, Stdout, Write};
 use std::mem::ManuallyDrop;
-use std::path::Path;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Once;
+use std::sync::{Mutex, Once};
 use std::time::Duration;
 use tokio::sync::mpsc;
 
@@ -62,84 +66,16 @@ pub struct UiSetup {
     pub events: mpsc::UnboundedReceiver<(usize, SiteEvent)>,
     pub demo_cmds: Option<mpsc::UnboundedSender<DemoCmd>>,
     pub demo_events: Option<mpsc::UnboundedReceiver<DemoEvent>>,
-}
-
-/// Logs go to `dir/file` (never to the screen under the UI); level from
-/// `RUST_LOG`, `info` by default. Keep the guard until the program ends.
-pub fn log_to_file(
-    dir: &Path,
-    file: &str,
-) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(dir)
-        .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
-    let appender = tracing_appender::rolling::never(dir, file);
-    let (writer, guard) = tracing_appender::non_blocking(appender);
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(false)
-        .with_writer(writer)
-        .try_init();
-    Ok(guard)
-}
-
-/// Runs one site with the UI (`tweettui <SITE>`): logs to a file in its
-/// data dir, the UI until quit, then stops the site cleanly.
-pub async fn run_site(opts: SiteOptions) -> anyhow::Result<()> {
-    let _log = log_to_file(&opts.data_dir, "tweettui.log")?;
-    let index = opts.site as usize;
-    let names = opts.config.names();
-    let name = names.get(index).cloned().unwrap_or_default();
-    let (tx, mut rx) = mpsc::unbounded_channel();
-    let mut site = runtime::start(opts, Some(tx))
-        .await
-        .with_context(|| format!("site {name} cannot start"))?;
-    tracing::info!(
-        "site {name} up: peers on {}, control on {}",
-        site.peer_addr,
-        site.control_addr
-    );
-    let (ev_tx, ev_rx) = mpsc::unbounded_channel();
-    tokio::spawn(async move {
-        while let Some(ev) = rx.recv().await {
-            if ev_tx.send((index, ev)).is_err() {
-                break;
-            }
-        }
-    });
-    let mut clients = vec![None; names.len()];
-    clients[index] = Some(site.client.clone());
-    let setup = UiSetup {
-        names,
-        shown: index,
-        demo: false,
-        clients,
-        events: ev_rx,
-        demo_cmds: None,
-        demo_events: None,
-    };
-    let ended_by_ui = tokio::select! {
-        r = run(setup) => Some(r),
-        r = site.finished() => {
-            // The UI future is dropped: its guard restores the terminal.
-            r.context("the site stopped")?;
-            None
-        }
-    };
-    match ended_by_ui {
-        Some(ui) => {
-            let stopped = site.stop().await;
-            ui?;
-            stopped
-        }
-        None => anyhow::bail!("the site {name} stopped by itself"),
-    }
+    /// Run when a panic ends the process while the UI runs, after the
+    /// terminal is restored (the demo removes its temporary data dirs).
+    pub on_fatal: Option<fn()>,
 }
 
 /// True while the terminal is in raw mode / the alternate screen.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
+/// [`UiSetup::on_fatal`] of the UI that runs.
+static ON_FATAL: Mutex<Option<fn()>> = Mutex::new(None);
 
 /// Leaves raw mode, the alternate screen, mouse capture and bracketed paste.
 fn restore_terminal() {
@@ -166,7 +102,9 @@ fn install_panic_hook() {
                     std::io::stderr(),
                     "tweettui: internal error (a panic): the terminal was restored"
                 );
-                crate::demo::remove_dir_on_exit();
+                if let Some(cleanup) = ON_FATAL.lock().ok().and_then(|f| *f) {
+                    cleanup();
+                }
                 std::process::exit(101);
             }
             previous(info);
@@ -225,32 +163,6 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
     }
 }
 
-/// Completes when the process is asked to stop (SIGHUP: the terminal went
-/// away; SIGTERM; SIGINT from outside, since Ctrl-C is a key in raw mode).
-async fn stop_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        let kinds = [
-            SignalKind::hangup(),
-            SignalKind::terminate(),
-            SignalKind::interrupt(),
-        ];
-        let mut streams: Vec<_> = kinds.into_iter().filter_map(|k| signal(k).ok()).collect();
-        if streams.is_empty() {
-            return std::future::pending().await;
-        }
-        let waits = streams.iter_mut().map(|s| Box::pin(s.recv()));
-        futures::future::select_all(waits).await;
-    }
-    #[cfg(not(unix))]
-    {
-        if tokio::signal::ctrl_c().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// Runs the UI until the user quits (or the process is asked to stop).
 pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
     let UiSetup {
@@ -261,7 +173,11 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
         mut events,
         demo_cmds,
         mut demo_events,
+        on_fatal,
     } = setup;
+    if let Ok(mut f) = ON_FATAL.lock() {
+        *f = on_fatal;
+    }
     let mut guard = TerminalGuard::enter(true)?;
     let size = guard.terminal.size()?;
     let hosted = (0..names.len()).filter(|&i| clients[i].is_some()).collect();
@@ -280,7 +196,7 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
     let mut dirty = true;
-    let stop = stop_signal();
+    let stop = crate::signal::stop_requested(crate::signal::Hangup::Stops);
     tokio::pin!(stop);
     loop {
         let mut effects = Vec::new();

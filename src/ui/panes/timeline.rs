@@ -1,14 +1,139 @@
-//! The timeline pane's scroll model: which tweet is selected, which is at
-//! the top, and how new tweets move them.
+//! The timeline pane: the shown site's timeline, newest first, with the
+//! tweets on their way above it.
 //!
-//! The view keeps the place of one tweet it has seen (its index and key)
-//! and walks to the page from the nearest known point: the top, the bottom,
-//! or that tweet (`State::timeline_at` / `timeline_above` start anywhere in
-//! O(users × log n)). So a frame and a scroll cost what is shown and how
-//! far it moves, not how long the history is or how deep the reader is.
+//! Its scroll model keeps the place of one tweet it has seen (its index and
+//! key) and walks to the page from the nearest known point: the top, the
+//! bottom, or that tweet (`State::timeline_at` / `timeline_above` start
+//! anywhere in O(users × log n)). So a frame and a scroll cost what is
+//! shown and how far it moves, not how long the history is or how deep the
+//! reader is.
 
-use super::text::wrap;
+use super::{bordered, drawable, plural, Ask, Level};
 use crate::state::{State, Timeline, Tweet, TweetKey};
+use crate::ui::clock::Clock;
+use crate::ui::keys::{ch, code, help_only, in_footer, KeyHelp};
+use crate::ui::text::{fit, width, wrap};
+use crate::ui::theme::Theme;
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::layout::{Constraint, Layout, Margin, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Scrollbar, ScrollbarOrientation, ScrollbarState};
+use ratatui::Frame;
+
+// ----- keys -------------------------------------------------------------
+
+/// What a key does to the timeline.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    /// Select the tweet this many rows down (up when negative).
+    Select(isize),
+    /// Move the page and the selection this many pages down (or up).
+    Page(isize),
+    /// Select this many pages down (or up) (the input box's PgUp/PgDn).
+    SelectPage(isize),
+    Newest,
+    Oldest,
+    BlockAuthor,
+}
+
+pub const KEYS: &[KeyHelp] = &[
+    in_footer(
+        "↑/↓ k/j",
+        &[code(KeyCode::Up), ch('k'), code(KeyCode::Down), ch('j')],
+        ("↑↓", "select"),
+        "select the newer/older tweet",
+    ),
+    in_footer(
+        "b",
+        &[ch('b')],
+        ("b", "block author"),
+        "block the author of the selected tweet",
+    ),
+    help_only(
+        "PgUp/PgDn",
+        &[code(KeyCode::PageUp), code(KeyCode::PageDown)],
+        "scroll a page",
+    ),
+    help_only(
+        "Home/End g/G",
+        &[code(KeyCode::Home), ch('g'), code(KeyCode::End), ch('G')],
+        "jump to the newest/oldest tweet",
+    ),
+    help_only("mouse wheel", &[], "scroll the pane under the pointer"),
+];
+
+pub fn action(key: &KeyEvent) -> Option<Action> {
+    Some(match key.code {
+        KeyCode::Up | KeyCode::Char('k') => Action::Select(-1),
+        KeyCode::Down | KeyCode::Char('j') => Action::Select(1),
+        KeyCode::PageUp => Action::Page(-1),
+        KeyCode::PageDown => Action::Page(1),
+        KeyCode::Home | KeyCode::Char('g') => Action::Newest,
+        KeyCode::End | KeyCode::Char('G') => Action::Oldest,
+        KeyCode::Char('b') => Action::BlockAuthor,
+        _ => return None,
+    })
+}
+
+/// The shown site's timeline, as its keys see it.
+pub struct TimelinePane<'a> {
+    pub state: Option<&'a State>,
+    /// The reader: the shown site's user.
+    pub me: &'a str,
+    pub view: &'a mut TimelineView,
+    /// Width and height, in cells, of the list of decided tweets (`None`:
+    /// the terminal is too small for the layout).
+    pub size: Option<(usize, usize)>,
+}
+
+impl TimelinePane<'_> {
+    /// Tweets a page moves.
+    fn page(&self) -> isize {
+        self.size.map_or(1, |(_, h)| (h / 3).max(1)) as isize
+    }
+
+    /// Scrolls so the selected tweet is fully visible.
+    pub fn keep_selection_visible(&mut self) {
+        if let (Some((w, h)), Some(state)) = (self.size, self.state) {
+            self.view.fix(state, self.me, w, h);
+        }
+    }
+
+    pub fn apply(&mut self, action: Action) -> Ask {
+        let page = self.page();
+        match action {
+            Action::Select(n) => self.view.move_by(n),
+            Action::SelectPage(n) => self.view.move_by(n * page),
+            Action::Page(n) => self.view.page_by(n * page),
+            Action::Newest => self.view.home(),
+            Action::Oldest => {
+                if let (Some((w, h)), Some(state)) = (self.size, self.state) {
+                    self.view.end(state, self.me, w, h);
+                }
+            }
+            Action::BlockAuthor => return self.block_author(),
+        }
+        self.keep_selection_visible();
+        Ask::Nothing
+    }
+
+    fn block_author(&self) -> Ask {
+        let author = self
+            .state
+            .and_then(|s| self.view.selected_tweet(s, self.me))
+            .map(|t| t.user);
+        match author {
+            Some(a) if a == self.me => Ask::say(
+                Level::Error,
+                "that is your own tweet: you cannot block yourself",
+            ),
+            Some(a) => Ask::Block(a),
+            None => Ask::say(Level::Info, "no tweet selected"),
+        }
+    }
+}
+
+// ----- the scroll model -------------------------------------------------
 
 /// Cells left of a tweet's text: the selection gutter and an indent.
 pub const TEXT_INDENT: usize = 4;
@@ -243,6 +368,147 @@ impl TimelineView {
             self.new_above = 0;
         }
     }
+}
+
+// ----- drawing ----------------------------------------------------------
+
+/// What the timeline pane shows.
+pub struct TimelineProps<'a> {
+    pub theme: &'a Theme,
+    pub clock: &'a Clock,
+    pub focused: bool,
+    /// `None`: the site's state has not arrived yet.
+    pub state: Option<&'a State>,
+    pub me: &'a str,
+    pub view: &'a TimelineView,
+    /// Every site's name (an author's colour is its site's).
+    pub names: &'a [String],
+    /// The tweets on their way, oldest first, and how many rows they take.
+    pub pending: &'a [&'a str],
+    pub pending_rows: usize,
+}
+
+pub fn draw(p: &TimelineProps, frame: &mut Frame, area: Rect) {
+    if !drawable(area) {
+        return;
+    }
+    let t = p.theme;
+    let len = p.state.map_or(0, |s| s.timeline_len(p.me));
+    let mut head = format!(" Timeline · {} sees {} ", p.me, plural(len, "tweet"));
+    if p.view.new_above > 0 {
+        head.push_str(&format!("· {} new above (Home) ", p.view.new_above));
+    }
+    let block = bordered(t, head, p.focused);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.width == 0 || inner.height == 0 {
+        return;
+    }
+    // Tweets on their way: above the decided ones, until they are applied.
+    let rows = p.pending_rows.min(inner.height.saturating_sub(1) as usize);
+    let [pending_area, inner] =
+        Layout::vertical([Constraint::Length(rows as u16), Constraint::Fill(1)]).areas(inner);
+    draw_pending(p, frame, pending_area, rows);
+    let Some(state) = p.state else {
+        frame.render_widget(
+            Paragraph::new(Span::styled("waiting for the site…", t.dim())),
+            inner,
+        );
+        return;
+    };
+    if len == 0 {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "No tweets yet. Type one below and press Enter.",
+                t.dim(),
+            )),
+            inner,
+        );
+        return;
+    }
+    let (w, h) = (inner.width as usize, inner.height as usize);
+    let items = p.view.visible(state, p.me, w, h);
+    frame.render_widget(Paragraph::new(tweet_lines(p, &items, h)), inner);
+    let all_visible = p.view.offset == 0 && items.len() == len && used_rows(&items) <= h;
+    if h > 2 && !all_visible {
+        let mut sb = ScrollbarState::new(len.saturating_sub(items.len()) + 1)
+            .position(p.view.offset)
+            .viewport_content_length(items.len());
+        frame.render_stateful_widget(
+            Scrollbar::new(ScrollbarOrientation::VerticalRight)
+                .begin_symbol(None)
+                .end_symbol(None)
+                .track_symbol(Some("│"))
+                .thumb_symbol("┃")
+                .track_style(t.border(p.focused))
+                .thumb_style(t.border(true)),
+            area.inner(Margin {
+                vertical: 1,
+                horizontal: 0,
+            }),
+            &mut sb,
+        );
+    }
+}
+
+/// One row per pending tweet, the last counting the rest.
+fn draw_pending(p: &TimelineProps, frame: &mut Frame, area: Rect, rows: usize) {
+    let t = p.theme;
+    let lines = p.pending.iter().take(rows).enumerate().map(|(i, text)| {
+        let more = p.pending.len() - i;
+        let text = if i + 1 == rows && more > 1 {
+            format!("and {more} more tweets")
+        } else {
+            text.to_string()
+        };
+        let head = format!("⧗ {}  posting…  ", p.me);
+        let room = (area.width as usize).saturating_sub(width(&head));
+        Line::from(vec![
+            Span::styled(head, t.pending()),
+            Span::styled(fit(&text, room), t.dim()),
+        ])
+    });
+    frame.render_widget(Paragraph::new(lines.collect::<Vec<_>>()), area);
+}
+
+/// The visible tweets as at most `h` rows: a header, then the text.
+fn tweet_lines<'a>(p: &TimelineProps, items: &[Item], h: usize) -> Vec<Line<'a>> {
+    let t = p.theme;
+    let mut lines: Vec<Line> = Vec::with_capacity(h);
+    for (i, it) in items.iter().enumerate() {
+        let selected = p.view.offset + i == p.view.selected;
+        let author = p.names.iter().position(|n| *n == it.tweet.user);
+        let mut header = vec![
+            Span::raw(if selected { "▶ " } else { "  " }),
+            Span::styled(
+                it.tweet.user.clone(),
+                author.map_or(t.plain(), |a| t.author(a)),
+            ),
+            Span::styled(format!("  {}", p.clock.format(it.tweet.time)), t.dim()),
+            Span::styled(format!("  slot {}", it.tweet.slot), t.dim()),
+        ];
+        if it.tweet.index > 0 {
+            header.push(Span::styled(format!(".{}", it.tweet.index), t.dim()));
+        }
+        let mut block_lines = vec![Line::from(header)];
+        for l in &it.lines {
+            block_lines.push(Line::raw(format!("{}{l}", " ".repeat(TEXT_INDENT))));
+        }
+        if selected {
+            let style = t.selected(p.focused);
+            block_lines = block_lines.into_iter().map(|l| l.style(style)).collect();
+        }
+        lines.extend(block_lines);
+        if lines.len() >= h {
+            break;
+        }
+    }
+    lines.truncate(h);
+    lines
+}
+
+fn used_rows(items: &[Item]) -> usize {
+    items.iter().map(Item::height).sum()
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
-//! The trace pane's model: a bounded buffer of rows (every Paxos message
-//! this site sends or receives, and its notable events), the filters, the
-//! pause/scroll position, and the per-slot view (each recent slot's phase,
-//! votes and decided value).
+//! A site's trace as the UI records it: a bounded buffer of rows (every
+//! Paxos message this site sends or receives, and its notable events), the
+//! filters that select rows, and the per-slot view (each recent slot's
+//! phase, votes and decided value). The trace pane shows it.
 //!
 //! Rows are recorded whatever the view shows: pausing, scrolling and
 //! filtering never lose one (until the buffer's bound pushes the oldest out).
@@ -430,25 +430,14 @@ impl TraceBuf {
         (to < last).then(|| matching[to])
     }
 
-    /// The seq of the `n`-th matching row from the oldest: the bottom of a
-    /// view of `n` rows scrolled to the very top.
-    pub fn top_bottom(&self, filter: &Filter, n: usize) -> Option<u64> {
+    /// The seq of the `n`-th matching row from the oldest: the bottom row
+    /// of a view of `n` rows scrolled to the very top.
+    pub fn bottom_of_first_page(&self, filter: &Filter, n: usize) -> Option<u64> {
         let matching = self.matching_seqs(filter);
         let last = matching.len().checked_sub(1)?;
         let i = n.saturating_sub(1).min(last);
         (i < last).then(|| matching[i])
     }
-}
-
-/// Pause and scroll position of a site's trace pane.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct TraceView {
-    /// Paused: the view does not follow new rows.
-    pub paused: bool,
-    /// The seq of the bottom row shown; `None` follows the newest row.
-    pub anchor: Option<u64>,
-    /// First slot row shown in the per-slot view (newest first).
-    pub slot_offset: usize,
 }
 
 #[cfg(test)]

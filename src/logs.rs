@@ -1,0 +1,36 @@
+//! Where the logs go, set up once per process: stderr for a headless site
+//! (and `bench`), a file for the UI (never the screen under it). The level
+//! comes from `RUST_LOG`, `info` by default.
+
+use anyhow::Context;
+use std::path::Path;
+use tracing_subscriber::EnvFilter;
+
+/// Keeps a file log flushed: hold it until the program ends.
+pub type FileGuard = tracing_appender::non_blocking::WorkerGuard;
+
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Logs to stderr.
+pub fn to_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Logs to `dir/file`, without colour codes; creates `dir`.
+pub fn to_file(dir: &Path, file: &str) -> anyhow::Result<FileGuard> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create the data dir {}", dir.display()))?;
+    let appender = tracing_appender::rolling::never(dir, file);
+    let (writer, guard) = tracing_appender::non_blocking(appender);
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_ansi(false)
+        .with_writer(writer)
+        .try_init();
+    Ok(guard)
+}

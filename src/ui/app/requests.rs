@@ -1,0 +1,265 @@
+//! Requests to the shown site (tweets, blocks, unblocks, the log), the
+//! operations on their way, and what their answers show.
+
+use super::{App, Effect};
+use crate::paxos::Slot;
+use crate::site::api::{Request, Response};
+use crate::ui::command::Command;
+use crate::ui::panes::popup::{self, LogLine, Popup};
+use crate::ui::panes::{Focus, Level};
+use crate::ui::text::fit;
+
+/// How many decided slots `/log` shows: the most recent ones, or those
+/// from the slot it is given.
+pub const LOG_WINDOW: u64 = 1000;
+
+/// At most this many rows of the timeline pane show pending tweets.
+pub const MAX_PENDING_ROWS: usize = 3;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PendingOp {
+    Tweet(String),
+    Block(String),
+    Unblock(String),
+    Log,
+}
+
+/// A request sent and not answered yet (or answered, and its slot not yet
+/// applied here).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pending {
+    pub tag: u64,
+    pub site: usize,
+    pub op: PendingOp,
+    /// Answered: decided in this slot, waiting to be applied here.
+    pub decided_slot: Option<Slot>,
+}
+
+impl App {
+    /// Carries out a line typed in the input box; the box is cleared when
+    /// it was carried out (a refused one stays, to be corrected).
+    pub(super) fn run_command(&mut self, cmd: Command, fx: &mut Vec<Effect>) {
+        let done = match cmd {
+            Command::Tweet(text) => match crate::state::check_tweet(&text) {
+                Ok(text) => self.submit(PendingOp::Tweet(text.clone()), Request::Tweet(text), fx),
+                Err(e) => {
+                    self.say(Level::Error, format!("✗ {e}"));
+                    false
+                }
+            },
+            Command::Block(user) => self.block(user, fx),
+            Command::Unblock(user) => self.unblock(user, fx),
+            Command::View => {
+                self.site_mut().timeline.home();
+                self.keep_selection_visible();
+                self.set_focus(Focus::Timeline);
+                let m = self.site();
+                let n = m.state.as_ref().map_or(0, |s| s.timeline_len(&m.name));
+                self.say(Level::Info, format!("timeline of {}: {n} tweets", m.name));
+                true
+            }
+            Command::Log(from) => {
+                let from = from.unwrap_or_else(|| self.site().decided().saturating_sub(LOG_WINDOW));
+                let req = Request::Log {
+                    from: Some(from),
+                    to: Some(from.saturating_add(LOG_WINDOW)),
+                };
+                self.submit(PendingOp::Log, req, fx)
+            }
+            Command::Help => {
+                self.open_help();
+                true
+            }
+            Command::Quit => {
+                self.quit = true;
+                true
+            }
+        };
+        if done {
+            self.input.clear();
+        }
+    }
+
+    pub(super) fn block(&mut self, user: String, fx: &mut Vec<Effect>) -> bool {
+        let m = self.site();
+        if let Some(state) = &m.state {
+            if let Err(e) = state.check_block(&m.name, &user) {
+                self.say(Level::Error, format!("✗ {e}"));
+                return false;
+            }
+        }
+        self.submit(PendingOp::Block(user.clone()), Request::Block(user), fx)
+    }
+
+    pub(super) fn unblock(&mut self, user: String, fx: &mut Vec<Effect>) -> bool {
+        let m = self.site();
+        if let Some(state) = &m.state {
+            if let Err(e) = state.check_unblock(&m.name, &user) {
+                self.say(Level::Error, format!("✗ {e}"));
+                return false;
+            }
+        }
+        self.submit(PendingOp::Unblock(user.clone()), Request::Unblock(user), fx)
+    }
+
+    /// Sends a request to the shown site in the background.
+    fn submit(&mut self, op: PendingOp, req: Request, fx: &mut Vec<Effect>) -> bool {
+        let m = self.site();
+        if !m.up {
+            let what = if self.demo {
+                format!("{} is down: press r (on a pane) to restart it", m.name)
+            } else {
+                format!("{} is not running", m.name)
+            };
+            self.say(Level::Error, what);
+            return false;
+        }
+        let site = m.index;
+        if let PendingOp::Block(u) | PendingOp::Unblock(u) = &op {
+            let dup = self.pending.iter().any(|p| {
+                p.site == site
+                    && matches!(&p.op, PendingOp::Block(v) | PendingOp::Unblock(v) if v == u)
+            });
+            if dup {
+                self.say(
+                    Level::Error,
+                    format!("a block or unblock of {u} is already pending"),
+                );
+                return false;
+            }
+        }
+        self.next_tag += 1;
+        let tag = self.next_tag;
+        let text = match &op {
+            PendingOp::Tweet(t) => format!("posting \"{}\"…", fit(t, 40)),
+            PendingOp::Block(u) => format!("blocking {u}…"),
+            PendingOp::Unblock(u) => format!("unblocking {u}…"),
+            PendingOp::Log => "fetching the log…".to_string(),
+        };
+        self.say(Level::Pending, text);
+        self.pending.push(Pending {
+            tag,
+            site,
+            op,
+            decided_slot: None,
+        });
+        // A pending tweet takes a row of the timeline pane.
+        self.keep_selection_visible();
+        fx.push(Effect::Request { site, tag, req });
+        true
+    }
+
+    /// The answer to the request `tag`.
+    pub(super) fn on_reply(&mut self, tag: u64, resp: Response) {
+        let Some(i) = self.pending.iter().position(|p| p.tag == tag) else {
+            return;
+        };
+        let site = self.pending[i].site;
+        let name = self.sites[site].name.clone();
+        let op = self.pending[i].op.clone();
+        if !resp.is_ok() {
+            self.pending.remove(i);
+            self.keep_selection_visible();
+            let what = match &op {
+                PendingOp::Tweet(_) => "tweet not posted".to_string(),
+                PendingOp::Block(u) => format!("block {u} failed"),
+                PendingOp::Unblock(u) => format!("unblock {u} failed"),
+                PendingOp::Log => "log unavailable".to_string(),
+            };
+            let reason = match resp.body.as_str() {
+                Some(s) => s.to_string(),
+                None => resp.body.to_string(),
+            };
+            self.say(Level::Error, format!("✗ {what} ({}): {reason}", resp.stat));
+            return;
+        }
+        if op == PendingOp::Log {
+            self.pending.remove(i);
+            self.show_log(site, log_lines(&resp.body));
+            return;
+        }
+        let slot = resp.body.get("slot").and_then(|s| s.as_u64());
+        let slot_txt = slot.map_or_else(|| "?".to_string(), |s| s.to_string());
+        let text = match &op {
+            PendingOp::Tweet(t) => {
+                format!("✓ tweet decided in slot {slot_txt}: \"{}\"", fit(t, 50))
+            }
+            PendingOp::Block(u) => format!("✓ {name} blocks {u} (slot {slot_txt})"),
+            PendingOp::Unblock(u) => format!("✓ {name} unblocks {u} (slot {slot_txt})"),
+            PendingOp::Log => String::new(),
+        };
+        self.say(Level::Ok, text);
+        self.pending[i].decided_slot = Some(slot.unwrap_or(0));
+        self.settle_pending();
+    }
+
+    /// Opens the `/log` popup of site `site`, scrolled to its end.
+    fn show_log(&mut self, site: usize, lines: Vec<LogLine>) {
+        let name = &self.sites[site].name;
+        let decided = self.sites[site].decided();
+        let mut title = match (lines.first(), lines.last()) {
+            (Some(a), Some(b)) => format!(
+                "Decided log of {name}: slots {}..{} ({} entries)",
+                a.slot,
+                b.slot,
+                lines.len()
+            ),
+            _ => format!("Decided log of {name}: no slots there"),
+        };
+        let whole = lines.first().is_some_and(|l| l.slot == 0)
+            && lines.last().is_some_and(|l| l.slot + 1 >= decided);
+        if !whole && decided > 0 {
+            title.push_str(&format!(
+                " of 0..{} · /log <slot> shows {LOG_WINDOW} from there",
+                decided - 1
+            ));
+        }
+        let scroll = lines.len().saturating_sub(popup::page(self.size));
+        self.popup = Some(Popup::Log {
+            site,
+            title,
+            lines,
+            scroll,
+        });
+        self.note = None;
+    }
+
+    /// Drops answered operations whose slot is applied here.
+    pub(super) fn settle_pending(&mut self) {
+        let sites = &self.sites;
+        self.pending.retain(|p| match p.decided_slot {
+            None => true,
+            Some(slot) => sites[p.site]
+                .state
+                .as_ref()
+                .is_none_or(|s| s.next_slot() <= slot),
+        });
+        self.keep_selection_visible();
+    }
+}
+
+/// The `/log` answer as lines.
+fn log_lines(body: &serde_json::Value) -> Vec<LogLine> {
+    let s = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    body.as_array()
+        .map(|rows| {
+            rows.iter()
+                .map(|e| {
+                    let op = &e["op"];
+                    let author = op["user"].as_str().map(str::to_string);
+                    let what = match op["kind"].as_str() {
+                        Some("tweet") => format!("tweets: {}", s(&op["text"])),
+                        Some("block") => format!("blocks {}", s(&op["target"])),
+                        Some("unblock") => format!("unblocks {}", s(&op["target"])),
+                        _ => "no-op".to_string(),
+                    };
+                    LogLine {
+                        slot: e["slot"].as_u64().unwrap_or(0),
+                        author,
+                        what,
+                    }
+                })
+                .collect()
+        })
+        .unwrap_or_default()
+}

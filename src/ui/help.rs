@@ -1,0 +1,105 @@
+//! The help popup and the footer, both generated from the key tables (the
+//! tables the handlers sit next to), so neither can miss a key.
+
+use super::cluster::DEMO;
+use super::keys::{KeyHelp, ANYWHERE, ANY_PANE};
+use super::panes::{popup, Focus};
+use super::text::pad;
+use super::theme::Theme;
+use ratatui::style::Modifier;
+use ratatui::text::{Line, Span};
+
+/// Typed commands, for the help popup.
+pub const COMMANDS: &[(&str, &str)] = &[
+    ("text", "tweet the text"),
+    (
+        "/tweet <text>",
+        "tweet the text (always, even if it looks like a command)",
+    ),
+    (
+        "/block <user>",
+        "stop <user> from seeing your tweets (also: block <user>)",
+    ),
+    (
+        "/unblock <user>",
+        "let <user> see your tweets again (also: unblock <user>)",
+    ),
+    ("/view", "go to the top of your timeline (also: view)"),
+    (
+        "/log [slot]",
+        "the decided log, slot by slot: the latest 1,000, or from slot on",
+    ),
+    ("/help", "this help"),
+    ("/quit", "quit"),
+];
+
+/// Every key table with its title, in the help's order (the demo's only
+/// in the demo).
+pub fn sections(demo: bool) -> Vec<(&'static str, &'static [KeyHelp])> {
+    let mut out = vec![
+        ("Anywhere", ANYWHERE),
+        (Focus::Input.title(), Focus::Input.keys()),
+        ("Any pane (not the input box)", ANY_PANE),
+        (Focus::Timeline.title(), Focus::Timeline.keys()),
+        (Focus::Blocks.title(), Focus::Blocks.keys()),
+        (Focus::Trace.title(), Focus::Trace.keys()),
+    ];
+    if demo {
+        out.push(("Demo (any pane; Alt+digit anywhere)", DEMO));
+    }
+    out.push(("Help and log popups", popup::KEYS));
+    out.push(("Trace slot filter prompt (/)", popup::PROMPT_KEYS));
+    out
+}
+
+/// Every key, section by section, then the typed commands and the trace's
+/// legend.
+pub fn lines<'a>(theme: &Theme, demo: bool) -> Vec<Line<'a>> {
+    let heading = |text: &'static str| {
+        Line::from(Span::styled(
+            text,
+            theme.title(true).add_modifier(Modifier::UNDERLINED),
+        ))
+    };
+    let entry = |keys: &str, what: &'static str| {
+        Line::from(vec![
+            Span::styled(format!("  {}", pad(keys, 18)), theme.key()),
+            Span::raw(what),
+        ])
+    };
+    let mut lines = Vec::new();
+    for (title, keys) in sections(demo) {
+        lines.push(heading(title));
+        lines.extend(keys.iter().map(|k| entry(k.keys, k.long)));
+        lines.push(Line::raw(""));
+    }
+    lines.push(heading("Typed in the input box"));
+    lines.extend(COMMANDS.iter().map(|(cmd, what)| entry(cmd, what)));
+    lines.push(Line::raw(""));
+    lines.push(heading("Trace legend"));
+    lines.push(Line::raw(
+        "  → sent  ← received  ★ proposed  ✓ decided/won  ✗ lost  ♛ leader  ⚑ election  • note",
+    ));
+    lines.push(Line::raw(
+        "  ballots are (round,site); k/n in the per-slot view: votes of n sites, ✓ a quorum",
+    ));
+    lines
+}
+
+/// The footer's entries where the focus is, most useful first: the
+/// focused pane's keys, then (on a pane) `?`, the demo's keys and the other
+/// pane keys, then those that work anywhere. What does not fit is left out.
+pub fn footer(focus: Focus, demo: bool) -> Vec<(&'static str, &'static str)> {
+    let foot = |t: &'static [KeyHelp]| t.iter().filter_map(|k| k.foot).collect::<Vec<_>>();
+    let mut out = foot(focus.keys());
+    if focus != Focus::Input {
+        let any = foot(ANY_PANE);
+        out.push(any[0]);
+        if demo {
+            out.extend(foot(DEMO));
+        }
+        out.extend(any.into_iter().skip(1));
+    }
+    out.extend(foot(ANYWHERE));
+    out
+}
