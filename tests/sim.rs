@@ -202,7 +202,11 @@ impl Checker {
 #[derive(Clone, Default)]
 struct Disk {
     /// Records synced since the last checkpoint.
-    wal: Vec<Record>,
+    /// The WAL segment's bytes, as the real storage code writes them (one
+    /// batch per group commit); past its end, preallocated zeros.
+    wal: Vec<u8>,
+    /// Records in the batches whose sync completed.
+    synced: usize,
     /// The last checkpoint: applied slots, state, acceptor state.
     checkpoint: Option<(Slot, State, AcceptorState)>,
     /// Decided values in slot order (the archive).
@@ -333,7 +337,25 @@ impl Sim {
             Some((a, st, acc)) => (*a, st.clone(), acc.clone()),
             None => (0, State::new(self.users.clone()), AcceptorState::default()),
         };
-        for r in &s.disk.wal {
+        // The real WAL recovery decides what survived on these bytes.
+        let path = std::path::Path::new("sim.wal");
+        let recovered = match tweettui::storage::recover_wal_segment(&s.disk.wal, path) {
+            Ok(r) => r,
+            Err(e) => {
+                let what = format!("site {site} refuses to start after a crash: {e}");
+                return Err(self.fail(what));
+            }
+        };
+        if recovered.records.len() != s.disk.synced {
+            let what = format!(
+                "durability: site {site} recovered {} WAL records, {} were synced",
+                recovered.records.len(),
+                s.disk.synced
+            );
+            return Err(self.fail(what));
+        }
+        s.disk.wal.truncate(recovered.good_end as usize);
+        for r in &recovered.records {
             acceptor.apply(r);
         }
         match self.p.flaw {
@@ -412,16 +434,52 @@ impl Sim {
         }
     }
 
-    /// Carries out one step's output the way the runtime must. With `torn`,
-    /// the site crashes in the middle of its group commit: a prefix of the
-    /// records reaches the disk and nothing else happens.
-    fn carry_out(&mut self, site: SiteId, out: Output, torn: bool) -> Result<(), Violation> {
-        // What reaches the disk: everything, or with a torn write a prefix.
-        let keep = if torn {
-            self.rng.random_range(0..=out.persist.len())
-        } else {
-            out.persist.len()
+    /// Writes one group commit into a site's WAL bytes. With `torn`, the
+    /// power fails during it: each page the batch touches reaches the disk
+    /// or not, in any combination. Returns whether the whole batch is there.
+    fn write_batch(&mut self, site: SiteId, records: &[Record], torn: bool) -> bool {
+        if records.is_empty() {
+            return true;
+        }
+        let bytes = match tweettui::storage::encode_wal_batch(records) {
+            Ok(b) => b,
+            Err(_) => return false,
         };
+        let page = tweettui::storage::WAL_PAGE;
+        let start = self.sites[site as usize].disk.wal.len();
+        let end = start + bytes.len();
+        let mut image = std::mem::take(&mut self.sites[site as usize].disk.wal);
+        image.resize(end, 0);
+        let mut whole = true;
+        let mut p = start / page * page;
+        while p < end {
+            let (lo, hi) = (p.max(start), (p + page).min(end));
+            let reaches = !torn || self.rng.random_bool(0.5);
+            if reaches {
+                image[lo..hi].copy_from_slice(&bytes[lo - start..hi - start]);
+            }
+            whole &= reaches;
+            p += page;
+        }
+        let disk = &mut self.sites[site as usize].disk;
+        if whole {
+            disk.synced += records.len();
+        } else {
+            // What did not reach the disk is zeros (preallocated space).
+            while image.last() == Some(&0) && image.len() > start {
+                image.pop();
+            }
+        }
+        disk.wal = image;
+        whole
+    }
+
+    /// Carries out one step's output the way the runtime must. With `torn`,
+    /// the site crashes in the middle of its group commit: some pages of the
+    /// batch reach the disk and nothing else happens.
+    fn carry_out(&mut self, site: SiteId, out: Output, torn: bool) -> Result<(), Violation> {
+        let whole = self.write_batch(site, &out.persist, torn);
+        let keep = if whole { out.persist.len() } else { 0 };
         // A decision counts as chosen once it is durable somewhere (with
         // one site, a decide lost in a torn write was never chosen).
         for r in &out.persist[..keep] {
@@ -432,13 +490,10 @@ impl Sim {
             }
         }
         if torn {
-            let s = &mut self.sites[site as usize];
-            s.disk.wal.extend(out.persist.into_iter().take(keep));
             self.crash(site);
             return Ok(());
         }
         let s = &mut self.sites[site as usize];
-        s.disk.wal.extend(out.persist);
         for (slot, value) in &out.committed {
             if let Err(e) = s.state.apply(*slot, value) {
                 return Err(self.fail(format!("apply order at site {site}: {e}")));
@@ -500,6 +555,7 @@ impl Sim {
                     core.acceptor_snapshot(),
                 ));
                 s.disk.wal.clear();
+                s.disk.synced = 0;
                 s.since_checkpoint = 0;
             }
         }
