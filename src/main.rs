@@ -50,7 +50,8 @@ enum Command {
         site: String,
         /// tweet | block | unblock | view | blocked | log | status | fault
         command: String,
-        /// The argument: tweet text, user name, {"from": n} or n for log, a JSON fault spec.
+        /// The argument: tweet text, user name, a JSON fault spec; for log: FROM_SLOT (all
+        /// slots from there, fetched page by page) or {"from": n, "limit": m} (one page).
         arg: Vec<String>,
         /// Print the raw JSON answer line.
         #[arg(long)]
@@ -284,8 +285,11 @@ fn ctl_body(command: &str, arg: &[String]) -> anyhow::Result<Json> {
         "log" if joined.is_empty() => Ok(Json::Null),
         "log" => match joined.parse::<u64>() {
             Ok(n) => Ok(json!({ "from": n })),
-            Err(_) => serde_json::from_str(&joined)
-                .map_err(|_| anyhow!("usage: tweettui ctl SITE log [FROM_SLOT]")),
+            Err(_) => serde_json::from_str(&joined).map_err(|_| {
+                anyhow!(
+                    "usage: tweettui ctl SITE log [FROM_SLOT | '{{\"from\": n, \"limit\": m}}']"
+                )
+            }),
         },
         "fault" if joined.is_empty() => Ok(json!({})),
         "fault" => serde_json::from_str(&joined).map_err(|e| {
@@ -312,6 +316,10 @@ async fn ctl(
     let port = config.sites[index].control_port()?;
     let body = ctl_body(command, arg)?;
     let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+    if command == "log" && !raw && body.get("limit").is_none() {
+        let from = body.get("from").and_then(Json::as_u64).unwrap_or(0);
+        return ctl_log_pages(addr, from).await;
+    }
     let resp = control::call(addr, command, body).await?;
     if raw {
         println!("{}", serde_json::to_string(&resp)?);
@@ -323,6 +331,31 @@ async fn ctl(
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// `ctl SITE log [FROM]`: the whole decided log from `FROM` on, one page
+/// (at most `LOG_PAGE` slots) per request, printed as it comes.
+async fn ctl_log_pages(addr: std::net::SocketAddr, start: u64) -> anyhow::Result<ExitCode> {
+    let mut from = start;
+    loop {
+        let resp = control::call(addr, "log", json!({ "from": from })).await?;
+        if !resp.is_ok() {
+            print_human("log", &resp);
+            return Ok(ExitCode::FAILURE);
+        }
+        let last = resp.body.as_array().and_then(|rows| rows.last());
+        let Some(last) = last.and_then(|row| row["slot"].as_u64()) else {
+            if from == start {
+                println!("(no decided slots from slot {start} on)");
+            }
+            return Ok(ExitCode::SUCCESS);
+        };
+        if last < from {
+            anyhow::bail!("the site answered slot {last} to a request for slots from {from} on");
+        }
+        print_human("log", &resp);
+        from = last.saturating_add(1);
+    }
 }
 
 fn print_human(command: &str, resp: &tweettui::site::api::Response) {

@@ -161,10 +161,30 @@ impl Cluster {
             .collect()
     }
 
+    /// The whole decided log, page by page (a page holds at most
+    /// `LOG_PAGE` slots, from the one asked for on).
     fn log_of(&self, i: usize) -> Json {
-        let v = self.call(i, "log", Json::Null);
+        let mut all = Vec::new();
+        let mut from = 0;
+        loop {
+            let rows = self.log_page(i, json!({ "from": from }));
+            let Some(last) = rows.last().map(slot_of) else {
+                return Json::Array(all);
+            };
+            let first = slot_of(&rows[0]);
+            assert!(
+                first >= from && last < from + LOG_PAGE,
+                "a page of slots {first}..={last} asked from {from}"
+            );
+            all.extend(rows);
+            from = last + 1;
+        }
+    }
+
+    fn log_page(&self, i: usize, body: Json) -> Vec<Json> {
+        let v = self.call(i, "log", body);
         assert_eq!(v["stat"], 200, "{v}");
-        v["body"].clone()
+        v["body"].as_array().cloned().expect("log is a list")
     }
 
     fn decided(&self, i: usize) -> u64 {
@@ -172,6 +192,12 @@ impl Cluster {
             .as_u64()
             .unwrap_or(0)
     }
+}
+
+const LOG_PAGE: u64 = 1000;
+
+fn slot_of(row: &Json) -> u64 {
+    row["slot"].as_u64().expect("a slot number")
 }
 
 /// One request on a fresh connection; None when the site does not answer.
@@ -616,6 +642,7 @@ fn a_site_down_for_thousands_of_slots_catches_up_from_the_archive() {
     let (log0, log2) = (c.log_of(0), c.log_of(2));
     assert_eq!(ops(&log0), 16 * (3_000 / 16 + 1));
     assert_eq!(log0, log2);
+    check_log_pages(&c, 2, ops(&log0));
     // It restarts from its own checkpoint and archive, and still agrees.
     c.kill(2);
     c.start(2);
@@ -731,4 +758,42 @@ fn failover_time_after_the_leader_is_killed() {
         "failover: first decision {:?} after the leader was killed (5 sites, timeout_ms 500)",
         killed.elapsed()
     );
+}
+
+/// `log` on a site whose decided log holds `rows` operations: bounded
+/// pages, and `tweettui ctl SITE log` pages through all of them.
+fn check_log_pages(c: &Cluster, i: usize, rows: usize) {
+    let slots = c.decided(i);
+    assert!(slots > LOG_PAGE, "{slots} slots");
+    // A slot may hold a batch of operations: one row each.
+    let slots_in = |rows: &[Json]| {
+        let mut s: Vec<u64> = rows.iter().map(slot_of).collect();
+        s.dedup();
+        s
+    };
+    let range = |a: u64, b: u64| (a..b.min(slots)).collect::<Vec<u64>>();
+    // No range: the first page, from slot 0.
+    assert_eq!(slots_in(&c.log_page(i, Json::Null)), range(0, LOG_PAGE));
+    // A limit, and a limit over the page size.
+    let mid = slots / 2;
+    let some = c.log_page(i, json!({"from": mid, "limit": 10}));
+    assert_eq!(slots_in(&some), range(mid, mid + 10));
+    let capped = c.log_page(i, json!({"from": 100, "limit": 100_000}));
+    assert_eq!(slots_in(&capped), range(100, 100 + LOG_PAGE));
+    let tail = c.log_page(i, json!({"from": slots - 5}));
+    assert_eq!(slots_in(&tail), range(slots - 5, slots));
+    assert!(c.log_page(i, json!({"from": slots})).is_empty());
+    // The command line pages through the whole log.
+    let out = Command::new(BIN)
+        .args(["ctl", NAMES[i], "log", "--config"])
+        .arg(&c.config)
+        .output()
+        .expect("run ctl");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    let lines: Vec<&str> = text.lines().filter(|l| l.starts_with("slot")).collect();
+    let end = &text[text.len().saturating_sub(300)..];
+    assert_eq!(lines.len(), rows, "{end}");
+    let last = lines.last().and_then(|l| l.split_whitespace().nth(1));
+    assert_eq!(last, Some((slots - 1).to_string().as_str()), "{end}");
 }

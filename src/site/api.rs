@@ -20,9 +20,11 @@ pub enum Request {
     Unblock(String),
     View,
     Blocked,
-    /// The decided slots from `from` (default 0) up to `to` (exclusive;
-    /// default: all). The control protocol's `log` gives `from` only; the
-    /// UI asks for a window, so a long history is never sent whole.
+    /// The decided slots from `from` (default 0) below `to` (default and
+    /// at most: `from +` [`LOG_PAGE`]), ascending: one bounded page. The
+    /// control protocol's `{"from": n, "limit": m}` is `to = n + m`; the UI
+    /// asks for a window. A page may hold fewer slots (holes, or values
+    /// over a few MiB); the next page starts after its last slot.
     Log {
         from: Option<Slot>,
         to: Option<Slot>,
@@ -30,6 +32,9 @@ pub enum Request {
     Status,
     Fault(FaultSpec),
 }
+
+/// The most slots one `log` answer holds, with no limit or a larger one.
+pub const LOG_PAGE: Slot = 1000;
 
 /// The control protocol's answer: `{"stat": code, "body": ...}`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

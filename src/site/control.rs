@@ -15,7 +15,8 @@ pub const MAX_REQUEST_LINE: usize = 64 * 1024;
 /// Every command with its argument, as the 400 answers show it.
 pub const USAGE: &str = "requests are one JSON object per line: {\"head\": COMMAND, \"body\": ARG}; \
 commands: tweet \"text\" | block \"user\" | unblock \"user\" | view null | blocked null | \
-log null or {\"from\": n} | status null | \
+log null or {\"from\": n} or {\"from\": n, \"limit\": m} (at most 1000 slots an answer: \
+ask again from the last slot + 1) | status null | \
 fault {\"drop_to\": [i...], \"drop_from\": [i...], \"loss\": 0.0..1.0, \"delay_ms\": n} ({} clears it)";
 
 /// Parses one request line. A bad line is answered 400 with the usage.
@@ -49,19 +50,9 @@ pub fn parse_request(line: &str) -> Result<Request, Response> {
         "view" => nothing(Request::View),
         "blocked" => nothing(Request::Blocked),
         "status" => nothing(Request::Status),
-        "log" => match &body {
-            Json::Null => Ok(Request::Log {
-                from: None,
-                to: None,
-            }),
-            Json::Object(o) if o.len() == 1 && o.get("from").is_some_and(Json::is_u64) => {
-                Ok(Request::Log {
-                    from: o.get("from").and_then(Json::as_u64),
-                    to: None,
-                })
-            }
-            _ => Err(bad("\"log\" takes null or {\"from\": n}".into())),
-        },
+        "log" => parse_log(&body).ok_or_else(|| {
+            bad("\"log\" takes null, {\"from\": n} or {\"from\": n, \"limit\": m}".into())
+        }),
         "fault" => {
             let spec: FaultSpec = serde_json::from_value(body.clone())
                 .map_err(|e| bad(format!("bad fault spec: {e}")))?;
@@ -72,6 +63,33 @@ pub fn parse_request(line: &str) -> Result<Request, Response> {
         }
         other => Err(bad(format!("unknown command \"{other}\""))),
     }
+}
+
+/// The body of `log`: null, `{"from": n}` or `{"from": n, "limit": m}`
+/// (non-negative integers, nothing else).
+fn parse_log(body: &Json) -> Option<Request> {
+    let o = match body {
+        Json::Null => {
+            return Some(Request::Log {
+                from: None,
+                to: None,
+            })
+        }
+        Json::Object(o) => o,
+        _ => return None,
+    };
+    if o.keys().any(|k| k != "from" && k != "limit") {
+        return None;
+    }
+    let from = o.get("from")?.as_u64()?;
+    let to = match o.get("limit") {
+        None => None,
+        Some(limit) => Some(from.saturating_add(limit.as_u64()?)),
+    };
+    Some(Request::Log {
+        from: Some(from),
+        to,
+    })
 }
 
 /// Serves the control protocol on `listener` until the task is dropped.
@@ -161,6 +179,20 @@ mod tests {
             })
         );
         assert_eq!(
+            parse_request(r#"{"head":"log","body":{"from":3,"limit":10}}"#),
+            Ok(Request::Log {
+                from: Some(3),
+                to: Some(13)
+            })
+        );
+        assert_eq!(
+            parse_request(r#"{"head":"log","body":null}"#),
+            Ok(Request::Log {
+                from: None,
+                to: None
+            })
+        );
+        assert_eq!(
             parse_request(r#"{"head":"fault","body":{}}"#),
             Ok(Request::Fault(FaultSpec::default()))
         );
@@ -177,6 +209,11 @@ mod tests {
             r#"{"head":"tweet","body":5}"#,
             r#"{"head":"view","body":"x"}"#,
             r#"{"head":"log","body":{"from":-1}}"#,
+            r#"{"head":"log","body":{"limit":5}}"#,
+            r#"{"head":"log","body":{"from":1,"limit":-5}}"#,
+            r#"{"head":"log","body":{"from":1,"limit":"5"}}"#,
+            r#"{"head":"log","body":{"from":1,"to":5}}"#,
+            r#"{"head":"log","body":7}"#,
             r#"{"head":"fault","body":{"loss":2}}"#,
             r#"{"head":"fault","body":{"bogus":1}}"#,
             r#"{"head":"tweet","body":"x","extra":1}"#,

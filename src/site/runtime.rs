@@ -9,7 +9,9 @@
 //! tasks, and only then do the batch's messages leave (a promise or an ack
 //! never goes out before the state it announces is on disk).
 
-use super::api::{FaultSpec, PeerStatus, Request, Response, SiteClient, SiteEvent, Status};
+use super::api::{
+    FaultSpec, PeerStatus, Request, Response, SiteClient, SiteEvent, Status, LOG_PAGE,
+};
 use super::control;
 use crate::config::Config;
 use crate::net::{self, NetConfig, NetHandle};
@@ -18,15 +20,17 @@ use crate::paxos::{
 };
 use crate::state::op::{Command, Op, OpId, Value};
 use crate::state::{rules, State};
-use crate::storage::Store;
+use crate::storage::{ArchiveReader, Store};
 use anyhow::{anyhow, Context};
 use serde_json::json;
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
+use std::ops::Range;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
 /// Decided slots between two checkpoints of the replicated state.
@@ -37,6 +41,13 @@ const MAX_BATCH: usize = 512;
 
 /// Bytes of decided values in one catch-up answer read from storage.
 const SERVE_BYTES: usize = 256 * 1024;
+
+/// Bytes of stored values one `log` answer reads at most (at least one
+/// slot), so a page of large batches stays a few MiB.
+const LOG_PAGE_BYTES: usize = 4 << 20;
+
+/// `log` answers being read from the archive at once, at most (more wait).
+const LOG_READERS: usize = 2;
 
 /// How to run one site.
 #[derive(Clone, Debug)]
@@ -107,6 +118,7 @@ pub async fn start(
     let (store, recovered) = tokio::task::spawn_blocking(move || Store::open::<State>(&dir))
         .await
         .context("storage task failed")??;
+    let archive = Arc::new(store.archive_reader()?);
     let state = match recovered.state {
         Some(state) => {
             if state.users() != names.as_slice() {
@@ -167,6 +179,8 @@ pub async fn start(
     let runtime = Runtime {
         core,
         store: Some(store),
+        archive,
+        log_readers: Arc::new(Semaphore::new(LOG_READERS)),
         state,
         net,
         name: site_cfg.name.clone(),
@@ -197,6 +211,9 @@ struct Runtime {
     core: Core,
     /// Taken while a blocking storage call runs.
     store: Option<Store>,
+    /// Read by `log` answers on tasks of their own, never by the loop.
+    archive: Arc<ArchiveReader>,
+    log_readers: Arc<Semaphore>,
     state: State,
     net: NetHandle,
     name: String,
@@ -523,10 +540,8 @@ impl Runtime {
                 Response::ok(json!({}))
             }
             Request::Log { from, to } => {
-                let body = self
-                    .log_json(from.unwrap_or(0), to.unwrap_or(Slot::MAX))
-                    .await?;
-                Response::ok(body)
+                self.serve_log(from.unwrap_or(0), to, reply);
+                return Ok(());
             }
         };
         let _ = reply.send(answer);
@@ -537,48 +552,89 @@ impl Runtime {
         self.net.set_fault(spec);
     }
 
-    /// Every decided slot this site holds from `from` up to `to`
-    /// (exclusive), ascending.
-    async fn log_json(&mut self, from: Slot, to: Slot) -> anyhow::Result<serde_json::Value> {
-        let applied = self.state.next_slot().min(to);
-        let mut entries: Vec<DecidedEntry> = if from < applied {
-            self.with_store(move |store| {
-                let mut all = Vec::new();
-                let mut next = from;
-                while next < applied {
-                    let chunk = store.read_decided(next, applied, 4 * 1024 * 1024)?;
-                    let Some(last) = chunk.last() else { break };
-                    next = last.slot + 1;
-                    all.extend(chunk);
-                }
-                Ok(all)
+    /// Answers `log` with one page: the decided slots this site holds from
+    /// `from` below `to`, at most [`LOG_PAGE`] of them. The loop only
+    /// copies the few decided values above the applied prefix from memory;
+    /// the archive is read and the answer built on a task of its own, so
+    /// the loop never waits for it.
+    fn serve_log(&self, from: Slot, to: Option<Slot>, reply: oneshot::Sender<Response>) {
+        let to = to.unwrap_or(Slot::MAX).min(from.saturating_add(LOG_PAGE));
+        // Every applied slot is archived (archived before it is applied);
+        // slots decided after a hole are in the core's memory.
+        let applied = self.state.next_slot();
+        let archived = from..to.min(applied);
+        let known_end = self
+            .core
+            .max_known_decided()
+            .map_or(0, |m| m.saturating_add(1));
+        let memory: Vec<DecidedEntry> = (from.max(applied)..to.min(known_end))
+            .filter_map(|slot| {
+                let value = self.core.decided_value(slot)?.clone();
+                Some(DecidedEntry { slot, value })
             })
-            .await?
-        } else {
-            Vec::new()
-        };
-        let beyond = self.core.acceptor_snapshot().decided;
-        entries.extend(
-            beyond
-                .into_iter()
-                .filter(|(s, _)| (from..to).contains(s))
-                .map(|(slot, value)| DecidedEntry { slot, value }),
-        );
-        let mut rows = Vec::new();
-        for e in entries {
-            if e.value.is_noop() {
-                rows.push(json!({"slot": e.slot, "op": {"kind": "noop"}}));
-            }
-            for (index, cmd) in e.value.cmds.iter().enumerate() {
-                let mut op = serde_json::to_value(&cmd.op)?;
-                if let Some(obj) = op.as_object_mut() {
-                    obj.insert("id".into(), json!(cmd.id.to_string()));
+            .collect();
+        let reader = Arc::clone(&self.archive);
+        let permits = Arc::clone(&self.log_readers);
+        tokio::spawn(async move {
+            let answer = match log_page(reader, permits, archived, memory).await {
+                Ok(rows) => Response::ok(rows),
+                Err(e) => {
+                    tracing::error!("cannot read the decided log: {e:#}");
+                    Response::error(500, format!("cannot read the decided log: {e:#}"))
                 }
-                rows.push(json!({"slot": e.slot, "index": index, "op": op}));
-            }
-        }
-        Ok(json!(rows))
+            };
+            let _ = reply.send(answer);
+        });
     }
+}
+
+/// Reads the `archived` slots (on the blocking pool, a few readers at a
+/// time) and adds the decided slots from `memory` after them, unless the
+/// archived part was cut short by its byte budget: then the page ends
+/// there, and the next one starts after its last slot.
+async fn log_page(
+    reader: Arc<ArchiveReader>,
+    permits: Arc<Semaphore>,
+    archived: Range<Slot>,
+    memory: Vec<DecidedEntry>,
+) -> anyhow::Result<serde_json::Value> {
+    let _permit = permits.acquire_owned().await?;
+    tokio::task::spawn_blocking(move || {
+        let mut entries = if archived.is_empty() {
+            Vec::new()
+        } else {
+            reader.read_decided(archived.start, archived.end, LOG_PAGE_BYTES)?
+        };
+        let whole = match entries.last() {
+            Some(last) => last.slot.saturating_add(1) == archived.end,
+            None => archived.is_empty(),
+        };
+        if whole {
+            entries.extend(memory);
+        }
+        log_rows(&entries)
+    })
+    .await
+    .context("the log reading task failed")?
+}
+
+/// The `log` answer's rows (SPEC section 8): one per operation, with its
+/// slot and index in the batch, or one no-op row for an empty slot.
+fn log_rows(entries: &[DecidedEntry]) -> anyhow::Result<serde_json::Value> {
+    let mut rows = Vec::new();
+    for e in entries {
+        if e.value.is_noop() {
+            rows.push(json!({"slot": e.slot, "op": {"kind": "noop"}}));
+        }
+        for (index, cmd) in e.value.cmds.iter().enumerate() {
+            let mut op = serde_json::to_value(&cmd.op)?;
+            if let Some(obj) = op.as_object_mut() {
+                obj.insert("id".into(), json!(cmd.id.to_string()));
+            }
+            rows.push(json!({"slot": e.slot, "index": index, "op": op}));
+        }
+    }
+    Ok(json!(rows))
 }
 
 #[cfg(test)]
