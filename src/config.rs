@@ -252,15 +252,11 @@ impl Config {
     /// no two sites on the same address:port; no control port that falls on
     /// another port of the same address; no control port beyond 65535.
     pub fn validate_as(&self, file: &str) -> Result<(), ConfigError> {
-        let bad = |field: String, problem: String| ConfigError::Invalid {
-            file: file.to_string(),
-            field,
-            problem,
-        };
+        let bad = |field: &str, problem: &str| invalid(file, field.into(), problem.into());
         if self.sites.is_empty() {
             return Err(bad(
-                "sites".into(),
-                "the site list is empty: at least one site is needed".into(),
+                "sites",
+                "the site list is empty: at least one site is needed",
             ));
         }
         for (field, value) in [
@@ -269,86 +265,110 @@ impl Config {
         ] {
             if value == 0 {
                 return Err(bad(
-                    field.into(),
-                    "0 is not allowed: give a time of at least 1 (milliseconds)".into(),
+                    field,
+                    "0 is not allowed: give a time of at least 1 (milliseconds)",
                 ));
             }
         }
-        // Every port in use so far: (address key, port, field, explicit?).
-        let mut taken: Vec<(String, u16, String, bool)> = Vec::new();
-        for (i, site) in self.sites.iter().enumerate() {
-            let field = |f: &str| format!("sites[{i}].{f}");
-            check_name(&site.name).map_err(|p| bad(field("name"), p))?;
-            if let Some(j) = self.sites[..i]
-                .iter()
-                .position(|s| s.name.eq_ignore_ascii_case(&site.name))
-            {
-                let problem = if self.sites[j].name == site.name {
-                    format!("duplicate name '{}' (also sites[{j}])", site.name)
-                } else {
+        // Every port in use so far.
+        let mut taken: Vec<TakenPort> = Vec::new();
+        for i in 0..self.sites.len() {
+            self.check_site(file, i)?;
+            self.claim_ports(file, i, &mut taken)?;
+        }
+        Ok(())
+    }
+
+    /// Site `i`'s name (a plain word, unique ignoring case), address and
+    /// ports (not 0; a default control port within 65535).
+    fn check_site(&self, file: &str, i: usize) -> Result<(), ConfigError> {
+        let site = &self.sites[i];
+        let bad = |f: &str, problem: String| invalid(file, format!("sites[{i}].{f}"), problem);
+        check_name(&site.name).map_err(|p| bad("name", p))?;
+        if let Some(j) = self.sites[..i]
+            .iter()
+            .position(|s| s.name.eq_ignore_ascii_case(&site.name))
+        {
+            let problem = if self.sites[j].name == site.name {
+                format!("duplicate name '{}' (also sites[{j}])", site.name)
+            } else {
+                format!(
+                    "duplicate name '{}' (also sites[{j}], '{}': names must differ in more than case)",
+                    site.name, self.sites[j].name
+                )
+            };
+            return Err(bad("name", problem));
+        }
+        check_addr(&site.addr).map_err(|p| bad("addr", p))?;
+        if site.port == 0 {
+            return Err(bad("port", "port 0 is not allowed (1 to 65535)".into()));
+        }
+        if site.control_port == Some(0) {
+            return Err(bad(
+                "control_port",
+                "port 0 is not allowed (1 to 65535)".into(),
+            ));
+        }
+        site.control_port().map_err(|_| {
+            bad(
+                "control_port",
+                format!(
+                    "the default control port, port {} + {CONTROL_PORT_OFFSET}, is beyond 65535: \
+                     set \"control_port\"",
+                    site.port
+                ),
+            )
+        })?;
+        Ok(())
+    }
+
+    /// Site `i`'s peer and control ports, unless another site's port on the
+    /// same address has one of them already.
+    fn claim_ports(
+        &self,
+        file: &str,
+        i: usize,
+        taken: &mut Vec<TakenPort>,
+    ) -> Result<(), ConfigError> {
+        let site = &self.sites[i];
+        let field = |f: &str| format!("sites[{i}].{f}");
+        let control = site.control_port().unwrap_or_default();
+        let key = addr_key(&site.addr);
+        let explicit = site.control_port.is_some();
+        for (port, f, is_control) in [
+            (site.port, field("port"), false),
+            (control, field("control_port"), true),
+        ] {
+            if let Some(other) = taken.iter().find(|t| t.addr == key && t.port == port) {
+                let other_is_control = other.field.ends_with("control_port");
+                let problem = if !is_control && !other_is_control {
                     format!(
-                        "duplicate name '{}' (also sites[{j}], '{}': names must differ in more than case)",
-                        site.name, self.sites[j].name
+                        "duplicate address:port {} (also {})",
+                        host_port(&site.addr, port),
+                        other.field.trim_end_matches(".port")
+                    )
+                } else {
+                    let implicit =
+                        (is_control && !explicit) || (other_is_control && !other.explicit);
+                    format!(
+                        "port {port} on {} is also {}{}",
+                        site.addr,
+                        other.field,
+                        if implicit {
+                            " (a control port is port + 1000 unless \"control_port\" says otherwise)"
+                        } else {
+                            ""
+                        }
                     )
                 };
-                return Err(bad(field("name"), problem));
+                return Err(invalid(file, f, problem));
             }
-            check_addr(&site.addr).map_err(|p| bad(field("addr"), p))?;
-            if site.port == 0 {
-                return Err(bad(
-                    field("port"),
-                    "port 0 is not allowed (1 to 65535)".into(),
-                ));
-            }
-            if site.control_port == Some(0) {
-                return Err(bad(
-                    field("control_port"),
-                    "port 0 is not allowed (1 to 65535)".into(),
-                ));
-            }
-            let control = site.control_port().map_err(|_| {
-                bad(
-                    field("control_port"),
-                    format!(
-                        "the default control port, port {} + {CONTROL_PORT_OFFSET}, is beyond 65535: \
-                         set \"control_port\"",
-                        site.port
-                    ),
-                )
-            })?;
-            let key = addr_key(&site.addr);
-            let explicit = site.control_port.is_some();
-            for (port, f, is_control) in [
-                (site.port, field("port"), false),
-                (control, field("control_port"), true),
-            ] {
-                if let Some((_, _, other, other_explicit)) =
-                    taken.iter().find(|(k, p, _, _)| *k == key && *p == port)
-                {
-                    let other_is_control = other.ends_with("control_port");
-                    let problem = if !is_control && !other_is_control {
-                        format!(
-                            "duplicate address:port {} (also {})",
-                            host_port(&site.addr, port),
-                            other.trim_end_matches(".port")
-                        )
-                    } else {
-                        let implicit =
-                            (is_control && !explicit) || (other_is_control && !*other_explicit);
-                        format!(
-                            "port {port} on {} is also {other}{}",
-                            site.addr,
-                            if implicit {
-                                " (a control port is port + 1000 unless \"control_port\" says otherwise)"
-                            } else {
-                                ""
-                            }
-                        )
-                    };
-                    return Err(bad(f, problem));
-                }
-                taken.push((key.clone(), port, f, explicit));
-            }
+            taken.push(TakenPort {
+                addr: key.clone(),
+                port,
+                field: f,
+                explicit,
+            });
         }
         Ok(())
     }
@@ -413,6 +433,25 @@ impl Config {
 
     pub fn submit_timeout(&self) -> Duration {
         Duration::from_millis(self.submit_timeout_ms)
+    }
+}
+
+/// A port a site of the config uses, while checking it.
+struct TakenPort {
+    /// The address, normalised ([`addr_key`]).
+    addr: String,
+    port: u16,
+    /// The field that gives it (`sites[1].control_port`).
+    field: String,
+    /// The site's control port is explicit (not port + 1000).
+    explicit: bool,
+}
+
+fn invalid(file: &str, field: String, problem: String) -> ConfigError {
+    ConfigError::Invalid {
+        file: file.to_string(),
+        field,
+        problem,
     }
 }
 

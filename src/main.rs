@@ -406,43 +406,47 @@ fn print_human(command: &str, resp: &tweettui::site::api::Response) {
                 println!("slot {:>5}  {what}", e["slot"]);
             }
         }
-        "status" => {
-            let leader = body["leader"]
-                .as_u64()
-                .and_then(|l| {
-                    body["peers"]
-                        .as_array()?
-                        .iter()
-                        .find(|p| p["site"].as_u64() == Some(l))
-                        .map(|p| s(&p["name"]))
-                })
-                .or_else(|| {
-                    (body["leader"].as_u64() == body["site"].as_u64() && !body["leader"].is_null())
-                        .then(|| s(&body["name"]))
-                })
-                .unwrap_or_else(|| "nobody".into());
-            let peers: Vec<String> = body["peers"]
-                .as_array()
-                .cloned()
-                .unwrap_or_default()
-                .iter()
-                .map(|p| {
-                    let up = if p["connected"].as_bool() == Some(true) {
-                        "up"
-                    } else {
-                        "down"
-                    };
-                    format!("{} {up}", s(&p["name"]))
-                })
-                .collect();
-            println!(
-                "{} (site {}): leader {leader}, {} slots decided; peers: {}",
-                s(&body["name"]),
-                body["site"],
-                body["decided"],
-                peers.join(", ")
-            );
-        }
+        "status" => print_status(body),
         _ => println!("{body}"),
     }
+}
+
+/// `ctl SITE status`, for people.
+fn print_status(body: &Json) {
+    let s = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
+    let leader = body["leader"]
+        .as_u64()
+        .and_then(|l| {
+            body["peers"]
+                .as_array()?
+                .iter()
+                .find(|p| p["site"].as_u64() == Some(l))
+                .map(|p| s(&p["name"]))
+        })
+        .or_else(|| {
+            (body["leader"].as_u64() == body["site"].as_u64() && !body["leader"].is_null())
+                .then(|| s(&body["name"]))
+        })
+        .unwrap_or_else(|| "nobody".into());
+    let peers: Vec<String> = body["peers"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|p| {
+            let up = if p["connected"].as_bool() == Some(true) {
+                "up"
+            } else {
+                "down"
+            };
+            format!("{} {up}", s(&p["name"]))
+        })
+        .collect();
+    println!(
+        "{} (site {}): leader {leader}, {} slots decided; peers: {}",
+        s(&body["name"]),
+        body["site"],
+        body["decided"],
+        peers.join(", ")
+    );
 }

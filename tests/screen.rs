@@ -1073,3 +1073,164 @@ mod terminal {
         assert!(left.is_empty(), "the demo left {left:?} behind");
     }
 }
+
+// ----- the key tables ---------------------------------------------------
+
+mod key_tables {
+    use super::*;
+    use tweettui::ui::keys::{self, KeyHelp};
+    use tweettui::ui::panes::{blocks, input, popup, timeline, trace};
+    use tweettui::ui::{cluster, help};
+
+    /// Every key a handler might see: printable characters, the special
+    /// keys, Ctrl and Alt with a letter or digit.
+    fn universe() -> Vec<KeyEvent> {
+        use KeyCode::*;
+        let mut codes: Vec<KeyCode> = (' '..='~').chain(['\n', '\r']).map(Char).collect();
+        codes.extend((1..=12).map(F));
+        codes.extend([
+            Up, Down, Left, Right, Home, End, PageUp, PageDown, Tab, BackTab, Enter, Esc,
+            Backspace, Delete, Insert,
+        ]);
+        let mut out: Vec<KeyEvent> = codes
+            .iter()
+            .map(|c| KeyEvent::new(*c, KeyModifiers::NONE))
+            .collect();
+        for c in ('a'..='z').chain('0'..='9') {
+            for m in [KeyModifiers::CONTROL, KeyModifiers::ALT] {
+                out.push(KeyEvent::new(Char(c), m));
+            }
+        }
+        out
+    }
+
+    /// A key `handles` takes is in `table`, and every key of `table` is one
+    /// it takes.
+    fn same_keys(name: &str, table: &[KeyHelp], handles: impl Fn(&KeyEvent) -> bool) {
+        for k in universe() {
+            if handles(&k) {
+                assert!(
+                    table.iter().any(|e| e.matches(&k)),
+                    "{name}: {k:?} is handled but in no entry of its key table"
+                );
+            }
+        }
+        for e in table {
+            for k in e.sends {
+                assert!(
+                    handles(&k.event()),
+                    "{name}: {} lists {k:?}, which its handler does not take",
+                    e.keys
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_handled_key_is_in_its_table_and_back() {
+        same_keys("timeline", timeline::KEYS, |k| {
+            timeline::action(k).is_some()
+        });
+        same_keys("blocks", blocks::KEYS, |k| blocks::action(k).is_some());
+        same_keys("trace", trace::KEYS, |k| trace::action(k).is_some());
+        same_keys("popup", popup::KEYS, |k| popup::action(k).is_some());
+        same_keys("slot prompt", popup::PROMPT_KEYS, |k| {
+            popup::prompt_action(k).is_some()
+        });
+        same_keys("anywhere", keys::ANYWHERE, |k| keys::anywhere(k).is_some());
+        same_keys("any pane", keys::ANY_PANE, |k| {
+            keys::any_pane(k, false).is_some()
+        });
+        same_keys("demo", cluster::DEMO, |k| cluster::demo_key(k).is_some());
+        // The input box edits with every other key: only its own keys
+        // (not editing) must be listed; the editing entries edit.
+        let edit = |k: &KeyEvent| input::action(k) == input::Action::Edit;
+        same_keys("input box", input::KEYS, |k| {
+            !edit(k) || { input::KEYS[2..4].iter().any(|e| e.matches(k)) }
+        });
+        // These are all the tables the help shows.
+        let checked: [&[KeyHelp]; 9] = [
+            timeline::KEYS,
+            blocks::KEYS,
+            trace::KEYS,
+            popup::KEYS,
+            popup::PROMPT_KEYS,
+            keys::ANYWHERE,
+            keys::ANY_PANE,
+            cluster::DEMO,
+            input::KEYS,
+        ];
+        let shown = help::sections(true);
+        assert_eq!(shown.len(), checked.len());
+        for (title, table) in shown {
+            assert!(checked.contains(&table), "{title}: not checked here");
+        }
+    }
+
+    /// The App after `keys` from its start: the sample, demo mode.
+    fn app_after(keys: &[KeyCode]) -> App {
+        let mut app = sample_app(Theme::colored(), true);
+        for k in keys {
+            app.feed(key(*k));
+        }
+        app
+    }
+
+    /// Does `k` change the screen or ask for something, in one of the
+    /// states `setups` (key sequences after `focus`)?
+    fn does_something(focus: &[KeyCode], setups: &[&[KeyCode]], k: KeyEvent) -> bool {
+        // Where the keys go: the focus and the open popup.
+        let place = |app: &App| (app.focus, app.popup.as_ref().map(std::mem::discriminant));
+        let home = place(&app_after(focus));
+        setups.iter().any(|setup| {
+            let mut app = app_after(&[focus, setup].concat());
+            if place(&app) != home {
+                return false; // the setup took the keys elsewhere
+            }
+            let before = render(&app).backend().buffer().clone();
+            let (fx, _) = app.update(Msg::Term(Event::Key(k)));
+            !fx.is_empty() || *render(&app).backend().buffer() != before
+        })
+    }
+
+    #[test]
+    fn every_key_in_a_table_does_something_on_its_pane() {
+        use KeyCode::*;
+        let setups: &[&[KeyCode]] = &[
+            &[],
+            &[Home],
+            &[End],
+            &[Down, Down],
+            &[Char('G')],
+            &[Char('h'), Char('i'), Left],
+            &[Char('/'), Char('7'), Enter],
+            &[Char('1')],
+        ];
+        let tables: [(&str, &[KeyCode], &[KeyHelp]); 9] = [
+            ("input box", &[], input::KEYS),
+            ("timeline", &[Tab], timeline::KEYS),
+            ("blocks", &[Tab, Tab], blocks::KEYS),
+            ("trace", &[Tab, Tab, Tab], trace::KEYS),
+            ("popup", &[F(1)], popup::KEYS),
+            (
+                "slot prompt",
+                &[Tab, Tab, Tab, Char('/')],
+                popup::PROMPT_KEYS,
+            ),
+            ("anywhere", &[Tab], keys::ANYWHERE),
+            ("any pane", &[Tab], keys::ANY_PANE),
+            ("demo", &[Tab], cluster::DEMO),
+        ];
+        for (name, focus, table) in tables {
+            for entry in table {
+                for k in entry.sends {
+                    assert!(
+                        does_something(focus, setups, k.event()),
+                        "{name}: {} ({k:?}) does nothing",
+                        entry.keys
+                    );
+                }
+            }
+        }
+    }
+}

@@ -17,6 +17,7 @@ pub mod help;
 pub mod keys;
 pub mod layout;
 pub mod panes;
+mod terminal;
 pub mod text;
 pub mod theme;
 pub mod trace_buf;
@@ -30,21 +31,10 @@ pub use view::draw;
 
 use crate::site::api::{Response, SiteClient, SiteEvent};
 use anyhow::Context;
-use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-    EventStream,
-};
-use crossterm::terminal::{
-    disable_raw_mode, enable_raw_mode, EnterAlternateScreen, LeaveAlternateScreen,
-};
+use crossterm::event::EventStream;
 use futures::StreamExt;
-use ratatui::backend::CrosstermBackend;
-use ratatui::Terminal;
-use std::io::{stdout, Stdout, Write};
-use std::mem::ManuallyDrop;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Mutex, Once};
 use std::time::Duration;
+use terminal::TerminalGuard;
 use tokio::sync::mpsc;
 
 /// Site events handled in one go before input and frames get a turn.
@@ -71,90 +61,6 @@ pub struct UiSetup {
     pub on_fatal: Option<fn()>,
 }
 
-/// True while the terminal is in raw mode / the alternate screen.
-static ACTIVE: AtomicBool = AtomicBool::new(false);
-static HOOK: Once = Once::new();
-/// [`UiSetup::on_fatal`] of the UI that runs.
-static ON_FATAL: Mutex<Option<fn()>> = Mutex::new(None);
-
-/// Leaves raw mode, the alternate screen, mouse capture and bracketed paste.
-fn restore_terminal() {
-    let _ = crossterm::execute!(
-        stdout(),
-        DisableMouseCapture,
-        DisableBracketedPaste,
-        LeaveAlternateScreen,
-        crossterm::cursor::Show
-    );
-    let _ = disable_raw_mode();
-}
-
-/// On a panic anywhere while the UI runs (a spawned task included): restore
-/// the terminal, print the panic, and end the process.
-fn install_panic_hook() {
-    HOOK.call_once(|| {
-        let previous = std::panic::take_hook();
-        std::panic::set_hook(Box::new(move |info| {
-            if ACTIVE.swap(false, Ordering::SeqCst) {
-                restore_terminal();
-                previous(info);
-                let _ = writeln!(
-                    std::io::stderr(),
-                    "tweettui: internal error (a panic): the terminal was restored"
-                );
-                if let Some(cleanup) = ON_FATAL.lock().ok().and_then(|f| *f) {
-                    cleanup();
-                }
-                std::process::exit(101);
-            }
-            previous(info);
-        }));
-    });
-}
-
-/// The terminal in UI mode for as long as it lives.
-struct TerminalGuard {
-    /// Never dropped: ratatui's `Drop for Terminal` shows the cursor and,
-    /// when that fails (the terminal hung up), `eprintln!`s, which panics on
-    /// a dead terminal. Restoring is done by [`restore_terminal`] instead.
-    terminal: ManuallyDrop<Terminal<CrosstermBackend<Stdout>>>,
-}
-
-impl TerminalGuard {
-    fn enter(mouse: bool) -> anyhow::Result<TerminalGuard> {
-        install_panic_hook();
-        enable_raw_mode().context("cannot switch the terminal to raw mode")?;
-        ACTIVE.store(true, Ordering::SeqCst);
-        let entered = crossterm::execute!(stdout(), EnterAlternateScreen, EnableBracketedPaste)
-            .and_then(|()| {
-                if mouse {
-                    crossterm::execute!(stdout(), EnableMouseCapture)
-                } else {
-                    Ok(())
-                }
-            });
-        let terminal = entered.and_then(|()| Terminal::new(CrosstermBackend::new(stdout())));
-        match terminal {
-            Ok(terminal) => Ok(TerminalGuard {
-                terminal: ManuallyDrop::new(terminal),
-            }),
-            Err(e) => {
-                ACTIVE.store(false, Ordering::SeqCst);
-                restore_terminal();
-                Err(e).context("cannot set up the terminal")
-            }
-        }
-    }
-}
-
-impl Drop for TerminalGuard {
-    fn drop(&mut self) {
-        if ACTIVE.swap(false, Ordering::SeqCst) {
-            restore_terminal();
-        }
-    }
-}
-
 /// Receives from an optional channel; pending forever without one.
 async fn recv_opt<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
     match rx {
@@ -165,84 +71,123 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
 
 /// Runs the UI until the user quits (or the process is asked to stop).
 pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
-    let UiSetup {
-        names,
-        shown,
-        demo,
-        mut clients,
-        mut events,
-        demo_cmds,
-        mut demo_events,
-        on_fatal,
-    } = setup;
-    if let Ok(mut f) = ON_FATAL.lock() {
-        *f = on_fatal;
+    if let Ok(mut f) = terminal::ON_FATAL.lock() {
+        *f = setup.on_fatal;
     }
     let mut guard = TerminalGuard::enter(true)?;
     let size = guard.terminal.size()?;
-    let hosted = (0..names.len()).filter(|&i| clients[i].is_some()).collect();
-    let mut app = App::new(AppConfig {
-        names,
-        shown,
+    let clients = setup.clients;
+    let hosted = (0..setup.names.len())
+        .filter(|&i| clients[i].is_some())
+        .collect();
+    let app = App::new(AppConfig {
+        names: setup.names,
+        shown: setup.shown,
         hosted,
-        demo,
+        demo: setup.demo,
         theme: theme::Theme::from_env(),
         clock: Clock::Local,
         mouse_capture: true,
         size: (size.width, size.height),
     });
-    let (reply_tx, mut replies) = mpsc::unbounded_channel::<(u64, Response)>();
-    let mut term_events = EventStream::new();
-    let mut frame = tokio::time::interval(FRAME);
-    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let mut dirty = true;
-    let stop = crate::signal::stop_requested(crate::signal::Hangup::Stops);
-    tokio::pin!(stop);
-    loop {
-        let mut effects = Vec::new();
-        let mut handle = |app: &mut App, msg: Msg, dirty: &mut bool| {
-            let (fx, d) = app.update(msg);
-            effects.extend(fx);
-            *dirty |= d;
-        };
-        tokio::select! {
-            ev = term_events.next() => match ev {
-                Some(Ok(ev)) => handle(&mut app, Msg::Term(ev), &mut dirty),
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => break,
-            },
-            Some((site, ev)) = events.recv() => {
-                handle(&mut app, Msg::Site(site, ev), &mut dirty);
-                for _ in 1..EVENT_BATCH {
-                    let Ok((site, ev)) = events.try_recv() else { break };
-                    handle(&mut app, Msg::Site(site, ev), &mut dirty);
+    let (reply_tx, replies) = mpsc::unbounded_channel();
+    let mut ui = UiLoop {
+        app,
+        clients,
+        reply_tx,
+        demo_cmds: setup.demo_cmds,
+        dirty: true,
+    };
+    ui.run(&mut guard, setup.events, replies, setup.demo_events)
+        .await
+}
+
+/// The UI task's state besides the App: where requests and demo commands go.
+struct UiLoop {
+    app: App,
+    /// A client per site, for the sites running (in this process).
+    clients: Vec<Option<SiteClient>>,
+    reply_tx: mpsc::UnboundedSender<(u64, Response)>,
+    demo_cmds: Option<mpsc::UnboundedSender<DemoCmd>>,
+    /// The screen needs a redraw.
+    dirty: bool,
+}
+
+/// Whether the UI goes on after a message.
+enum Next {
+    Continue,
+    Quit,
+}
+
+impl UiLoop {
+    /// One `select!` over the terminal, the sites' events, the answers, the
+    /// demo's events, a stop signal and the frame timer. Each branch only
+    /// updates the App; the frame branch draws when something changed.
+    async fn run(
+        &mut self,
+        guard: &mut TerminalGuard,
+        mut events: mpsc::UnboundedReceiver<(usize, SiteEvent)>,
+        mut replies: mpsc::UnboundedReceiver<(u64, Response)>,
+        mut demo_events: Option<mpsc::UnboundedReceiver<DemoEvent>>,
+    ) -> anyhow::Result<()> {
+        let mut term_events = EventStream::new();
+        let mut frame = tokio::time::interval(FRAME);
+        frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let stop = crate::signal::stop_requested(crate::signal::Hangup::Stops);
+        tokio::pin!(stop);
+        loop {
+            let next = tokio::select! {
+                ev = term_events.next() => match ev {
+                    Some(Ok(ev)) => self.handle(Msg::Term(ev))?,
+                    Some(Err(e)) => return Err(e).context("reading the terminal"),
+                    None => Next::Quit,
+                },
+                Some((site, ev)) = events.recv() => {
+                    let mut next = self.handle(Msg::Site(site, ev))?;
+                    for _ in 1..EVENT_BATCH {
+                        let Ok((site, ev)) = events.try_recv() else { break };
+                        if let Next::Quit = self.handle(Msg::Site(site, ev))? {
+                            next = Next::Quit;
+                        }
+                    }
+                    next
                 }
-            }
-            Some((tag, resp)) = replies.recv() => handle(&mut app, Msg::Reply { tag, resp }, &mut dirty),
-            Some(ev) = recv_opt(&mut demo_events) => {
-                match &ev {
-                    DemoEvent::Up { site, client } => clients[*site] = Some(client.clone()),
-                    DemoEvent::Down { site, .. } => clients[*site] = None,
-                    _ => {}
+                Some((tag, resp)) = replies.recv() => self.handle(Msg::Reply { tag, resp })?,
+                Some(ev) = recv_opt(&mut demo_events) => {
+                    match &ev {
+                        DemoEvent::Up { site, client } => self.clients[*site] = Some(client.clone()),
+                        DemoEvent::Down { site, .. } => self.clients[*site] = None,
+                        _ => {}
+                    }
+                    self.handle(Msg::Demo(ev))?
                 }
-                handle(&mut app, Msg::Demo(ev), &mut dirty);
-            }
-            () = &mut stop => {
-                tracing::info!("asked to stop by a signal");
-                break;
-            }
-            _ = frame.tick() => {
-                if dirty {
-                    guard.terminal.draw(|f| view::draw(&app, f)).context("drawing")?;
-                    dirty = false;
+                () = &mut stop => {
+                    tracing::info!("asked to stop by a signal");
+                    Next::Quit
                 }
+                _ = frame.tick() => {
+                    if self.dirty {
+                        guard.terminal.draw(|f| view::draw(&self.app, f)).context("drawing")?;
+                        self.dirty = false;
+                    }
+                    Next::Continue
+                }
+            };
+            if let Next::Quit = next {
+                return Ok(());
             }
         }
+    }
+
+    /// Updates the App with `msg` and carries out what it asks.
+    fn handle(&mut self, msg: Msg) -> anyhow::Result<Next> {
+        let (effects, dirty) = self.app.update(msg);
+        self.dirty |= dirty;
         for fx in effects {
             match fx {
                 Effect::Request { site, tag, req } => {
-                    let client = clients.get(site).cloned().flatten();
-                    let tx = reply_tx.clone();
+                    let client = self.clients.get(site).cloned().flatten();
+                    let tx = self.reply_tx.clone();
                     tokio::spawn(async move {
                         let resp = match client {
                             Some(c) => c.request(req).await,
@@ -252,21 +197,14 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
                     });
                 }
                 Effect::Demo(cmd) => {
-                    if let Some(tx) = &demo_cmds {
+                    if let Some(tx) = &self.demo_cmds {
                         let _ = tx.send(cmd);
                     }
                 }
-                Effect::MouseCapture(on) => {
-                    let r = if on {
-                        crossterm::execute!(stdout(), EnableMouseCapture)
-                    } else {
-                        crossterm::execute!(stdout(), DisableMouseCapture)
-                    };
-                    r.context("switching mouse capture")?;
-                }
-                Effect::Quit => return Ok(()),
+                Effect::MouseCapture(on) => terminal::mouse_capture(on)?,
+                Effect::Quit => return Ok(Next::Quit),
             }
         }
+        Ok(Next::Continue)
     }
-    Ok(())
 }

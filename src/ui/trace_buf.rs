@@ -312,59 +312,69 @@ impl TraceBuf {
                 slot: Some(slot),
                 ballot,
                 value,
-            } => {
-                let (dir, peer, kind, slot, ballot) = (*dir, *peer, *kind, *slot, *ballot);
-                if !kind.is_synod() {
-                    return;
-                }
-                // Only touch slots already known, or that this message
-                // opens (an accept received, a commit), so promises about
-                // far-off slots do not flood the view.
-                match (dir, kind) {
-                    (Dir::Received, MsgKind::Promise) => {
-                        if let Some(s) = self.slots.get_mut(&slot) {
-                            if s.election.is_some() && s.election == ballot {
-                                s.promises.insert(peer);
-                            }
-                        }
+            } => self.observe_message(*dir, *peer, *kind, *slot, *ballot, value),
+            TraceEvent::Message { .. } => {}
+        }
+    }
+
+    /// Updates the per-slot view with a message about `slot`.
+    fn observe_message(
+        &mut self,
+        dir: Dir,
+        peer: SiteId,
+        kind: MsgKind,
+        slot: Slot,
+        ballot: Option<Ballot>,
+        value: &Option<String>,
+    ) {
+        if !kind.is_synod() {
+            return;
+        }
+        // Only touch slots already known, or that this message
+        // opens (an accept received, a commit), so promises about
+        // far-off slots do not flood the view.
+        match (dir, kind) {
+            (Dir::Received, MsgKind::Promise) => {
+                if let Some(s) = self.slots.get_mut(&slot) {
+                    if s.election.is_some() && s.election == ballot {
+                        s.promises.insert(peer);
                     }
-                    (Dir::Received, MsgKind::Ack) => {
-                        if let Some(s) = self.slots.get_mut(&slot) {
-                            if s.proposed.is_some() && s.proposed == ballot {
-                                s.acks.insert(peer);
-                            }
-                        }
-                    }
-                    (Dir::Received, MsgKind::Nack) => {
-                        if let Some(s) = self.slots.get_mut(&slot) {
-                            s.nacks += 1;
-                        }
-                    }
-                    (Dir::Received, MsgKind::Accept) => {
-                        let s = self.slot(slot);
-                        if let Some(b) = ballot {
-                            s.accept_from = Some((peer, b));
-                        }
-                        if s.value.is_none() || s.proposed.is_none() {
-                            s.value.clone_from(value);
-                        }
-                    }
-                    (Dir::Sent, MsgKind::Ack) => {
-                        if let Some(s) = self.slots.get_mut(&slot) {
-                            s.ack_sent = true;
-                        }
-                    }
-                    (Dir::Sent, MsgKind::Commit) => self.slot(slot).commit_sent = true,
-                    (Dir::Received, MsgKind::Commit) => {
-                        let s = self.slot(slot);
-                        if s.commit_from.is_none() {
-                            s.commit_from = Some(peer);
-                        }
-                    }
-                    _ => {}
                 }
             }
-            TraceEvent::Message { .. } => {}
+            (Dir::Received, MsgKind::Ack) => {
+                if let Some(s) = self.slots.get_mut(&slot) {
+                    if s.proposed.is_some() && s.proposed == ballot {
+                        s.acks.insert(peer);
+                    }
+                }
+            }
+            (Dir::Received, MsgKind::Nack) => {
+                if let Some(s) = self.slots.get_mut(&slot) {
+                    s.nacks += 1;
+                }
+            }
+            (Dir::Received, MsgKind::Accept) => {
+                let s = self.slot(slot);
+                if let Some(b) = ballot {
+                    s.accept_from = Some((peer, b));
+                }
+                if s.value.is_none() || s.proposed.is_none() {
+                    s.value.clone_from(value);
+                }
+            }
+            (Dir::Sent, MsgKind::Ack) => {
+                if let Some(s) = self.slots.get_mut(&slot) {
+                    s.ack_sent = true;
+                }
+            }
+            (Dir::Sent, MsgKind::Commit) => self.slot(slot).commit_sent = true,
+            (Dir::Received, MsgKind::Commit) => {
+                let s = self.slot(slot);
+                if s.commit_from.is_none() {
+                    s.commit_from = Some(peer);
+                }
+            }
+            _ => {}
         }
     }
 
