@@ -77,6 +77,7 @@ fn app_with(state: State) -> App {
         name: "alice".into(),
         decided: state.next_slot(),
         leader: Some(0),
+        membership: tweettui::paxos::Membership::Voting,
         peers: (1..5)
             .map(|p| PeerStatus {
                 site: p,

@@ -75,10 +75,23 @@ impl Cluster {
         for i in 0..n {
             c.start(i);
         }
-        for i in 0..n {
-            c.wait_up(i);
-        }
+        c.wait_all_voting();
         c
+    }
+
+    /// Every site up and voting: a new cluster's sites vote once they
+    /// heard enough peers say they hold nothing (SPEC 6).
+    fn wait_all_voting(&self) {
+        for i in 0..self.children.len() {
+            self.wait_up(i);
+        }
+        let ok = wait_until(Duration::from_secs(20), || {
+            (0..self.children.len()).all(|i| {
+                try_call(self.control_ports[i], "status", Json::Null)
+                    .is_some_and(|r| r["body"]["membership"] == "voting")
+            })
+        });
+        assert!(ok, "not every site votes; log of site 0:\n{}", self.log(0));
     }
 
     fn data_dir(&self, i: usize) -> PathBuf {
@@ -689,12 +702,10 @@ fn submissions_during_a_leader_restart_are_all_decided() {
     // SPEC 5: with a majority up the whole time and a submit timeout far
     // above a failover, no submission may be answered 503.
     let mut c = Cluster::with_timeouts(3, 200, 8_000);
-    c.start(0);
-    c.wait_up(0);
-    c.start(1);
-    c.start(2);
-    c.wait_up(1);
-    c.wait_up(2);
+    for i in 0..3 {
+        c.start(i);
+    }
+    c.wait_all_voting();
     assert_eq!(c.tweet(0, "alice leads")["stat"], 200);
     let wait = Duration::from_millis(8_000 + 3_000);
     std::thread::scope(|s| {
@@ -743,9 +754,7 @@ fn failover_time_after_the_leader_is_killed() {
     for i in 0..5 {
         c.start(i);
     }
-    for i in 0..5 {
-        c.wait_up(i);
-    }
+    c.wait_all_voting();
     assert_eq!(c.tweet(0, "alice leads")["stat"], 200);
     assert_eq!(c.tweet(1, "bob follows")["stat"], 200);
     c.kill(0);
@@ -796,4 +805,35 @@ fn check_log_pages(c: &Cluster, i: usize, rows: usize) {
     assert_eq!(lines.len(), rows, "{end}");
     let last = lines.last().and_then(|l| l.split_whitespace().nth(1));
     assert_eq!(last, Some((slots - 1).to_string().as_str()), "{end}");
+}
+
+#[test]
+fn a_site_whose_disk_was_lost_rejoins_as_a_learner_and_votes_again() {
+    // SPEC 6: a site that starts on an empty data dir while its peers hold
+    // history does not vote until its own election recovered the log.
+    let mut c = Cluster::started(3);
+    for k in 0..5 {
+        assert_eq!(c.tweet(k % 2, &format!("before {k}"))["stat"], 200);
+    }
+    c.kill(2);
+    std::fs::remove_dir_all(c.data_dir(2)).expect("wipe the data dir");
+    c.start(2);
+    c.wait_up(2);
+    let ok = wait_until(Duration::from_secs(20), || {
+        c.call(2, "status", Json::Null)["body"]["membership"] == "voting"
+    });
+    assert!(ok, "the wiped site never voted again; log:\n{}", c.log(2));
+    // It went through the rejoin (its own log says so), not a fresh start.
+    let all = c.log(2);
+    let log = &all[all.rfind("is now joining").unwrap_or(0)..];
+    let rejoined = log.find("is now rejoining");
+    let voted = log.find("is now voting");
+    assert!(
+        rejoined.is_some() && rejoined < voted,
+        "no rejoin before voting; log:\n{log}"
+    );
+    assert_eq!(c.tweet(2, "carol is back")["stat"], 200);
+    let ok = wait_until(Duration::from_secs(10), || c.log_of(2) == c.log_of(0));
+    assert!(ok, "logs differ: {} / {}", c.log_of(0), c.log_of(2));
+    assert_eq!(c.view_texts(2).len(), 6);
 }

@@ -51,6 +51,7 @@ fn status(site: u32, leader: Option<u32>, decided: u64, down: &[u32]) -> Status 
         name: NAMES[site as usize].to_string(),
         decided,
         leader,
+        membership: tweettui::paxos::Membership::Voting,
         peers: (0..5u32)
             .filter(|&p| p != site)
             .map(|p| PeerStatus {

@@ -20,7 +20,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
 use tweettui::paxos::{
-    AcceptorState, Core, CoreConfig, Input, Message, Output, Record, SiteId, Slot,
+    AcceptorState, Core, CoreConfig, Input, Membership, Message, Output, Record, SiteId, Slot,
 };
 use tweettui::state::op::{Command, Op, OpId, Value};
 use tweettui::state::State;
@@ -42,6 +42,10 @@ enum Flaw {
     StickyForwards,
     NeverRetryLostSlot,
     DeafLeaderStays,
+    /// A site that lost its disk votes at once, as if the cluster were new.
+    WipedVotesAtOnce,
+    /// A site runs for leader without hearing a quorum first.
+    NoPreVote,
 }
 
 #[derive(Clone, Debug)]
@@ -247,6 +251,8 @@ struct Sim {
     checker: Checker,
     /// Submissions in flight per site (forgotten when the site crashes).
     open: HashMap<OpId, SiteId>,
+    /// Sites whose disk was lost and that do not vote again yet.
+    wiped: Vec<SiteId>,
     /// Submissions made after the faults stopped: each must be decided.
     after_heal: std::collections::HashSet<OpId>,
     /// While a hold lasts, faults stand still (see `hold`), and
@@ -282,6 +288,7 @@ impl Sim {
             faults: true,
             checker: Checker::default(),
             open: HashMap::new(),
+            wiped: Vec::new(),
             after_heal: Default::default(),
             holding: false,
             majority: Vec::new(),
@@ -319,6 +326,8 @@ impl Sim {
         cfg.defects.sticky_forwards = self.p.flaw == Flaw::StickyForwards;
         cfg.defects.never_retry_lost_slot = self.p.flaw == Flaw::NeverRetryLostSlot;
         cfg.defects.deaf_leader_stays = self.p.flaw == Flaw::DeafLeaderStays;
+        cfg.defects.wiped_votes_at_once = self.p.flaw == Flaw::WipedVotesAtOnce;
+        cfg.defects.no_pre_vote = self.p.flaw == Flaw::NoPreVote;
         // Promises split into parts often (the default is 256 KiB).
         cfg.promise_bytes = 2_000;
         // A small memory window, so catch-up is often served from the
@@ -372,6 +381,17 @@ impl Sim {
         let out = core.start(self.now);
         self.sites[site as usize].core = Some(core);
         self.carry_out(site, out, false)
+    }
+
+    /// Every other site is up... or down with its disk, and votes.
+    fn all_others_vote(&self, site: SiteId) -> bool {
+        (0..self.p.sites).filter(|&i| i != site).all(|i| {
+            !self.wiped.contains(&i)
+                && self.sites[i as usize]
+                    .core
+                    .as_ref()
+                    .is_none_or(|c| c.membership() == Membership::Voting)
+        })
     }
 
     fn crash(&mut self, site: SiteId) {
@@ -542,6 +562,8 @@ impl Sim {
             let msg = Message::Decided {
                 decided_upto: req.decided_upto,
                 entries,
+                promised: Default::default(),
+                probe: 0,
             };
             self.transmit(site, req.to_site, msg);
         }
@@ -591,14 +613,20 @@ impl Sim {
         self.faults && !self.holding
     }
 
-    /// The largest set of live sites that all hear each other.
+    /// The largest set of live, voting sites that all hear each other (a
+    /// site that lost its disk counts as failed until it votes again).
     fn largest_talking_set(&self) -> Vec<SiteId> {
         let n = self.p.sites;
         let mut best = Vec::new();
         for mask in 0u32..(1 << n) {
             let set: Vec<SiteId> = (0..n).filter(|i| mask & (1 << i) != 0).collect();
             let ok = set.len() > best.len()
-                && set.iter().all(|&a| self.sites[a as usize].core.is_some())
+                && set.iter().all(|&a| {
+                    self.sites[a as usize]
+                        .core
+                        .as_ref()
+                        .is_some_and(|c| c.membership() == Membership::Voting)
+                })
                 && set
                     .iter()
                     .all(|&a| set.iter().all(|&b| a == b || self.connected(a, b)));
@@ -700,6 +728,12 @@ impl Sim {
             if self.rng.random_bool(0.004) && down < max_down.max(1) {
                 let victim = self.rng.random_range(0..n);
                 self.crash(victim);
+                // Now and then the disk is lost too (a replaced disk), while
+                // every other site votes: one amnesiac at a time.
+                if n > 1 && self.rng.random_bool(0.3) && self.all_others_vote(victim) {
+                    self.sites[victim as usize].disk = Disk::default();
+                    self.wiped.push(victim);
+                }
             }
             if self.rng.random_bool(0.01) {
                 let dead: Vec<SiteId> = (0..n)
@@ -756,6 +790,31 @@ impl Sim {
         for site in 0..n {
             self.feed(site, Input::Tick)?;
         }
+        if std::env::var("SIM_DEBUG").is_ok() && self.step.is_multiple_of(20) {
+            let v: Vec<String> = self
+                .sites
+                .iter()
+                .map(|s| match &s.core {
+                    Some(c) => format!(
+                        "{:?}/{:?}/p{}/pend{}/prom{}",
+                        c.membership(),
+                        c.leader(),
+                        c.decided_prefix(),
+                        c.pending_count(),
+                        c.promised()
+                    ),
+                    None => "down".into(),
+                })
+                .collect();
+            eprintln!("t={} faults={} {:?}", self.now, self.faults, v);
+        }
+        let sites = &self.sites;
+        self.wiped.retain(|&w| {
+            sites[w as usize]
+                .core
+                .as_ref()
+                .is_none_or(|c| c.membership() != Membership::Voting)
+        });
         Ok(())
     }
 
@@ -983,6 +1042,27 @@ fn sim_catches_a_submission_never_retried_after_losing_its_slot() {
 fn sim_catches_a_leader_that_never_steps_down() {
     let violations = run_seeds(FLAW_SEEDS, Flaw::DeafLeaderStays, true);
     assert!(!violations.is_empty(), "missed: a deaf leader that stays");
+    eprintln!("broken core caught: {}", violations[0]);
+}
+
+#[test]
+fn sim_catches_a_site_that_runs_without_hearing_a_quorum() {
+    // A site that can send but not hear deposes every leader.
+    let violations = run_seeds(0..6_000, Flaw::NoPreVote, true);
+    assert!(
+        !violations.is_empty(),
+        "missed: elections without a pre-vote"
+    );
+    eprintln!("broken core caught: {}", violations[0]);
+}
+
+#[test]
+fn sim_catches_a_wiped_site_that_votes_at_once() {
+    let violations = run_seeds(FLAW_SEEDS, Flaw::WipedVotesAtOnce, true);
+    assert!(
+        !violations.is_empty(),
+        "missed: a wiped site that votes at once"
+    );
     eprintln!("broken core caught: {}", violations[0]);
 }
 

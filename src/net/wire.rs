@@ -80,6 +80,7 @@ mod tests {
         vec![
             Message::Prepare {
                 ballot: b,
+                rejoin: true,
                 from_slot: 4,
             },
             Message::Ack { ballot: b, slot: 9 },
@@ -103,6 +104,8 @@ mod tests {
             },
             Message::Fetch { from: 3, to: 7 },
             Message::Decided {
+                promised: Ballot::new(2, 1),
+                probe: 7,
                 decided_upto: 5,
                 entries: vec![DecidedEntry {
                     slot: 1,

@@ -70,6 +70,34 @@
 //! (`assigned`), and recovery never moves a value to another slot, so
 //! copies only come from leader changes and stay rare.
 //!
+//! # Rejoin (SPEC 6)
+//!
+//! An acceptor that forgot its promises and accepts breaks agreement, so a
+//! site that starts on an empty data dir does not vote at once:
+//!
+//! - **Joining**: it asks every peer whether it holds any history (a
+//!   probe: `fetch` of an empty range, answered with the peer's decided
+//!   prefix and promise). Once `n - q + 1` peers answered that they hold
+//!   none (with `q` the quorum), every quorum that could have formed
+//!   without this site's knowledge contains one of them, so nothing was
+//!   ever promised or chosen: the cluster is new and the site votes. As
+//!   soon as any message shows history, it is **Rejoining** (made durable
+//!   first, so a restart does not make it forget that it rejoins).
+//! - **Rejoining**: it learns (commits, catch-up) and forwards its users'
+//!   submissions, but answers no `prepare` and no `accept`. It runs an
+//!   election of its own with a fresh ballot `F` that needs, besides a
+//!   quorum in all, the promises of `n - q + 1` *other* sites (its own
+//!   report misses what it forgot). Those meet every quorum that chose a
+//!   value in a slot in a site other than this one (a quorum less this
+//!   site has `q - 1` members), so `F`'s phase 1 recovers every
+//!   value that may have been chosen, up to slot `N` (its first fresh
+//!   slot), and no ballot below `F` can be chosen afterwards. Once every
+//!   slot below `N` is decided here (by this site's phase 2 or any later
+//!   leader's), the votes it forgot cannot matter any more: above `N`
+//!   nothing was chosen before `F`, and its promise is `F`. It votes again
+//!   (made durable). This is Paxos Made Live's rule (5.1): it waits for a
+//!   whole instance that began after its return, its own election.
+//!
 //! # Catch-up
 //!
 //! A site that learns of a decided slot beyond a hole (a commit, a heartbeat
@@ -137,6 +165,10 @@ pub struct Defects {
     /// A leader that cannot hear stays leader: no check-quorum, and
     /// followers whose forwards go unanswered keep trusting it.
     pub deaf_leader_stays: bool,
+    /// A site that starts on an empty data dir votes at once.
+    pub wiped_votes_at_once: bool,
+    /// A site runs for leader without first hearing from a quorum.
+    pub no_pre_vote: bool,
 }
 
 impl CoreConfig {
@@ -247,6 +279,12 @@ impl CoreConfig {
     /// forwards truthfully: longer than any submission waits.
     fn past_term_memory_ms(&self) -> u64 {
         4 * self.submit_timeout_ms.max(self.timeout_ms)
+    }
+
+    /// A site of a new cluster waits at most this long for its peers'
+    /// probes before it votes (see `probe_if_joining`).
+    fn birth_wait_ms(&self) -> u64 {
+        4 * self.timeout_ms
     }
 
     /// How often a site with no leader asks a peer how far the log goes.
@@ -474,6 +512,31 @@ pub struct Core {
     by_slot: HashMap<Slot, Vec<OpId>>,
 
     started: bool,
+
+    /// Whether this site votes (see "Rejoin").
+    membership: Membership,
+    /// Joining: the peers that answered the probe with no history, and when
+    /// to probe again.
+    empty_peers: BTreeSet<SiteId>,
+    next_probe: u64,
+    /// A random number of this life, echoed by the probe's answers.
+    probe_nonce: u64,
+    /// Probes first heard while this site held nothing (the last few).
+    empty_when_probed: VecDeque<u64>,
+    /// Joining: when enough peers said they hold nothing, and the peers
+    /// that probed this site while it held nothing.
+    born_at: Option<u64>,
+    probed_me: BTreeSet<SiteId>,
+    /// Rejoining: the first fresh slot of this site's own election, once
+    /// its phase 1 finished; it votes again when the prefix reaches it.
+    rejoin_until: Option<Slot>,
+    /// When each peer was last heard from (any message): the pre-vote.
+    heard_from: BTreeMap<SiteId, u64>,
+    /// When this site last asked the peers it had not heard from to answer.
+    pre_vote_sent_at: Option<u64>,
+    /// Rejoining: the lowest ballot it may accept: the highest rejoin
+    /// ballot it promised (its own or another rejoining site's).
+    rejoin_floor: Option<Ballot>,
 }
 
 impl Core {
@@ -481,8 +544,20 @@ impl Core {
     /// storage, `applied` the number of slots already folded into the
     /// replicated state the runtime loaded (its checkpoint).
     pub fn new(cfg: CoreConfig, mut acceptor: AcceptorState, applied: Slot) -> Self {
+        let membership = if acceptor.rejoining {
+            Membership::Rejoining
+        } else if acceptor.is_empty()
+            && applied == 0
+            && cfg.sites > 1
+            && !cfg.defects.wiped_votes_at_once
+        {
+            Membership::Joining
+        } else {
+            Membership::Voting
+        };
         acceptor.forget_below(applied);
-        let rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let probe_nonce = rng.random::<u64>().max(1);
         let promised = acceptor.promised;
         let max_known_decided = acceptor.decided.keys().next_back().copied();
         Core {
@@ -508,6 +583,17 @@ impl Core {
             pending: HashMap::new(),
             by_slot: HashMap::new(),
             started: false,
+            membership,
+            empty_peers: BTreeSet::new(),
+            next_probe: 0,
+            probe_nonce,
+            empty_when_probed: VecDeque::new(),
+            born_at: None,
+            probed_me: BTreeSet::new(),
+            rejoin_until: None,
+            rejoin_floor: None,
+            heard_from: BTreeMap::new(),
+            pre_vote_sent_at: None,
             cfg,
         }
     }
@@ -552,6 +638,11 @@ impl Core {
         }
     }
 
+    /// Whether this site votes, joins or rejoins (see "Rejoin").
+    pub fn membership(&self) -> Membership {
+        self.membership
+    }
+
     pub fn is_leading(&self) -> bool {
         matches!(self.role, Role::Leading(_))
     }
@@ -584,6 +675,7 @@ impl Core {
             promised: self.promised,
             accepted: self.accepted.clone(),
             decided: self.decided.clone(),
+            rejoining: self.membership == Membership::Rejoining,
         }
     }
 
@@ -596,6 +688,9 @@ impl Core {
         self.now = now;
         self.last_progress = now;
         self.started = true;
+        if self.membership != Membership::Voting {
+            out.trace.push(TraceEvent::Membership(self.membership));
+        }
         self.advance_prefix(&mut out);
         out
     }
@@ -610,6 +705,7 @@ impl Core {
         match input {
             Input::Message { from, msg } => {
                 if from != self.cfg.me && from < self.cfg.sites {
+                    self.heard_from.insert(from, now);
                     out.trace.push(trace_msg(Dir::Received, from, &msg));
                     self.on_message(&mut out, from, msg);
                 }
@@ -619,7 +715,202 @@ impl Core {
         }
         self.dispatch_pending(&mut out);
         self.maybe_fetch(&mut out, false);
+        self.check_rejoined(&mut out);
         out
+    }
+
+    // ----- membership (see "Rejoin") -------------------------------------
+
+    /// Peers that must say they hold no history before a site that started
+    /// empty votes: enough that every quorum holds one of them.
+    fn empty_peers_needed(&self) -> usize {
+        self.cfg.sites as usize - self.cfg.quorum() + 1
+    }
+
+    /// A joining site reads each message for signs of history.
+    fn joining_hears(&mut self, out: &mut Output, from: SiteId, msg: &Message) {
+        let history = match msg {
+            Message::Decided {
+                decided_upto,
+                entries,
+                promised,
+                probe,
+            } => {
+                let decided = *decided_upto > 0 || !entries.is_empty();
+                // Only an answer to this life's probe speaks of promises.
+                if *probe != self.probe_nonce {
+                    decided
+                } else if decided || *promised != Ballot::ZERO {
+                    true
+                } else {
+                    self.empty_peers.insert(from);
+                    if self.empty_peers.len() >= self.empty_peers_needed() {
+                        self.born_at.get_or_insert(self.now);
+                    }
+                    false
+                }
+            }
+            // Someone running for leader may be as new as we are; a forward
+            // says nothing about the log; a fetch is answered as it is.
+            Message::Prepare { .. }
+            | Message::Forward { .. }
+            | Message::Fetch { .. }
+            | Message::Probe { .. } => false,
+            other => other.ballot().is_some_and(|b| b > Ballot::ZERO),
+        };
+        if history {
+            self.set_membership(out, Membership::Rejoining);
+        }
+    }
+
+    fn set_membership(&mut self, out: &mut Output, m: Membership) {
+        if self.membership == m {
+            return;
+        }
+        match m {
+            Membership::Rejoining => out.persist.push(Record::Rejoining),
+            Membership::Voting if self.membership == Membership::Rejoining => {
+                out.persist.push(Record::Voting)
+            }
+            _ => {}
+        }
+        self.membership = m;
+        self.rejoin_until = None;
+        out.trace.push(TraceEvent::Membership(m));
+    }
+
+    /// A rejoining site votes again once every slot its own election
+    /// recovered is decided here.
+    fn check_rejoined(&mut self, out: &mut Output) {
+        if self.membership == Membership::Rejoining
+            && self.rejoin_until.is_some_and(|n| self.prefix >= n)
+        {
+            self.set_membership(out, Membership::Voting);
+        }
+    }
+
+    /// Answers a joining site's probe with what this site held when it
+    /// first heard that probe (that life of the asker): a site that held
+    /// nothing then was in no quorum before the asker lost its disk, even
+    /// if it voted since (for instance because the cluster is new and it
+    /// decided so first).
+    fn on_probe(&mut self, out: &mut Output, from: SiteId, nonce: u64) {
+        let holds_nothing = self.prefix == 0
+            && self.promised == Ballot::ZERO
+            && self.accepted.is_empty()
+            && self.decided.is_empty();
+        if holds_nothing {
+            self.probed_me.insert(from);
+        }
+        if holds_nothing && !self.empty_when_probed.contains(&nonce) {
+            self.empty_when_probed.push_back(nonce);
+            if self.empty_when_probed.len() > 4 * self.cfg.sites as usize {
+                self.empty_when_probed.pop_front();
+            }
+        }
+        let answer = if self.empty_when_probed.contains(&nonce) {
+            Message::Decided {
+                decided_upto: 0,
+                entries: Vec::new(),
+                promised: Ballot::ZERO,
+                probe: nonce,
+            }
+        } else {
+            Message::Decided {
+                decided_upto: self.prefix,
+                entries: Vec::new(),
+                promised: self.promised,
+                probe: nonce,
+            }
+        };
+        self.send(out, from, answer);
+    }
+
+    /// Sends the joining probe to every peer, every `timeout_ms`; once the
+    /// cluster is known to be new, votes.
+    ///
+    /// The cluster is new, but this site does not vote at once: the peers
+    /// that are joining too would take its first promise for history (and
+    /// rejoin, which needs voters). It waits until each peer that answered
+    /// "nothing" has probed it while it still holds nothing (so their
+    /// probes are answered "nothing" for good), or for `birth_wait_ms`.
+    fn probe_if_joining(&mut self, out: &mut Output) {
+        if self.membership != Membership::Joining {
+            return;
+        }
+        if let Some(born) = self.born_at {
+            let all_probed = self.empty_peers.is_subset(&self.probed_me);
+            if all_probed || self.now >= born + self.cfg.birth_wait_ms() {
+                self.set_membership(out, Membership::Voting);
+                return;
+            }
+        }
+        if self.now < self.next_probe {
+            return;
+        }
+        self.next_probe = self.now + self.cfg.timeout_ms;
+        let me = self.cfg.me;
+        for peer in (0..self.cfg.sites).filter(|&p| p != me) {
+            if !self.empty_peers.contains(&peer) {
+                let nonce = self.probe_nonce;
+                self.send(out, peer, Message::Probe { nonce });
+            }
+        }
+    }
+
+    /// Whether `count` promises (this site's own among them) finish phase 1.
+    /// A rejoining site's own report misses what it forgot, so it also
+    /// needs `n - q + 1` promises of others: enough that they meet every
+    /// quorum that may have chosen a value with its forgotten vote.
+    fn enough_promises(&self, count: usize) -> bool {
+        let others = count.saturating_sub(1);
+        count >= self.cfg.quorum()
+            && (self.membership == Membership::Voting || others >= self.empty_peers_needed())
+    }
+
+    /// Pre-vote: a site runs for leader only when it has heard a quorum
+    /// (itself included) within `leader_timeout_ms`; otherwise it asks the
+    /// peers it has not heard from (a probe for the log's end, which every
+    /// site answers) and waits. A site that can send but not hear never
+    /// runs: its prepares would depose every leader, again and again, with
+    /// elections it cannot finish.
+    fn pre_vote(&mut self, out: &mut Output) -> bool {
+        if self.cfg.defects.no_pre_vote {
+            return true;
+        }
+        let now = self.now;
+        let window = self.cfg.leader_timeout_ms();
+        let heard = self
+            .heard_from
+            .values()
+            .filter(|&&t| now.saturating_sub(t) < window)
+            .count();
+        if heard + 1 >= self.cfg.quorum() {
+            return true;
+        }
+        let due = self
+            .pre_vote_sent_at
+            .is_none_or(|at| now.saturating_sub(at) >= self.cfg.timeout_ms / 2);
+        if due {
+            self.pre_vote_sent_at = Some(now);
+            let at = self.prefix;
+            for peer in 0..self.cfg.sites {
+                let recent = self
+                    .heard_from
+                    .get(&peer)
+                    .is_some_and(|&t| now.saturating_sub(t) < window / 2);
+                if peer != self.cfg.me && !recent {
+                    self.send(out, peer, Message::Fetch { from: at, to: at });
+                }
+            }
+        }
+        false
+    }
+
+    /// Whether this site may run for leader: a voter, or a rejoining site
+    /// (whose own promise does not count).
+    fn may_run(&self) -> bool {
+        self.membership != Membership::Joining
     }
 
     // ----- messages ------------------------------------------------------
@@ -628,8 +919,15 @@ impl Core {
         if let Some(b) = msg.ballot() {
             self.max_seen = self.max_seen.max(b);
         }
+        if self.membership == Membership::Joining {
+            self.joining_hears(out, from, &msg);
+        }
         match msg {
-            Message::Prepare { ballot, from_slot } => self.on_prepare(out, from, ballot, from_slot),
+            Message::Prepare {
+                ballot,
+                from_slot,
+                rejoin,
+            } => self.on_prepare(out, from, ballot, from_slot, rejoin),
             Message::Promise {
                 ballot,
                 from_slot: _,
@@ -684,7 +982,9 @@ impl Core {
                     return;
                 }
                 self.heard_leader(out, ballot);
-                self.send(out, from, Message::HeartbeatAck { ballot });
+                if self.membership == Membership::Voting {
+                    self.send(out, from, Message::HeartbeatAck { ballot });
+                }
             }
             Message::HeartbeatAck { ballot } => self.heard_follower(from, ballot),
             Message::Forward { ballot, cmds } => self.on_forward(out, from, ballot, cmds),
@@ -706,9 +1006,11 @@ impl Core {
                 }
             }
             Message::Fetch { from: lo, to: hi } => self.on_fetch(out, from, lo, hi),
+            Message::Probe { nonce } => self.on_probe(out, from, nonce),
             Message::Decided {
                 decided_upto,
                 entries,
+                ..
             } => {
                 self.note_decided(decided_upto.checked_sub(1));
                 let before = self.prefix;
@@ -724,7 +1026,23 @@ impl Core {
         }
     }
 
-    fn on_prepare(&mut self, out: &mut Output, from: SiteId, ballot: Ballot, from_slot: Slot) {
+    fn on_prepare(
+        &mut self,
+        out: &mut Output,
+        from: SiteId,
+        ballot: Ballot,
+        from_slot: Slot,
+        rejoin: bool,
+    ) {
+        // Not a voter (yet): no promise, and no nack either; but a site
+        // that rejoins answers another rejoin (see "Rejoin").
+        match self.membership {
+            Membership::Voting => {}
+            Membership::Rejoining if rejoin && ballot >= self.promised => {
+                self.rejoin_floor = Some(self.rejoin_floor.map_or(ballot, |f| f.max(ballot)));
+            }
+            _ => return,
+        }
         if ballot < self.promised {
             self.send(
                 out,
@@ -777,7 +1095,6 @@ impl Core {
         info: PromiseInfo,
         (part, parts): (u32, u32),
     ) {
-        let quorum = self.cfg.quorum();
         let Role::Preparing {
             ballot: mine,
             promises,
@@ -814,7 +1131,8 @@ impl Core {
             merge_parts(slots.into_iter().flatten())
         };
         promises.insert(from, info);
-        if promises.len() >= quorum {
+        let count = promises.len();
+        if self.enough_promises(count) {
             self.activate(out);
         }
     }
@@ -827,6 +1145,16 @@ impl Core {
         slot: Slot,
         value: Value,
     ) {
+        let may_accept = match self.membership {
+            Membership::Voting => true,
+            Membership::Rejoining => self.rejoin_floor.is_some_and(|f| ballot >= f),
+            Membership::Joining => false,
+        };
+        if !may_accept {
+            // A learner still hears who leads; it does not accept.
+            self.heard_leader(out, ballot);
+            return;
+        }
         if ballot < self.promised {
             self.send(
                 out,
@@ -953,13 +1281,16 @@ impl Core {
     fn on_fetch(&mut self, out: &mut Output, from: SiteId, lo: Slot, hi: Slot) {
         let hi = hi.min(lo.saturating_add(self.cfg.fetch_chunk));
         if lo >= hi {
-            // A probe: the asker only wants to know how far our log goes.
+            // A probe: the asker only wants to know how far our log goes
+            // (and, when it starts empty, whether we hold any history).
             self.send(
                 out,
                 from,
                 Message::Decided {
                     decided_upto: self.prefix,
                     entries: Vec::new(),
+                    promised: self.promised,
+                    probe: 0,
                 },
             );
             return;
@@ -998,6 +1329,8 @@ impl Core {
                 Message::Decided {
                     decided_upto: self.prefix,
                     entries,
+                    promised: self.promised,
+                    probe: 0,
                 },
             );
         }
@@ -1100,8 +1433,19 @@ impl Core {
         };
         self.election_armed = false;
         out.trace.push(TraceEvent::Election { ballot, from_slot });
-        self.broadcast(out, Message::Prepare { ballot, from_slot });
-        if self.cfg.quorum() == 1 {
+        let rejoin = self.membership == Membership::Rejoining;
+        if rejoin {
+            self.rejoin_floor = Some(self.rejoin_floor.map_or(ballot, |f| f.max(ballot)));
+        }
+        self.broadcast(
+            out,
+            Message::Prepare {
+                ballot,
+                from_slot,
+                rejoin,
+            },
+        );
+        if self.enough_promises(1) {
             self.activate(out);
         }
     }
@@ -1154,6 +1498,9 @@ impl Core {
         .flatten()
         .max();
         let next_slot = top.map_or(known_upto, |t| t.saturating_add(1).max(known_upto));
+        if self.membership == Membership::Rejoining && self.rejoin_until.is_none() {
+            self.rejoin_until = Some(next_slot);
+        }
         self.role = Role::Leading(Box::new(Leading {
             ballot,
             next_slot,
@@ -1520,6 +1867,7 @@ impl Core {
 
     fn on_tick(&mut self, out: &mut Output) {
         let now = self.now;
+        self.probe_if_joining(out);
         // Deadlines of our submissions.
         let expired: Vec<OpId> = self
             .pending
@@ -1583,7 +1931,10 @@ impl Core {
             });
             self.reroute_forwarded();
         }
-        if !self.has_work() || self.leader().is_some() {
+        // A rejoining site runs even under a live leader: its own election
+        // is what makes it safe to vote again.
+        let rejoin = self.membership == Membership::Rejoining && self.rejoin_until.is_none();
+        if !self.may_run() || !(rejoin || self.has_work() && self.leader().is_none()) {
             self.election_armed = false;
             return;
         }
@@ -1592,7 +1943,7 @@ impl Core {
             let jitter = self.rng.random_range(0..=self.cfg.election_jitter_ms());
             self.next_election_at = self.next_election_at.max(now + jitter);
         }
-        if now >= self.next_election_at {
+        if now >= self.next_election_at && self.pre_vote(out) {
             self.start_election(out);
         }
     }
@@ -1695,7 +2046,16 @@ impl Core {
             .filter(|s| !promises.contains_key(s))
             .collect();
         for site in missing {
-            self.send(out, site, Message::Prepare { ballot, from_slot });
+            let rejoin = self.membership == Membership::Rejoining;
+            self.send(
+                out,
+                site,
+                Message::Prepare {
+                    ballot,
+                    from_slot,
+                    rejoin,
+                },
+            );
         }
     }
 
@@ -1732,8 +2092,10 @@ impl Core {
         // With no leader in sight, run for it now rather than at the next
         // tick (the first submission of an idle cluster).
         if self.leader().is_none()
+            && self.may_run()
             && matches!(self.role, Role::Follower)
             && self.now >= self.next_election_at
+            && self.pre_vote(out)
         {
             self.start_election(out);
         }
@@ -1958,6 +2320,15 @@ mod tests {
     use super::*;
     use crate::state::op::Op;
 
+    /// The durable state of a site of a cluster with history: it votes
+    /// (an empty one would first ask its peers, see "Rejoin").
+    fn voter() -> AcceptorState {
+        AcceptorState {
+            promised: Ballot::new(1, 0),
+            ..AcceptorState::default()
+        }
+    }
+
     fn tweet(site: SiteId, seq: u64) -> Command {
         Command {
             id: OpId { site, boot: 7, seq },
@@ -2046,7 +2417,7 @@ mod tests {
     fn three_sites_decide_and_forward_to_the_leader() {
         let mut c = Cluster::new(3);
         c.input(1, Input::Submit(tweet(1, 1)));
-        c.run(20);
+        c.run(200);
         assert_eq!(c.completed[1].len(), 1);
         assert_eq!(c.cores[1].leader(), Some(1));
         for i in 0..3 {
@@ -2062,11 +2433,7 @@ mod tests {
 
     #[test]
     fn promises_and_acks_are_persisted_in_the_same_output() {
-        let mut core = Core::new(
-            CoreConfig::new(3, 0, 100, 5000, 1),
-            AcceptorState::default(),
-            0,
-        );
+        let mut core = Core::new(CoreConfig::new(3, 0, 100, 5000, 1), voter(), 0);
         let b = Ballot::new(4, 2);
         let out = core.step(
             0,
@@ -2075,6 +2442,7 @@ mod tests {
                 msg: Message::Prepare {
                     ballot: b,
                     from_slot: 0,
+                    rejoin: false,
                 },
             },
         );
@@ -2106,6 +2474,7 @@ mod tests {
                 msg: Message::Prepare {
                     ballot: Ballot::new(3, 1),
                     from_slot: 0,
+                    rejoin: false,
                 },
             },
         );
@@ -2137,11 +2506,7 @@ mod tests {
 
     #[test]
     fn a_restarted_site_keeps_its_promise() {
-        let mut core = Core::new(
-            CoreConfig::new(3, 0, 100, 5000, 1),
-            AcceptorState::default(),
-            0,
-        );
+        let mut core = Core::new(CoreConfig::new(3, 0, 100, 5000, 1), voter(), 0);
         let b = Ballot::new(4, 2);
         let out = core.step(
             0,
@@ -2150,10 +2515,11 @@ mod tests {
                 msg: Message::Prepare {
                     ballot: b,
                     from_slot: 0,
+                    rejoin: false,
                 },
             },
         );
-        let mut disk = AcceptorState::default();
+        let mut disk = voter();
         for r in &out.persist {
             disk.apply(r);
         }
@@ -2170,5 +2536,114 @@ mod tests {
             },
         );
         assert!(matches!(out.send[0], (1, Message::Nack { .. })));
+    }
+
+    // ----- SPEC 6: a site that starts on an empty data dir --------------
+
+    fn fresh(me: SiteId) -> Core {
+        Core::new(
+            CoreConfig::new(3, me, 100, 5000, 1),
+            AcceptorState::default(),
+            0,
+        )
+    }
+
+    fn prepare(ballot: Ballot, rejoin: bool) -> Input {
+        Input::Message {
+            from: 1,
+            msg: Message::Prepare {
+                ballot,
+                from_slot: 0,
+                rejoin,
+            },
+        }
+    }
+
+    #[test]
+    fn an_empty_site_answers_no_prepare_until_it_knows_the_cluster_is_new() {
+        let mut core = fresh(0);
+        let out = core.step(0, prepare(Ballot::new(1, 1), false));
+        assert_eq!(out.send, Vec::new(), "no promise and no nack");
+        assert_eq!(out.persist, Vec::new());
+        assert_eq!(core.membership(), Membership::Joining);
+    }
+
+    #[test]
+    fn an_empty_site_that_hears_of_history_makes_its_rejoin_durable_first() {
+        let mut core = fresh(0);
+        let commit = Message::Commit {
+            ballot: Ballot::new(3, 1),
+            slot: 0,
+            value: Value::noop(),
+        };
+        let out = core.step(
+            0,
+            Input::Message {
+                from: 1,
+                msg: commit,
+            },
+        );
+        assert_eq!(out.persist.first(), Some(&Record::Rejoining));
+        assert_eq!(core.membership(), Membership::Rejoining);
+        // It still answers no ordinary prepare...
+        let out = core.step(1, prepare(Ballot::new(4, 1), false));
+        assert_eq!(out.send, Vec::new());
+        // ...but another rejoin's, yes.
+        let out = core.step(2, prepare(Ballot::new(5, 1), true));
+        assert!(matches!(
+            out.send.as_slice(),
+            [(1, Message::Promise { .. })]
+        ));
+    }
+
+    #[test]
+    fn an_empty_site_votes_once_enough_peers_said_they_hold_nothing() {
+        let mut core = fresh(0);
+        let out = core.step(0, Input::Tick);
+        let nonce = out
+            .send
+            .iter()
+            .find_map(|(_, m)| match m {
+                Message::Probe { nonce } => Some(*nonce),
+                _ => None,
+            })
+            .expect("a probe");
+        let nothing = |probe| Message::Decided {
+            decided_upto: 0,
+            entries: Vec::new(),
+            promised: Ballot::ZERO,
+            probe,
+        };
+        // An answer to another life's probe does not count.
+        for from in [1, 2] {
+            core.step(
+                1,
+                Input::Message {
+                    from,
+                    msg: nothing(nonce ^ 1),
+                },
+            );
+        }
+        core.step(2, Input::Tick);
+        assert_eq!(core.membership(), Membership::Joining);
+        // n - q + 1 = 2 peers said nothing; once both probed us too, we vote.
+        for from in [1, 2] {
+            core.step(
+                3,
+                Input::Message {
+                    from,
+                    msg: nothing(nonce),
+                },
+            );
+            core.step(
+                3,
+                Input::Message {
+                    from,
+                    msg: Message::Probe { nonce: 9 },
+                },
+            );
+        }
+        core.step(4, Input::Tick);
+        assert_eq!(core.membership(), Membership::Voting);
     }
 }

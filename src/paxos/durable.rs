@@ -17,6 +17,10 @@ pub struct AcceptorState {
     /// Decided values not yet folded into a checkpoint (the runtime applies
     /// and archives the contiguous ones at start-up).
     pub decided: BTreeMap<Slot, Value>,
+    /// The site lost its disk and has not finished rejoining: it does not
+    /// vote (see "Rejoin" in the core).
+    #[serde(default)]
+    pub rejoining: bool,
 }
 
 impl AcceptorState {
@@ -45,7 +49,14 @@ impl AcceptorState {
                 self.accepted.remove(slot);
                 self.decided.insert(*slot, value.clone());
             }
+            Record::Rejoining => self.rejoining = true,
+            Record::Voting => self.rejoining = false,
         }
+    }
+
+    /// Nothing at all: a data dir that was just created (or wiped).
+    pub fn is_empty(&self) -> bool {
+        *self == AcceptorState::default()
     }
 
     /// Forgets decided values below `slot` (they are in a checkpoint and the

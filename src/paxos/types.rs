@@ -62,7 +62,15 @@ pub struct DecidedEntry {
 #[serde(tag = "head", content = "body", rename_all = "snake_case")]
 pub enum Message {
     /// Phase 1a for every slot from `from_slot` on (Multi-Paxos).
-    Prepare { ballot: Ballot, from_slot: Slot },
+    /// `rejoin`: the candidate lost its disk and counts promises the way a
+    /// rejoin needs (see "Rejoin" in the core), so that sites that rejoin
+    /// too may answer it.
+    Prepare {
+        ballot: Ballot,
+        from_slot: Slot,
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        rejoin: bool,
+    },
     /// Phase 1b: the acceptor will not accept below `ballot` any more.
     /// `accepted` lists what it accepted for undecided slots `>= from_slot`;
     /// slots below `decided_upto` and those in `decided_beyond` are decided
@@ -124,10 +132,22 @@ pub enum Message {
     Rejected { ballot: Ballot, ids: Vec<OpId> },
     /// Catch-up: send me the decided values of slots `from..to`.
     Fetch { from: Slot, to: Slot },
-    /// Catch-up answer: decided values (possibly fewer than asked).
+    /// A site that started on an empty data dir asks whether the cluster
+    /// has history; answered with `decided` carrying the same `nonce`, so
+    /// that an answer to an earlier life of the site never counts.
+    Probe { nonce: u64 },
+    /// Catch-up answer: decided values (possibly fewer than asked). An
+    /// answer to a probe (an empty range) also says what the site promised,
+    /// so that a site starting on an empty data dir can tell a new cluster
+    /// from one with history (SPEC 6).
     Decided {
         decided_upto: Slot,
         entries: Vec<DecidedEntry>,
+        #[serde(default, skip_serializing_if = "is_zero_ballot")]
+        promised: Ballot,
+        /// The nonce of the probe this answers (0: not a probe answer).
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        probe: u64,
     },
 }
 
@@ -147,11 +167,12 @@ pub enum MsgKind {
     Assigned,
     Rejected,
     Fetch,
+    Probe,
     Decided,
 }
 
 impl MsgKind {
-    pub const ALL: [MsgKind; 13] = [
+    pub const ALL: [MsgKind; 14] = [
         MsgKind::Prepare,
         MsgKind::Promise,
         MsgKind::Accept,
@@ -164,6 +185,7 @@ impl MsgKind {
         MsgKind::Assigned,
         MsgKind::Rejected,
         MsgKind::Fetch,
+        MsgKind::Probe,
         MsgKind::Decided,
     ];
 
@@ -181,6 +203,7 @@ impl MsgKind {
             MsgKind::Assigned => "assigned",
             MsgKind::Rejected => "rejected",
             MsgKind::Fetch => "fetch",
+            MsgKind::Probe => "probe",
             MsgKind::Decided => "decided",
         }
     }
@@ -215,6 +238,7 @@ impl Message {
             Message::Assigned { .. } => MsgKind::Assigned,
             Message::Rejected { .. } => MsgKind::Rejected,
             Message::Fetch { .. } => MsgKind::Fetch,
+            Message::Probe { .. } => MsgKind::Probe,
             Message::Decided { .. } => MsgKind::Decided,
         }
     }
@@ -235,6 +259,7 @@ impl Message {
             | Message::HeartbeatAck { .. }
             | Message::Forward { .. }
             | Message::Rejected { .. }
+            | Message::Probe { .. }
             | Message::Decided { .. } => None,
         }
     }
@@ -252,7 +277,7 @@ impl Message {
             | Message::Forward { ballot, .. }
             | Message::Assigned { ballot, .. }
             | Message::Rejected { ballot, .. } => Some(*ballot),
-            Message::Fetch { .. } | Message::Decided { .. } => None,
+            Message::Fetch { .. } | Message::Probe { .. } | Message::Decided { .. } => None,
         }
     }
 
@@ -272,6 +297,14 @@ impl Message {
             _ => None,
         }
     }
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
+}
+
+fn is_zero_ballot(b: &Ballot) -> bool {
+    *b == Ballot::ZERO
 }
 
 fn is_zero(n: &u32) -> bool {
@@ -301,6 +334,11 @@ pub enum Record {
     },
     /// `slot` is decided with `value`.
     Decide { slot: Slot, value: Value },
+    /// This site started on an empty data dir while its peers hold history
+    /// (a replaced disk): it must not vote until it is safe (SPEC 6).
+    Rejoining,
+    /// The rejoin is over: the site votes again.
+    Voting,
 }
 
 /// Direction of a traced message, seen from this site.
@@ -346,4 +384,30 @@ pub enum TraceEvent {
     },
     /// This site started phase 1 with a new ballot.
     Election { ballot: Ballot, from_slot: Slot },
+    /// Whether this site votes changed (SPEC 6: a site that lost its disk).
+    Membership(Membership),
+}
+
+/// Whether a site votes (see "Rejoin" in the core).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Membership {
+    /// It votes.
+    Voting,
+    /// It started on an empty data dir and asks its peers whether the
+    /// cluster has history; it does not vote yet.
+    Joining,
+    /// The cluster has history and this site has none (its disk was lost
+    /// or replaced): it learns, and votes again once it is safe.
+    Rejoining,
+}
+
+impl Membership {
+    pub fn name(self) -> &'static str {
+        match self {
+            Membership::Voting => "voting",
+            Membership::Joining => "joining",
+            Membership::Rejoining => "rejoining",
+        }
+    }
 }

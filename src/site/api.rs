@@ -6,7 +6,7 @@
 //! own copy of the replicated state and the trace up to date without ever
 //! waiting on the runtime.
 
-use crate::paxos::{SiteId, Slot, TraceEvent};
+use crate::paxos::{Membership, SiteId, Slot, TraceEvent};
 use crate::state::op::Value;
 use crate::state::State;
 use serde::{Deserialize, Serialize};
@@ -73,7 +73,15 @@ pub struct Status {
     /// Slots decided here with no hole before them.
     pub decided: Slot,
     pub leader: Option<SiteId>,
+    /// Whether this site votes: "voting", "joining" (an empty data dir
+    /// asking its peers) or "rejoining" (SPEC 6).
+    #[serde(default = "voting")]
+    pub membership: Membership,
     pub peers: Vec<PeerStatus>,
+}
+
+fn voting() -> Membership {
+    Membership::Voting
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -377,6 +377,8 @@ impl Runtime {
             let msg = Message::Decided {
                 decided_upto,
                 entries,
+                promised: Default::default(),
+                probe: 0,
             };
             self.emit(SiteEvent::Trace {
                 at_ms: self.now(),
@@ -403,6 +405,12 @@ impl Runtime {
                     503,
                     "not decided in time: no quorum reachable (the operation may still be decided later, at most once)",
                 ));
+            }
+        }
+        for event in &trace {
+            if let crate::paxos::TraceEvent::Membership(m) = event {
+                // Whether the site votes matters to whoever runs it (SPEC 6).
+                tracing::info!("site {} is now {}", self.name, m.name());
             }
         }
         if self.events.is_some() {
@@ -443,6 +451,7 @@ impl Runtime {
             name: self.name.clone(),
             decided: self.core.decided_prefix(),
             leader: self.core.leader(),
+            membership: self.core.membership(),
             peers: self
                 .net
                 .connected()

@@ -128,7 +128,7 @@ impl Theme {
             MsgKind::Commit => Color::Magenta,
             MsgKind::Heartbeat | MsgKind::HeartbeatAck => Color::DarkGray,
             MsgKind::Forward | MsgKind::Assigned | MsgKind::Rejected => Color::Gray,
-            MsgKind::Fetch | MsgKind::Decided => Color::LightBlue,
+            MsgKind::Fetch | MsgKind::Probe | MsgKind::Decided => Color::LightBlue,
         };
         let style = self.fg(c);
         if kind.is_synod() {

@@ -304,7 +304,7 @@ impl TraceBuf {
                 s.decided = Some(value.clone());
                 s.own = *own;
             }
-            TraceEvent::Leader { .. } => {}
+            TraceEvent::Leader { .. } | TraceEvent::Membership(_) => {}
             TraceEvent::Message {
                 dir,
                 peer,

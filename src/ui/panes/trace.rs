@@ -3,7 +3,7 @@
 //! recorded in [`TraceBuf`] whatever the pane shows.
 
 use super::{bordered, drawable, Ask, Level};
-use crate::paxos::{Ballot, Dir, MsgKind, SiteId, Slot, TraceEvent};
+use crate::paxos::{Ballot, Dir, Membership, MsgKind, SiteId, Slot, TraceEvent};
 use crate::ui::keys::{ch, code, help_only, in_footer, KeyHelp};
 use crate::ui::text::{pad, width};
 use crate::ui::theme::{EventStyle, Theme};
@@ -461,6 +461,19 @@ fn event_parts(
             t.event(EventStyle::Election),
             Some(*from_slot),
             format!("{} for slots #{from_slot}…", p.ballot(*ballot)),
+        ),
+        TraceEvent::Membership(m) => (
+            "⟳",
+            m.name(),
+            t.event(EventStyle::Election),
+            None,
+            match m {
+                Membership::Voting => "this site votes".to_string(),
+                Membership::Joining => "empty data dir: asking peers for history".to_string(),
+                Membership::Rejoining => {
+                    "peers hold history: learning, not voting until safe".to_string()
+                }
+            },
         ),
         TraceEvent::Message { .. } => unreachable!("messages have rows of their own"),
     }
