@@ -93,6 +93,7 @@ impl App {
                 m.trace.push(at_ms, event);
                 shown
             }
+            SiteEvent::Seen(_) => false,
             SiteEvent::Committed { slot, value } => {
                 if let Some(safety) = &mut self.safety {
                     safety.observe(site, slot, &value);
