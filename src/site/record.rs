@@ -14,7 +14,8 @@
 //! version), then one [`Event`] per line, in the order they were recorded.
 //! It stops at a size limit, with a last line saying so ([`What::Limit`]).
 
-use crate::net::{DropReason, Fault, NetEvent};
+use crate::net::NetEvent;
+pub use crate::net::{DropReason, Fault};
 use crate::paxos::{Ballot, Message, MsgKind, SiteId, Slot, TraceEvent};
 use serde::{Deserialize, Serialize};
 use std::fs::File;
