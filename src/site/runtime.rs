@@ -426,6 +426,18 @@ impl Runtime {
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
         }
+        // The core's events before the messages they lead to (an election
+        // before its prepares, a proposal before its accepts).
+        if self.sink.active() {
+            for what in trace.iter().filter_map(What::from_trace) {
+                self.sink.see(what);
+            }
+            let prefix = self.core.decided_prefix();
+            if self.last_prefix != Some(prefix) {
+                self.last_prefix = Some(prefix);
+                self.sink.see(What::Prefix { decided: prefix });
+            }
+        }
         // 3. Send.
         for (to, msg) in send {
             self.net.send(to, msg);
@@ -460,16 +472,6 @@ impl Runtime {
                     503,
                     "not decided in time: no quorum reachable (the operation may still be decided later, at most once)",
                 ));
-            }
-        }
-        if self.sink.active() {
-            for what in trace.iter().filter_map(What::from_trace) {
-                self.sink.see(what);
-            }
-            let prefix = self.core.decided_prefix();
-            if self.last_prefix != Some(prefix) {
-                self.last_prefix = Some(prefix);
-                self.sink.see(What::Prefix { decided: prefix });
             }
         }
         if self.events.is_some() {
