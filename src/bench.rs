@@ -206,6 +206,7 @@ impl LocalCluster {
                 config: config.clone(),
                 site: i as u32,
                 data_dir: dir.join(&site.name),
+                record: None,
             };
             match runtime::start(opts, None).await {
                 Ok(running) => cluster.sites.push(running),

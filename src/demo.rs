@@ -14,6 +14,7 @@
 
 use crate::config::Config;
 use crate::site::api::{FaultSpec, Request, SiteClient, SiteEvent};
+use crate::site::record::{self, Recorder, What};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
 use crate::ui::{DemoCmd, DemoEvent};
 use anyhow::Context;
@@ -49,20 +50,31 @@ fn remove_dir_on_exit() {
 }
 
 /// `tweettui demo`: runs the cluster and the UI until the UI quits.
-pub async fn run(sites: usize, keep: bool) -> anyhow::Result<()> {
+pub async fn run(sites: usize, keep: bool, record: Option<PathBuf>) -> anyhow::Result<()> {
     let most = crate::config::LOOPBACK_NAMES.len();
     anyhow::ensure!(
         (1..=most).contains(&sites),
         "the demo runs 1 to {most} sites, not {sites}"
     );
     let config = Config::loopback(sites)?;
+    let recorder = match &record {
+        Some(path) => Some(Recorder::create(
+            path,
+            config.names(),
+            record::DEFAULT_LIMIT,
+        )?),
+        None => None,
+    };
     let dir = fresh_dir()?;
     if !keep {
         if let Ok(mut d) = REMOVE_ON_EXIT.lock() {
             *d = Some(dir.clone());
         }
     }
-    let result = run_in(config, &dir).await;
+    let result = run_in(config, &dir, recorder.clone()).await;
+    if let Some(r) = &recorder {
+        record::report_end(r);
+    }
     if keep {
         // Not eprintln!: it panics when the terminal is gone (SIGHUP).
         let _ = writeln!(
@@ -85,13 +97,14 @@ pub async fn run(sites: usize, keep: bool) -> anyhow::Result<()> {
     result
 }
 
-async fn run_in(config: Config, dir: &Path) -> anyhow::Result<()> {
+async fn run_in(config: Config, dir: &Path, recorder: Option<Recorder>) -> anyhow::Result<()> {
     let _log = crate::logs::to_file(dir, "demo.log")?;
     let names = config.names();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (demo_tx, demo_rx) = mpsc::unbounded_channel();
     let mut ctl = Controller::new(config, dir.to_path_buf(), ev_tx, demo_tx);
+    ctl.recorder = recorder;
     let mut clients = Vec::new();
     for i in 0..names.len() {
         match ctl.start_site(i).await {
@@ -137,6 +150,8 @@ pub struct Controller {
     chatter: bool,
     shown: usize,
     chats: u64,
+    /// Where every site's events are recorded (`demo --record`).
+    pub recorder: Option<Recorder>,
 }
 
 /// What the other sites say when chatter is on.
@@ -177,11 +192,25 @@ impl Controller {
             chatter: false,
             shown: 0,
             chats: 0,
+            recorder: None,
         }
     }
 
     fn name(&self, i: usize) -> String {
         self.config.sites[i].name.clone()
+    }
+
+    /// Records a demo event of site `i` and shows it to the UI.
+    fn see(&self, i: usize, what: What) {
+        let ev = record::Event {
+            t: record::now_ms(),
+            site: i as u32,
+            what,
+        };
+        if let Some(r) = &self.recorder {
+            r.record(&ev);
+        }
+        let _ = self.events.send((i, SiteEvent::Seen(ev)));
     }
 
     fn fault_for(&self, i: usize) -> FaultSpec {
@@ -205,6 +234,7 @@ impl Controller {
             config: self.config.clone(),
             site: i as u32,
             data_dir: self.dir.join(&name),
+            record: self.recorder.clone(),
         };
         let (tx, mut rx) = mpsc::unbounded_channel();
         let site = runtime::start(opts, Some(tx))
@@ -236,6 +266,7 @@ impl Controller {
         };
         let reason = site.stop().await.err().map(|e| format!("{e:#}"));
         tracing::info!("demo: {} crashed", self.name(i));
+        self.see(i, What::Crashed);
         let _ = self.to_ui.send(DemoEvent::Down { site: i, reason });
     }
 
@@ -246,6 +277,7 @@ impl Controller {
         match self.start_site(i).await {
             Ok(client) => {
                 tracing::info!("demo: {} restarted", self.name(i));
+                self.see(i, What::Restarted);
                 let _ = self.to_ui.send(DemoEvent::Up { site: i, client });
             }
             Err(e) => {
@@ -270,6 +302,7 @@ impl Controller {
                 return;
             }
         }
+        self.see(i, if on { What::CutOff } else { What::Healed });
         let _ = self.to_ui.send(DemoEvent::CutOff { site: i, on });
     }
 

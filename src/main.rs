@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 use tweettui::config::{Config, ConfigSource};
 use tweettui::signal::{stop_requested, Hangup};
 use tweettui::site::control;
+use tweettui::site::record::{self, Recorder};
 use tweettui::site::runtime::{self, SiteOptions};
 use tweettui::ui::{self, UiSetup};
 
@@ -28,6 +29,9 @@ struct Cli {
     /// Run without the UI (logs to stderr; stops cleanly on SIGINT/SIGTERM).
     #[arg(long)]
     headless: bool,
+    /// Record this site's events (messages, drops, durable records, decisions) to FILE as JSON lines.
+    #[arg(long, value_name = "FILE")]
+    record: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
 }
@@ -84,6 +88,9 @@ enum Command {
         /// Keep the demo's data dirs instead of removing them on exit.
         #[arg(long)]
         keep: bool,
+        /// Record every site's events (messages, drops, crashes, decisions) to FILE as JSON lines.
+        #[arg(long, value_name = "FILE")]
+        record: Option<PathBuf>,
     },
 }
 
@@ -139,15 +146,19 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             println!("{report}");
             Ok(ExitCode::SUCCESS)
         }
-        Some(Command::Demo { sites, keep }) => {
-            tweettui::demo::run(sites, keep).await?;
+        Some(Command::Demo {
+            sites,
+            keep,
+            record,
+        }) => {
+            tweettui::demo::run(sites, keep, record).await?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
             let Some(site) = cli.site else {
                 anyhow::bail!("which site? give its index or name (see --help)");
             };
-            run_site(&cli.common, &site, cli.headless).await
+            run_site(&cli.common, &site, cli.headless, cli.record).await
         }
     }
 }
@@ -168,7 +179,12 @@ fn default_data_dir(name: &str) -> anyhow::Result<PathBuf> {
     Ok(dirs.data_dir().join(name))
 }
 
-async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result<ExitCode> {
+async fn run_site(
+    common: &Common,
+    site: &str,
+    headless: bool,
+    record: Option<PathBuf>,
+) -> anyhow::Result<ExitCode> {
     let config = load_config(common)?;
     let index = config.site_index(site)?;
     let name = config.sites[index].name.clone();
@@ -176,22 +192,39 @@ async fn run_site(common: &Common, site: &str, headless: bool) -> anyhow::Result
         Some(d) => d.clone(),
         None => default_data_dir(&name)?,
     };
-    if !headless {
-        // The UI: logs go to a file in the data dir, never to the screen.
-        run_site_with_ui(SiteOptions {
-            config,
-            site: index as u32,
-            data_dir,
-        })
-        .await?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    tweettui::logs::to_stderr();
+    let recorder = match &record {
+        Some(path) => Some(Recorder::create(
+            path,
+            config.names(),
+            record::DEFAULT_LIMIT,
+        )?),
+        None => None,
+    };
     let opts = SiteOptions {
         config,
         site: index as u32,
         data_dir: data_dir.clone(),
+        record: recorder.clone(),
     };
+    let code = if headless {
+        tweettui::logs::to_stderr();
+        run_headless(opts, &name, &data_dir).await?
+    } else {
+        // The UI: logs go to a file in the data dir, never to the screen.
+        run_site_with_ui(opts).await?;
+        ExitCode::SUCCESS
+    };
+    if let Some(r) = recorder {
+        record::report_end(&r);
+    }
+    Ok(code)
+}
+
+async fn run_headless(
+    opts: SiteOptions,
+    name: &str,
+    data_dir: &std::path::Path,
+) -> anyhow::Result<ExitCode> {
     let mut site = runtime::start(opts, None)
         .await
         .with_context(|| format!("site {name} cannot start"))?;

@@ -13,6 +13,7 @@
 //! connections P dialed to us. Sending never blocks: each peer has a bounded
 //! queue, and a message that does not fit is dropped (Paxos tolerates loss).
 
+pub mod events;
 pub mod fault;
 pub mod transport;
 pub mod wire;
@@ -20,8 +21,9 @@ pub mod wire;
 #[cfg(test)]
 mod tests;
 
+pub use events::{DropReason, NetEvent, Observer};
 pub use fault::Fault;
 pub use transport::{
     start, start_with_listener, NetConfig, NetError, NetHandle, NetStats, QUEUE_CAPACITY,
 };
-pub use wire::{decode, encode, WireError, MAX_LINE};
+pub use wire::{decode, decode_line, encode, encode_seq, WireError, MAX_LINE};

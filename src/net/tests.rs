@@ -545,3 +545,77 @@ async fn start_refuses_a_port_in_use_and_a_bad_config() {
         assert!(err.to_string().contains(what), "{err}");
     }
 }
+
+/// What an observer saw, as (what, from, to, seq).
+type Seen = std::sync::Arc<std::sync::Mutex<Vec<(&'static str, SiteId, SiteId, Option<u64>)>>>;
+
+fn observe(me: SiteId, net: &NetHandle) -> Seen {
+    let seen: Seen = Default::default();
+    let log = seen.clone();
+    net.observe(std::sync::Arc::new(move |ev: NetEvent<'_>| {
+        let row = match ev {
+            NetEvent::Sent { to, seq, .. } => ("sent", me, to, Some(seq)),
+            NetEvent::Received { from, seq, .. } => ("received", from, me, seq),
+            NetEvent::Dropped {
+                from,
+                to,
+                seq,
+                reason,
+                ..
+            } => match reason {
+                DropReason::FaultOut => ("drop out", from, to, seq),
+                DropReason::FaultIn => ("drop in", from, to, seq),
+                _ => ("drop other", from, to, seq),
+            },
+        };
+        log.lock().unwrap().push(row);
+    }));
+    seen
+}
+
+/// Every message is numbered on its link, the number travels with it, and
+/// the observer hears of each send, receive and fault drop with that
+/// number, so a recording can match a send to its receive.
+#[tokio::test]
+async fn the_observer_sees_numbered_sends_receives_and_drops() {
+    let mut sites = cluster(2).await;
+    let seen0 = observe(0, &sites[0].net);
+    let seen1 = observe(1, &sites[1].net);
+    assert_eq!(sites[0].net.send(1, msg(1)), 1);
+    assert_eq!(sites[0].net.send(1, msg(2)), 2);
+    recv(&mut sites[1].rx).await;
+    recv(&mut sites[1].rx).await;
+    sites[0].net.set_fault(Fault {
+        drop_to: vec![1],
+        ..Fault::default()
+    });
+    assert_eq!(sites[0].net.send(1, msg(3)), 3);
+    sites[0].net.set_fault(Fault::default());
+    sites[1].net.set_fault(Fault {
+        drop_from: vec![0],
+        ..Fault::default()
+    });
+    assert_eq!(sites[0].net.send(1, msg(4)), 4);
+    until("the receiver drops message 4", || {
+        seen1.lock().unwrap().iter().any(|r| r.0 == "drop in")
+    })
+    .await;
+    assert_eq!(
+        *seen0.lock().unwrap(),
+        vec![
+            ("sent", 0, 1, Some(1)),
+            ("sent", 0, 1, Some(2)),
+            ("sent", 0, 1, Some(3)),
+            ("drop out", 0, 1, Some(3)),
+            ("sent", 0, 1, Some(4)),
+        ]
+    );
+    assert_eq!(
+        *seen1.lock().unwrap(),
+        vec![
+            ("received", 0, 1, Some(1)),
+            ("received", 0, 1, Some(2)),
+            ("drop in", 0, 1, Some(4)),
+        ]
+    );
+}

@@ -12,6 +12,7 @@
 //! No task holds the [`NetHandle`]: [`NetHandle::shutdown`], or dropping the
 //! last clone, stops them all.
 
+use super::events::{DropReason, NetEvent, Observer};
 use super::fault::Fault;
 use super::wire::{self, MAX_LINE};
 use crate::paxos::{Message, SiteId};
@@ -21,7 +22,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
@@ -123,9 +124,27 @@ struct Shared {
     fault: Mutex<Fault>,
     counters: Counters,
     connected: watch::Sender<Vec<(SiteId, bool)>>,
+    observer: OnceLock<Observer>,
 }
 
 impl Shared {
+    fn observe(&self, ev: NetEvent<'_>) {
+        if let Some(observer) = self.observer.get() {
+            observer(ev);
+        }
+    }
+
+    /// Reports that a message of this site to `to` was dropped here.
+    fn dropped_out(&self, to: SiteId, seq: u64, msg: &Message, reason: DropReason) {
+        self.observe(NetEvent::Dropped {
+            from: self.me,
+            to,
+            seq: Some(seq),
+            msg,
+            reason,
+        });
+    }
+
     fn fault(&self) -> MutexGuard<'_, Fault> {
         self.fault.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -147,12 +166,16 @@ impl Shared {
 struct Queued {
     msg: Message,
     due: Option<Instant>,
+    /// The message's number on its link.
+    seq: u64,
 }
 
 struct Inner {
     shared: Arc<Shared>,
     local_addr: SocketAddr,
     queues: HashMap<SiteId, mpsc::Sender<Queued>>,
+    /// The last number given to a message on each link.
+    seqs: HashMap<SiteId, AtomicU64>,
     token: CancellationToken,
     tasks: Mutex<Vec<JoinHandle<()>>>,
 }
@@ -213,6 +236,7 @@ pub async fn start_with_listener(
         fault: Mutex::new(Fault::default()),
         counters: Counters::default(),
         connected,
+        observer: OnceLock::new(),
     });
     let token = CancellationToken::new();
     let mut tasks = Vec::with_capacity(peers.len() + 1);
@@ -239,6 +263,7 @@ pub async fn start_with_listener(
         inner: Arc::new(Inner {
             shared,
             local_addr,
+            seqs: queues.keys().map(|&p| (p, AtomicU64::new(0))).collect(),
             queues,
             token,
             tasks: Mutex::new(tasks),
@@ -258,26 +283,39 @@ impl NetHandle {
         self.inner.local_addr
     }
 
-    /// Queues `msg` for site `to`. Never blocks: when the peer's queue is
+    /// Sets the observer told about every message sent, received or
+    /// dropped from now on (once; later calls are ignored).
+    pub fn observe(&self, observer: Observer) {
+        let _ = self.inner.shared.observer.set(observer);
+    }
+
+    /// Queues `msg` for site `to` and returns its number on that link (0
+    /// when there is no such link). Never blocks: when the peer's queue is
     /// full, or the fault filter says so, the message is dropped (and
     /// counted). Messages to this site or to an unknown site are ignored.
-    pub fn send(&self, to: SiteId, msg: Message) {
-        let Some(queue) = self.inner.queues.get(&to) else {
-            return;
+    pub fn send(&self, to: SiteId, msg: Message) -> u64 {
+        let (Some(queue), Some(seq)) = (self.inner.queues.get(&to), self.inner.seqs.get(&to))
+        else {
+            return 0;
         };
+        let seq = seq.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = &self.inner.shared;
+        shared.observe(NetEvent::Sent { to, seq, msg: &msg });
         let due = {
             let fault = shared.fault();
             if fault.drops_outgoing(to) {
+                drop(fault);
                 bump(&shared.counters.dropped_fault_out);
-                return;
+                shared.dropped_out(to, seq, &msg, DropReason::FaultOut);
+                return seq;
             }
             (fault.delay_ms > 0).then(|| Instant::now() + fault.delay())
         };
-        match queue.try_send(Queued { msg, due }) {
+        match queue.try_send(Queued { msg, due, seq }) {
             Ok(()) => {}
             Err(TrySendError::Full(q)) => {
                 bump(&shared.counters.dropped_full);
+                shared.dropped_out(to, seq, &q.msg, DropReason::QueueFull);
                 debug!(
                     site = shared.me,
                     peer = to,
@@ -288,6 +326,7 @@ impl NetHandle {
             // The transport is shut down.
             Err(TrySendError::Closed(_)) => {}
         }
+        seq
     }
 
     /// Sends a copy of `msg` to every peer.
@@ -490,7 +529,7 @@ async fn read_lines(
         if line.trim().is_empty() {
             continue;
         }
-        let (from, msg) = wire::decode(&line).map_err(|e| e.to_string())?;
+        let wire::Line { from, seq, msg } = wire::decode_line(&line).map_err(|e| e.to_string())?;
         if from == shared.me {
             return Err(format!("message claims to come from this site ({from})"));
         }
@@ -514,9 +553,21 @@ async fn read_lines(
         }
         if shared.fault().drops_incoming(from) {
             bump(&shared.counters.dropped_fault_in);
+            shared.observe(NetEvent::Dropped {
+                from,
+                to: shared.me,
+                seq,
+                msg: &msg,
+                reason: DropReason::FaultIn,
+            });
             continue;
         }
         bump(&shared.counters.received);
+        shared.observe(NetEvent::Received {
+            from,
+            seq,
+            msg: &msg,
+        });
         if inbound.send((from, msg)).await.is_err() {
             debug!(site = shared.me, "runtime gone: reader stops");
             return Ok(());
@@ -579,7 +630,7 @@ async fn dial_loop(
         }
         let pause = backoff.mul_f64(rand::random_range(0.5..=1.0));
         backoff = (backoff * 2).min(BACKOFF_MAX);
-        if !drop_while_down(pause, queue, shared).await {
+        if !drop_while_down(peer, pause, queue, shared).await {
             return;
         }
     }
@@ -603,6 +654,7 @@ async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
 /// Waits `pause`, dropping what is sent meanwhile. False when every handle
 /// is gone.
 async fn drop_while_down(
+    peer: SiteId,
     pause: Duration,
     queue: &mut mpsc::Receiver<Queued>,
     shared: &Shared,
@@ -613,7 +665,10 @@ async fn drop_while_down(
         tokio::select! {
             _ = &mut deadline => return true,
             queued = queue.recv() => match queued {
-                Some(_) => bump(&shared.counters.dropped_down),
+                Some(q) => {
+                    bump(&shared.counters.dropped_down);
+                    shared.dropped_out(peer, q.seq, &q.msg, DropReason::PeerDown);
+                }
                 None => return false,
             },
         }
@@ -640,7 +695,7 @@ async fn write_connection(
         };
         let mut next = Some(first);
         let mut batch = 0;
-        while let Some(Queued { msg, due }) = next.take() {
+        while let Some(Queued { msg, due, seq }) = next.take() {
             if let Some(due) = due.filter(|&due| due > Instant::now()) {
                 if let Err(e) = SinkExt::<String>::flush(&mut out).await {
                     return lost(e);
@@ -650,7 +705,7 @@ async fn write_connection(
                     reason = closed(&mut rd) => return End::Lost(reason),
                 }
             }
-            match wire::encode(shared.me, &msg) {
+            match wire::encode_seq(shared.me, Some(seq), &msg) {
                 Ok(line) => {
                     if let Err(e) = out.feed(line).await {
                         return lost(e);
@@ -659,6 +714,7 @@ async fn write_connection(
                 }
                 Err(e) => {
                     bump(&shared.counters.dropped_too_large);
+                    shared.dropped_out(peer, seq, &msg, DropReason::TooLarge);
                     warn!(
                         site = shared.me,
                         peer,

@@ -7,6 +7,12 @@
 //!
 //! `head` and `body` are [`Message`]'s serde form; `from` is the sender's
 //! site index. Field order does not matter when reading.
+//!
+//! A line may carry `"seq"`: the message's number on its link (from the
+//! sender to this receiver, 1 for the first message since the sender's
+//! transport started). It names the message in recordings, so a receive
+//! can be matched to its send. It is optional both ways: a line without it
+//! (an older peer) is read as before, and an older peer ignores it.
 
 use crate::paxos::{Message, SiteId};
 use serde::{Deserialize, Serialize};
@@ -26,6 +32,8 @@ pub enum WireError {
 #[derive(Serialize)]
 struct Outgoing<'a> {
     from: SiteId,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seq: Option<u64>,
     #[serde(flatten)]
     msg: &'a Message,
 }
@@ -33,13 +41,29 @@ struct Outgoing<'a> {
 #[derive(Deserialize)]
 struct Incoming {
     from: SiteId,
+    #[serde(default)]
+    seq: Option<u64>,
     #[serde(flatten)]
     msg: Message,
 }
 
+/// One line read: the sender, the message's number on its link (when the
+/// sender wrote one), the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Line {
+    pub from: SiteId,
+    pub seq: Option<u64>,
+    pub msg: Message,
+}
+
 /// One line (without its newline) carrying `msg` from site `from`.
 pub fn encode(from: SiteId, msg: &Message) -> Result<String, WireError> {
-    let line = serde_json::to_string(&Outgoing { from, msg })?;
+    encode_seq(from, None, msg)
+}
+
+/// One line carrying `msg` from site `from`, numbered `seq` on its link.
+pub fn encode_seq(from: SiteId, seq: Option<u64>, msg: &Message) -> Result<String, WireError> {
+    let line = serde_json::to_string(&Outgoing { from, seq, msg })?;
     if line.len() > MAX_LINE {
         return Err(WireError::TooLarge(line.len()));
     }
@@ -48,11 +72,16 @@ pub fn encode(from: SiteId, msg: &Message) -> Result<String, WireError> {
 
 /// The sender and the message of one line (without its newline).
 pub fn decode(line: &str) -> Result<(SiteId, Message), WireError> {
+    decode_line(line).map(|l| (l.from, l.msg))
+}
+
+/// The whole of one line (without its newline), its `seq` included.
+pub fn decode_line(line: &str) -> Result<Line, WireError> {
     if line.len() > MAX_LINE {
         return Err(WireError::TooLarge(line.len()));
     }
-    let Incoming { from, msg } = serde_json::from_str(line)?;
-    Ok((from, msg))
+    let Incoming { from, seq, msg } = serde_json::from_str(line)?;
+    Ok(Line { from, seq, msg })
 }
 
 #[cfg(test)]
@@ -141,6 +170,32 @@ mod tests {
             line,
             r#"{"from":0,"head":"fetch","body":{"from":3,"to":7}}"#
         );
+    }
+
+    /// The link number travels as an optional field: written when known,
+    /// read back, absent from an older peer's line, and ignored by an
+    /// older peer's reader (which knows only from, head and body).
+    #[test]
+    fn seq_is_optional_both_ways() {
+        let msg = Message::Fetch { from: 3, to: 7 };
+        let line = encode_seq(2, Some(41), &msg).unwrap();
+        assert_eq!(
+            line,
+            r#"{"from":2,"seq":41,"head":"fetch","body":{"from":3,"to":7}}"#
+        );
+        let read = decode_line(&line).unwrap();
+        assert_eq!((read.from, read.seq, &read.msg), (2, Some(41), &msg));
+        let old = decode_line(r#"{"from":2,"head":"fetch","body":{"from":3,"to":7}}"#).unwrap();
+        assert_eq!(old.seq, None);
+        #[derive(Deserialize)]
+        struct OldIncoming {
+            #[allow(dead_code)]
+            from: SiteId,
+            #[serde(flatten)]
+            msg: Message,
+        }
+        let by_old: OldIncoming = serde_json::from_str(&line).unwrap();
+        assert_eq!(by_old.msg, msg);
     }
 
     #[test]

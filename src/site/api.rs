@@ -91,6 +91,9 @@ pub struct PeerStatus {
     pub connected: bool,
 }
 
+/// The events of a recording and of the space-time pane (SPEC 9).
+pub use super::record;
+
 /// What the runtime tells the UI, in order.
 #[derive(Clone, Debug)]
 pub enum SiteEvent {
@@ -103,6 +106,9 @@ pub enum SiteEvent {
     Trace { at_ms: u64, event: TraceEvent },
     /// Leader, decided count or peer connectivity changed.
     Status(Status),
+    /// An event of the one vocabulary of recordings (SPEC 9 "Seeing a
+    /// round"): messages with their ids, drops, durable records, ...
+    Seen(record::Event),
 }
 
 /// A handle to talk to a running site.

@@ -3,4 +3,5 @@
 
 pub mod api;
 pub mod control;
+pub mod record;
 pub mod runtime;

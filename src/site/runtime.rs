@@ -13,8 +13,9 @@ use super::api::{
     FaultSpec, PeerStatus, Request, Response, SiteClient, SiteEvent, Status, LOG_PAGE,
 };
 use super::control;
+use super::record::{self, Recorder, What};
 use crate::config::Config;
-use crate::net::{self, NetConfig, NetHandle};
+use crate::net::{self, NetConfig, NetEvent, NetHandle};
 use crate::paxos::{
     Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest, SiteId, Slot,
 };
@@ -55,6 +56,37 @@ pub struct SiteOptions {
     pub config: Config,
     pub site: SiteId,
     pub data_dir: PathBuf,
+    /// Where to record this site's events (`--record`), if anywhere.
+    pub record: Option<Recorder>,
+}
+
+/// Where a site's events go: the recording, the UI, both or neither.
+#[derive(Clone, Debug)]
+struct Sink {
+    me: SiteId,
+    recorder: Option<Recorder>,
+    events: Option<mpsc::UnboundedSender<SiteEvent>>,
+}
+
+impl Sink {
+    fn active(&self) -> bool {
+        self.recorder.is_some() || self.events.is_some()
+    }
+
+    /// Records `what` as happening now at this site.
+    fn see(&self, what: What) {
+        let ev = record::Event {
+            t: record::now_ms(),
+            site: self.me,
+            what,
+        };
+        if let Some(r) = &self.recorder {
+            r.record(&ev);
+        }
+        if let Some(tx) = &self.events {
+            let _ = tx.send(SiteEvent::Seen(ev));
+        }
+    }
 }
 
 /// A running site: talk to it with `client`, stop it with [`RunningSite::stop`].
@@ -161,6 +193,17 @@ pub async fn start(
     )
     .await?;
     let peer_addr = net.local_addr();
+    let sink = Sink {
+        me,
+        recorder: opts.record.clone(),
+        events: events.clone(),
+    };
+    if sink.active() {
+        let sink = sink.clone();
+        net.observe(Arc::new(move |ev: NetEvent<'_>| {
+            sink.see(What::from_net(ev))
+        }));
+    }
 
     let control_port = site_cfg.control_port()?;
     let control_listener = match TcpListener::bind(("127.0.0.1", control_port)).await {
@@ -191,6 +234,8 @@ pub async fn start(
         started: Instant::now(),
         waiting: HashMap::new(),
         events,
+        sink,
+        last_prefix: None,
         last_status: None,
         since_checkpoint: 0,
         tick: Duration::from_millis((config.timeout_ms / 20).clamp(1, 10)),
@@ -225,6 +270,10 @@ struct Runtime {
     /// Submissions waiting for their slot, with whom to answer.
     waiting: HashMap<OpId, oneshot::Sender<Response>>,
     events: Option<mpsc::UnboundedSender<SiteEvent>>,
+    /// The recording and the UI's events of the one vocabulary.
+    sink: Sink,
+    /// The decided prefix last reported.
+    last_prefix: Option<Slot>,
     last_status: Option<Status>,
     since_checkpoint: u64,
     tick: Duration,
@@ -338,6 +387,11 @@ impl Runtime {
             serve,
             trace,
         } = out;
+        let durable: Vec<What> = if self.sink.active() {
+            persist.iter().filter_map(durable_event).collect()
+        } else {
+            Vec::new()
+        };
         // 1. Durable first (one sync for the batch); archive the new slots.
         let served = if persist.is_empty() && committed.is_empty() && serve.is_empty() {
             Vec::new()
@@ -361,6 +415,9 @@ impl Runtime {
             })
             .await?
         };
+        for what in durable {
+            self.sink.see(what);
+        }
         // 2. Apply.
         for (slot, value) in committed {
             self.state
@@ -368,6 +425,18 @@ impl Runtime {
                 .map_err(|e| anyhow!("applying slot {slot}: {e}"))?;
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
+        }
+        // The core's events before the messages they lead to (an election
+        // before its prepares, a proposal before its accepts).
+        if self.sink.active() {
+            for what in trace.iter().filter_map(What::from_trace) {
+                self.sink.see(what);
+            }
+            let prefix = self.core.decided_prefix();
+            if self.last_prefix != Some(prefix) {
+                self.last_prefix = Some(prefix);
+                self.sink.see(What::Prefix { decided: prefix });
+            }
         }
         // 3. Send.
         for (to, msg) in send {
@@ -558,6 +627,11 @@ impl Runtime {
     }
 
     fn set_fault(&mut self, spec: FaultSpec) {
+        if self.sink.active() {
+            self.sink.see(What::Fault {
+                fault: spec.clone(),
+            });
+        }
         self.net.set_fault(spec);
     }
 
@@ -594,6 +668,25 @@ impl Runtime {
             };
             let _ = reply.send(answer);
         });
+    }
+}
+
+/// The event saying that a record of the acceptor is durable (decisions
+/// are told by the core's own `decided` events).
+fn durable_event(r: &Record) -> Option<What> {
+    match r {
+        Record::Promise { ballot } => Some(What::Promised { ballot: *ballot }),
+        Record::Accept {
+            slot,
+            ballot,
+            value,
+        } => Some(What::Accepted {
+            slot: *slot,
+            ballot: *ballot,
+            value: value.summary(),
+        }),
+        // Told by the core's own membership events.
+        Record::Decide { .. } | Record::Rejoining | Record::Voting => None,
     }
 }
 
@@ -664,6 +757,7 @@ mod tests {
             config: Config::loopback(1).unwrap(),
             site: 0,
             data_dir: dir.path().join("alice"),
+            record: None,
         };
         let site = start(opts, None).await.unwrap();
         for i in 0..5 {

@@ -19,6 +19,20 @@ pub struct Areas {
 }
 
 /// The layout for a terminal of `area`; `None` when it is too small.
+/// `wide`: the trace pane takes the whole body (the space-time pane and
+/// the log grid need every column); the timeline and blocks are hidden.
+pub fn layout_for(area: Rect, wide: bool) -> Option<Areas> {
+    let mut a = layout(area)?;
+    if wide {
+        let body = a.timeline.union(a.trace);
+        a.trace = body;
+        a.timeline = Rect::default();
+        a.blocks = Rect::default();
+    }
+    Some(a)
+}
+
+/// The layout for a terminal of `area`; `None` when it is too small.
 pub fn layout(area: Rect) -> Option<Areas> {
     if area.width < MIN_W || area.height < MIN_H {
         return None;

@@ -138,6 +138,21 @@ impl Theme {
         }
     }
 
+    /// A value's own colour (the same text, the same colour), bold once
+    /// decided.
+    pub fn value(&self, value: &str, decided: bool) -> Style {
+        // FNV-1a: stable across runs and platforms.
+        let hash = value.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+        });
+        let style = self.fg(AUTHORS[(hash % AUTHORS.len() as u64) as usize]);
+        if decided {
+            style.add_modifier(Modifier::BOLD)
+        } else {
+            style
+        }
+    }
+
     /// Rows for events of this site (proposed, decided, leader, election).
     pub fn event(&self, what: EventStyle) -> Style {
         let c = match what {

@@ -5,9 +5,10 @@
 
 use super::app::App;
 use super::help;
-use super::layout::{layout, MIN_H, MIN_W};
+use super::layout::{layout_for, MIN_H, MIN_W};
 use super::panes::popup::{self, Popup};
-use super::panes::{blocks, input, plural, timeline, trace, Focus, Level};
+use super::panes::trace::Wide;
+use super::panes::{blocks, grid, input, plural, spacetime, timeline, trace, Focus, Level};
 use super::text::{fit, width};
 use ratatui::layout::Rect;
 use ratatui::style::Modifier;
@@ -18,7 +19,7 @@ use ratatui::Frame;
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let Some(a) = layout(area) else {
+    let Some(a) = layout_for(area, app.trace.wide.is_some()) else {
         draw_too_small(app, frame, area);
         return;
     };
@@ -48,15 +49,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
         selected: m.block_sel,
     };
     blocks::draw(&bl, frame, a.blocks);
-    let tr = trace::TraceProps {
-        theme,
-        focused: app.focus == Focus::Trace,
-        settings: &app.trace,
-        buf: &m.trace,
-        view: &m.tview,
-        names: &names,
-    };
-    trace::draw(&tr, frame, a.trace);
+    draw_trace(app, frame, a.trace, &names);
     let unanswered = app
         .pending
         .iter()
@@ -72,6 +65,49 @@ pub fn draw(app: &App, frame: &mut Frame) {
     draw_message(app, frame, a.message);
     draw_footer(app, frame, a.footer);
     draw_popup(app, frame, area, &names);
+}
+
+/// The trace pane in its view: the shown site's trace, or (wide) the
+/// space-time diagram or the log grid of every site.
+fn draw_trace(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {
+    let m = app.site();
+    let theme = &app.theme;
+    let focused = app.focus == Focus::Trace;
+    match app.trace.wide {
+        Some(Wide::SpaceTime) => {
+            let p = spacetime::SpaceTimeProps {
+                theme,
+                focused,
+                settings: &app.trace,
+                view: &m.tview,
+                diagram: &app.diagram,
+                names,
+            };
+            spacetime::draw(&p, frame, area);
+        }
+        Some(Wide::Grid) => {
+            let p = grid::GridProps {
+                theme,
+                focused,
+                settings: &app.trace,
+                view: &m.tview,
+                grid: &app.grid,
+                names,
+            };
+            grid::draw(&p, frame, area);
+        }
+        None => {
+            let p = trace::TraceProps {
+                theme,
+                focused,
+                settings: &app.trace,
+                buf: &m.trace,
+                view: &m.tview,
+                names,
+            };
+            trace::draw(&p, frame, area);
+        }
+    }
 }
 
 fn draw_popup(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {

@@ -21,12 +21,13 @@ use super::clock::Clock;
 use super::cluster::{DemoCmd, DemoEvent, SafetyCheck};
 use super::help;
 use super::keys::{self, AnyPane, Anywhere};
-use super::layout::{layout, Areas};
+use super::layout::{layout_for, Areas};
 use super::panes::input::InputBox;
 use super::panes::popup::{self, Popup};
 use super::panes::timeline::{self, TimelinePane};
 use super::panes::trace::{self, TracePane, TraceSettings};
 use super::panes::{blocks, Ask, Focus, Level};
+use super::seen::{Diagram, Grid};
 use super::theme::Theme;
 use crate::paxos::SiteId;
 use crate::site::api::{Request, Response, SiteEvent};
@@ -94,6 +95,10 @@ pub struct App {
     pub pending: Vec<Pending>,
     /// What the trace pane shows (the same for every site).
     pub trace: TraceSettings,
+    /// Every hosted site's events (SPEC 9): the space-time pane's rows and
+    /// the log grid.
+    pub diagram: Diagram,
+    pub grid: Grid,
     pub theme: Theme,
     pub clock: Clock,
     pub size: (u16, u16),
@@ -122,6 +127,8 @@ impl App {
             note: None,
             pending: Vec::new(),
             trace: TraceSettings::default(),
+            diagram: Diagram::default(),
+            grid: Grid::new(cfg.names.len()),
             theme: cfg.theme,
             clock: cfg.clock,
             size: cfg.size,
@@ -151,7 +158,10 @@ impl App {
 
     /// Where the panes are for the current terminal size (`None`: too small).
     pub fn areas(&self) -> Option<Areas> {
-        layout(Rect::new(0, 0, self.size.0, self.size.1))
+        layout_for(
+            Rect::new(0, 0, self.size.0, self.size.1),
+            self.trace.wide.is_some(),
+        )
     }
 
     fn set_focus(&mut self, focus: Focus) {
@@ -398,6 +408,8 @@ impl App {
             rows,
             me,
             names: &names,
+            diagram: &self.diagram,
+            grid_slots: self.grid.slots.len(),
         })
     }
 

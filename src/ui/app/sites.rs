@@ -66,6 +66,11 @@ impl SiteModel {
 impl App {
     /// An event of site `site`; `true`: the screen changed.
     pub(super) fn on_site(&mut self, site: usize, ev: SiteEvent) -> bool {
+        if let SiteEvent::Seen(ev) = ev {
+            self.diagram.see(&ev);
+            self.grid.see(&ev);
+            return self.trace.wide.is_some();
+        }
         let Some(m) = self.sites.get_mut(site) else {
             return false;
         };
@@ -93,6 +98,7 @@ impl App {
                 m.trace.push(at_ms, event);
                 shown
             }
+            SiteEvent::Seen(_) => false, // taken above
             SiteEvent::Committed { slot, value } => {
                 if let Some(safety) = &mut self.safety {
                     safety.observe(site, slot, &value);

@@ -4,8 +4,10 @@
 //! focus) it asks of the [`App`](super::App) as an [`Ask`].
 
 pub mod blocks;
+pub mod grid;
 pub mod input;
 pub mod popup;
+pub mod spacetime;
 pub mod timeline;
 pub mod trace;
 

@@ -2,9 +2,10 @@
 //! view), its filters, pausing and scrolling. The rows themselves are
 //! recorded in [`TraceBuf`] whatever the pane shows.
 
-use super::{bordered, drawable, Ask, Level};
+use super::{bordered, drawable, spacetime, Ask, Level};
 use crate::paxos::{Ballot, Dir, Membership, MsgKind, SiteId, Slot, TraceEvent};
 use crate::ui::keys::{ch, code, help_only, in_footer, KeyHelp};
+use crate::ui::seen::Diagram;
 use crate::ui::text::{pad, width};
 use crate::ui::theme::{EventStyle, Theme};
 use crate::ui::trace_buf::{Filter, KindFilter, RowEvent, SlotInfo, TraceBuf, TraceRow};
@@ -21,6 +22,17 @@ pub struct TraceSettings {
     pub filter: Filter,
     /// The per-slot view instead of the message log.
     pub per_slot: bool,
+    /// A view of every site instead (it takes the whole body of the screen).
+    pub wide: Option<Wide>,
+}
+
+/// The trace pane's views of every site (SPEC 9 "Seeing a round").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Wide {
+    /// The space-time diagram (`d`).
+    SpaceTime,
+    /// The log grid (`l`).
+    Grid,
 }
 
 /// Pause and scroll position of a site's trace pane.
@@ -32,6 +44,10 @@ pub struct TraceView {
     pub anchor: Option<u64>,
     /// First slot row shown in the per-slot view (newest first).
     pub slot_offset: usize,
+    /// The seq of the space-time pane's bottom row; `None` follows.
+    pub st_anchor: Option<u64>,
+    /// Slots of the log grid below the view (0: the newest shown).
+    pub grid_back: usize,
 }
 
 // ----- keys -------------------------------------------------------------
@@ -46,6 +62,8 @@ pub enum Action {
     /// Back to the newest row (following it unless paused).
     Newest,
     PerSlot,
+    SpaceTime,
+    Grid,
     NextKind,
     NextPeer,
     SlotPrompt,
@@ -71,6 +89,12 @@ pub const KEYS: &[KeyHelp] = &[
         &[ch('s')],
         ("s", "slots"),
         "switch between the message log and the per-slot view",
+    ),
+    in_footer(
+        "d / l",
+        &[ch('d'), ch('l')],
+        ("d/l", "diagram/grid"),
+        "every site on the whole screen: d the space-time diagram (a column per site, an arrow per message), l the log grid (slots by sites: promised, accepted, decided); again: back",
     ),
     in_footer(
         "f",
@@ -111,6 +135,8 @@ pub fn action(key: &KeyEvent) -> Option<Action> {
         KeyCode::Home | KeyCode::Char('g') => Action::Oldest,
         KeyCode::End | KeyCode::Char('G') => Action::Newest,
         KeyCode::Char('s') => Action::PerSlot,
+        KeyCode::Char('d') => Action::SpaceTime,
+        KeyCode::Char('l') => Action::Grid,
         KeyCode::Char('f') => Action::NextKind,
         KeyCode::Char('w') => Action::NextPeer,
         KeyCode::Char('/') => Action::SlotPrompt,
@@ -130,6 +156,10 @@ pub struct TracePane<'a> {
     pub me: SiteId,
     /// Every site's name.
     pub names: &'a [String],
+    /// Every site's events, for the space-time pane.
+    pub diagram: &'a Diagram,
+    /// Slots in the log grid.
+    pub grid_slots: usize,
 }
 
 impl TracePane<'_> {
@@ -140,7 +170,10 @@ impl TracePane<'_> {
             Action::Page(n) => self.scroll(n * page),
             Action::Oldest => self.scroll_to_oldest(),
             Action::Newest => self.reset_scroll(),
+            Action::SpaceTime => return self.switch_wide(Wide::SpaceTime),
+            Action::Grid => return self.switch_wide(Wide::Grid),
             Action::PerSlot => {
+                self.settings.wide = None;
                 self.settings.per_slot = !self.settings.per_slot;
                 return Ask::say(
                     Level::Info,
@@ -162,10 +195,34 @@ impl TracePane<'_> {
         Ask::Nothing
     }
 
+    fn switch_wide(&mut self, wide: Wide) -> Ask {
+        let on = self.settings.wide != Some(wide);
+        self.settings.wide = on.then_some(wide);
+        self.reset_scroll();
+        Ask::say(
+            Level::Info,
+            match (wide, on) {
+                (Wide::SpaceTime, true) => {
+                    "space-time: a column per site, an arrow per message (d: back to the trace)"
+                }
+                (Wide::Grid, true) => {
+                    "log grid: a row per slot, a column per site (l: back to the trace)"
+                }
+                (_, false) => "trace: messages",
+            },
+        )
+    }
+
     /// Back to the bottom: the newest row, or (paused) the newest row as
     /// of now.
     pub fn reset_scroll(&mut self) {
         self.view.slot_offset = 0;
+        self.view.grid_back = 0;
+        self.view.st_anchor = if self.view.paused {
+            self.diagram.last_seq()
+        } else {
+            None
+        };
         self.view.anchor = if self.view.paused {
             self.buf.last_seq()
         } else {
@@ -178,12 +235,14 @@ impl TracePane<'_> {
         v.paused = !v.paused;
         if v.paused {
             v.anchor = v.anchor.or(self.buf.last_seq());
+            v.st_anchor = v.st_anchor.or(self.diagram.last_seq());
             Ask::say(
                 Level::Info,
                 "trace paused: messages are still recorded (p resumes)",
             )
         } else {
             v.anchor = None;
+            v.st_anchor = None;
             Ask::say(Level::Info, "trace resumed")
         }
     }
@@ -200,6 +259,28 @@ impl TracePane<'_> {
 
     pub fn scroll(&mut self, steps: isize) {
         let filter = &self.settings.filter;
+        match self.settings.wide {
+            Some(Wide::SpaceTime) => {
+                let next = spacetime::step(
+                    self.diagram,
+                    filter,
+                    self.view.st_anchor,
+                    steps,
+                    self.rows.saturating_sub(1),
+                );
+                self.view.st_anchor = match next {
+                    None if self.view.paused => self.diagram.last_seq(),
+                    other => other,
+                };
+                return;
+            }
+            Some(Wide::Grid) => {
+                let back = self.view.grid_back.saturating_add_signed(-steps);
+                self.view.grid_back = back.min(self.grid_slots.saturating_sub(1));
+                return;
+            }
+            None => {}
+        }
         if self.settings.per_slot {
             let count = self.buf.slots().count();
             self.view.slot_offset = self
@@ -225,7 +306,9 @@ impl TracePane<'_> {
     }
 
     fn scroll_to_oldest(&mut self) {
-        if self.settings.per_slot {
+        if self.settings.wide.is_some() {
+            self.scroll(isize::MIN / 2);
+        } else if self.settings.per_slot {
             self.view.slot_offset = self.buf.slots().count().saturating_sub(1);
         } else {
             let first = self
