@@ -21,7 +21,7 @@ use crate::paxos::{
 };
 use crate::state::op::{Command, Op, OpId, Value};
 use crate::state::{rules, State};
-use crate::storage::{ArchiveReader, Store};
+use crate::storage::{ArchiveReader, Identity, Store};
 use anyhow::{anyhow, Context};
 use serde_json::json;
 use std::collections::HashMap;
@@ -147,9 +147,11 @@ pub async fn start(
     let names: Vec<String> = config.sites.iter().map(|s| s.name.clone()).collect();
 
     let dir = opts.data_dir.clone();
-    let (store, recovered) = tokio::task::spawn_blocking(move || Store::open::<State>(&dir))
-        .await
-        .context("storage task failed")??;
+    let identity = Identity::new(names.clone(), site_cfg.name.clone());
+    let (store, recovered) =
+        tokio::task::spawn_blocking(move || Store::open_as::<State>(&dir, &identity))
+            .await
+            .context("storage task failed")??;
     let archive = Arc::new(store.archive_reader()?);
     let state = match recovered.state {
         Some(state) => {

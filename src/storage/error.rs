@@ -39,6 +39,18 @@ pub enum StorageError {
         reason: String,
     },
 
+    /// The data dir belongs to another site or another cluster (SPEC 6).
+    #[error(
+        "data dir {} belongs to {belongs_to}, but was started as {asked}; start it as the \
+         site it belongs to, or give this site its own data dir (--data-dir)",
+        .dir.display()
+    )]
+    NotYours {
+        dir: PathBuf,
+        belongs_to: String,
+        asked: String,
+    },
+
     /// [`Store::archive`](super::Store::archive) was called with a slot that
     /// is not the next one.
     #[error("slot {got} archived out of order: the archive holds slots 0..{expected}")]

@@ -12,6 +12,7 @@
 //! archive.log               decided entries of slots 0..archived_len, in order
 //! archive.idx               one u64 LE offset into archive.log per slot
 //! checkpoint.json           the latest checkpoint (crc32 header line + JSON)
+//! identity.json             whose data dir this is: cluster and site (SPEC 6)
 //! ```
 //!
 //! A record frame is `[u32 LE len][u32 LE crc32(payload)][payload]` with a
@@ -84,6 +85,7 @@ mod batch;
 mod checkpoint;
 mod error;
 mod frame;
+mod identity;
 mod wal;
 
 #[cfg(test)]
@@ -92,6 +94,7 @@ mod tests;
 pub use self::archive::ArchiveReader;
 pub use self::batch::{encode_wal_batch, recover_wal_segment, WalRecovery, WAL_PAGE};
 pub use self::error::StorageError;
+pub use self::identity::Identity;
 
 use self::archive::Archive;
 use self::error::IoContext;
@@ -145,6 +148,23 @@ impl Store {
     /// what is durable in it. See the module documentation for what is
     /// repaired and what is refused.
     pub fn open<S: DeserializeOwned>(dir: &Path) -> Result<(Store, Recovered<S>), StorageError> {
+        Store::open_inner(dir, None)
+    }
+
+    /// [`Store::open`] for the site `me`: the data dir must belong to it
+    /// (a new one is made its own), see [`Identity`]; checked before
+    /// anything else is read or written.
+    pub fn open_as<S: DeserializeOwned>(
+        dir: &Path,
+        me: &Identity,
+    ) -> Result<(Store, Recovered<S>), StorageError> {
+        Store::open_inner(dir, Some(me))
+    }
+
+    fn open_inner<S: DeserializeOwned>(
+        dir: &Path,
+        me: Option<&Identity>,
+    ) -> Result<(Store, Recovered<S>), StorageError> {
         if !dir.is_dir() {
             fs::create_dir_all(dir).at(dir)?;
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -152,6 +172,9 @@ impl Store {
             }
         }
         let lock = lock(dir)?;
+        if let Some(me) = me {
+            identity::claim(dir, me)?;
+        }
         let wal_dir = dir.join(wal::DIR);
         if !wal_dir.is_dir() {
             fs::create_dir_all(&wal_dir).at(&wal_dir)?;
