@@ -24,6 +24,6 @@ mod tests;
 pub use events::{DropReason, NetEvent, Observer};
 pub use fault::Fault;
 pub use transport::{
-    start, start_with_listener, NetConfig, NetError, NetHandle, NetStats, QUEUE_CAPACITY,
+    start, start_with_listener, NetConfig, NetError, NetHandle, NetStats, PeerAddr, QUEUE_CAPACITY,
 };
 pub use wire::{decode, decode_line, encode, encode_seq, WireError, MAX_LINE};

@@ -35,7 +35,7 @@ fn config(me: SiteId, addrs: &[SocketAddr]) -> NetConfig {
         listen: addrs[me as usize],
         peers: (0..addrs.len() as SiteId)
             .filter(|&i| i != me)
-            .map(|i| (i, addrs[i as usize]))
+            .map(|i| (i, addrs[i as usize].into()))
             .collect(),
         sites: addrs.len() as u32,
     }
@@ -520,21 +520,21 @@ async fn start_refuses_a_port_in_use_and_a_bad_config() {
         ),
         (
             NetConfig {
-                peers: vec![(0, addrs[0])],
+                peers: vec![(0, addrs[0].into())],
                 ..config(0, &addrs)
             },
             "this site",
         ),
         (
             NetConfig {
-                peers: vec![(1, addrs[1]), (1, addrs[1])],
+                peers: vec![(1, addrs[1].into()), (1, addrs[1].into())],
                 ..config(0, &addrs)
             },
             "twice",
         ),
         (
             NetConfig {
-                peers: vec![(5, addrs[1])],
+                peers: vec![(5, addrs[1].into())],
                 ..config(0, &addrs)
             },
             "peer 5",

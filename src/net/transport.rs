@@ -50,6 +50,41 @@ const MAX_BATCH: usize = 64;
 /// Pause after a failed `accept` (e.g. out of file descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// Where a peer listens: a host name or address, and a port. A name is
+/// looked up at every connection attempt, so a name that does not resolve
+/// (yet, or any more) is a peer that is down, retried with backoff, never a
+/// reason for this site to stop (SPEC 7).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PeerAddr {
+    pub host: String,
+    pub port: u16,
+}
+
+impl PeerAddr {
+    pub fn new(host: impl Into<String>, port: u16) -> Self {
+        PeerAddr {
+            host: host.into(),
+            port,
+        }
+    }
+}
+
+impl From<SocketAddr> for PeerAddr {
+    fn from(a: SocketAddr) -> Self {
+        PeerAddr::new(a.ip().to_string(), a.port())
+    }
+}
+
+impl std::fmt::Display for PeerAddr {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.host.contains(':') {
+            write!(f, "[{}]:{}", self.host, self.port)
+        } else {
+            write!(f, "{}:{}", self.host, self.port)
+        }
+    }
+}
+
 /// Where this site listens and where its peers are.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NetConfig {
@@ -59,7 +94,7 @@ pub struct NetConfig {
     /// [`NetHandle::local_addr`]).
     pub listen: SocketAddr,
     /// Every other site and its address (normally all of them).
-    pub peers: Vec<(SiteId, SocketAddr)>,
+    pub peers: Vec<(SiteId, PeerAddr)>,
     /// How many sites the config has: inbound messages must come from a
     /// site below this, other than `me`.
     pub sites: u32,
@@ -229,7 +264,7 @@ pub async fn start_with_listener(
     })?;
     let mut peers = cfg.peers;
     peers.sort_unstable();
-    let (connected, _) = watch::channel(peers.iter().map(|&(id, _)| (id, false)).collect());
+    let (connected, _) = watch::channel(peers.iter().map(|(id, _)| (*id, false)).collect());
     let shared = Arc::new(Shared {
         me: cfg.me,
         sites: cfg.sites,
@@ -580,14 +615,14 @@ async fn read_lines(
 
 async fn dialer(
     peer: SiteId,
-    addr: SocketAddr,
+    addr: PeerAddr,
     mut queue: mpsc::Receiver<Queued>,
     shared: Arc<Shared>,
     token: CancellationToken,
 ) {
     tokio::select! {
         _ = token.cancelled() => {}
-        _ = dial_loop(peer, addr, &mut queue, &shared) => {}
+        _ = dial_loop(peer, &addr, &mut queue, &shared) => {}
     }
     shared.set_connected(peer, false);
 }
@@ -602,7 +637,7 @@ enum End {
 
 async fn dial_loop(
     peer: SiteId,
-    addr: SocketAddr,
+    addr: &PeerAddr,
     queue: &mut mpsc::Receiver<Queued>,
     shared: &Shared,
 ) {
@@ -626,7 +661,15 @@ async fn dial_loop(
                     backoff = BACKOFF_MIN;
                 }
             }
-            Err(e) => debug!(site = me, peer, %addr, "cannot connect to peer: {e}"),
+            Err(e) => {
+                // Said once, at the first failure after a success (or at
+                // start), then quietly retried.
+                if backoff == BACKOFF_MIN {
+                    info!(site = me, peer, %addr, "cannot connect to peer (retrying with backoff): {e}");
+                } else {
+                    debug!(site = me, peer, %addr, "cannot connect to peer: {e}");
+                }
+            }
         }
         let pause = backoff.mul_f64(rand::random_range(0.5..=1.0));
         backoff = (backoff * 2).min(BACKOFF_MAX);
@@ -636,8 +679,10 @@ async fn dial_loop(
     }
 }
 
-async fn connect(addr: SocketAddr) -> io::Result<TcpStream> {
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(addr))
+async fn connect(addr: &PeerAddr) -> io::Result<TcpStream> {
+    // The name is looked up now (and again at the next attempt).
+    let target = (addr.host.as_str(), addr.port);
+    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target))
         .await
         .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connection attempt timed out"))??;
     // Dialing a free port of this machine can connect a socket to itself.

@@ -15,7 +15,7 @@ use super::api::{
 use super::control;
 use super::record::{self, Recorder, What};
 use crate::config::Config;
-use crate::net::{self, NetConfig, NetEvent, NetHandle};
+use crate::net::{self, NetConfig, NetEvent, NetHandle, PeerAddr};
 use crate::paxos::{
     Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest, SiteId, Slot,
 };
@@ -180,7 +180,9 @@ pub async fn start(
     let mut peers = Vec::new();
     for (i, s) in config.sites.iter().enumerate() {
         if i as SiteId != me {
-            peers.push((i as SiteId, resolve(&s.addr, s.port)?));
+            // Resolved at each connection attempt: a name that does not
+            // resolve is a peer that is down, not a reason to stop.
+            peers.push((i as SiteId, PeerAddr::new(s.addr.clone(), s.port)));
         }
     }
     let (inbound_tx, inbound_rx) = mpsc::channel(4096);

@@ -1,6 +1,6 @@
-//! SPEC 6: a data dir knows whose it is. Real processes: a site started on
-//! another site's data dir, or in another cluster, is refused with a message
-//! that names both, and the data dir is left as it was.
+//! What a site does at start-up, with real processes: a data dir knows
+//! whose it is (SPEC 6), and a peer whose name does not resolve does not
+//! stop a site (SPEC 7).
 
 use serde_json::json;
 use std::io::Read;
@@ -99,4 +99,84 @@ fn a_data_dir_started_as_another_site_or_cluster_is_refused() {
         None,
         "alice still starts"
     );
+}
+
+/// One control request; None when nobody answers.
+fn call(port: u16, head: &str, body: serde_json::Value) -> Option<serde_json::Value> {
+    use std::io::{BufRead, BufReader, Write};
+    let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    s.set_read_timeout(Some(Duration::from_secs(10))).ok()?;
+    let line = json!({"head": head, "body": body}).to_string() + "\n";
+    s.write_all(line.as_bytes()).ok()?;
+    let mut answer = String::new();
+    BufReader::new(s).read_line(&mut answer).ok()?;
+    serde_json::from_str(&answer).ok()
+}
+
+/// Kills the children when the test ends, also when it fails.
+struct Kill(Vec<std::process::Child>);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        for c in &mut self.0 {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+#[test]
+fn a_peer_name_that_does_not_resolve_does_not_stop_a_site() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let ports: Vec<(u16, u16)> = (0..3).map(|_| (free_port(), free_port())).collect();
+    let hosts = ["127.0.0.1", "127.0.0.1", "no-such-host.invalid"];
+    let sites: Vec<_> = ["alice", "bob", "carol"]
+        .iter()
+        .zip(&ports)
+        .zip(hosts)
+        .map(|((n, (p, c)), h)| json!({"name": n, "addr": h, "port": p, "control_port": c}))
+        .collect();
+    let cfg = dir.path().join("config.json");
+    std::fs::write(&cfg, json!({ "sites": sites }).to_string()).expect("config");
+    let mut kids = Kill(Vec::new());
+    for name in ["alice", "bob"] {
+        let child = Command::new(BIN)
+            .args([name, "--headless", "--config"])
+            .arg(&cfg)
+            .arg("--data-dir")
+            .arg(dir.path().join(name))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start");
+        kids.0.push(child);
+    }
+    // A new cluster of three votes once two peers said they hold nothing:
+    // carol never answers, so alice and bob cannot start deciding (SPEC 6);
+    // what matters here is that both sites run and report carol down.
+    let end = Instant::now() + Duration::from_secs(20);
+    let mut status = None;
+    while Instant::now() < end {
+        status = call(ports[0].1, "status", serde_json::Value::Null);
+        if status
+            .as_ref()
+            .is_some_and(|s| s["body"]["peers"][0]["connected"] == true)
+        {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let status = status.expect("alice runs although carol's name does not resolve");
+    let peers = &status["body"]["peers"];
+    assert_eq!(peers[0]["connected"], true, "alice reaches bob: {status}");
+    assert_eq!(peers[1]["name"], "carol", "{status}");
+    assert_eq!(peers[1]["connected"], false, "{status}");
+    assert!(
+        call(ports[1].1, "status", serde_json::Value::Null).is_some(),
+        "bob runs"
+    );
+    for k in &mut kids.0 {
+        assert!(k.try_wait().ok().flatten().is_none(), "a site stopped");
+    }
 }
