@@ -13,11 +13,15 @@ fn filter() -> EnvFilter {
     EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"))
 }
 
-/// Logs to stderr.
+/// Logs to stderr, with colour codes only when stderr is a terminal (a
+/// log redirected to a file stays plain text) and `NO_COLOR` is not set.
 pub fn to_stderr() {
+    use std::io::IsTerminal;
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
+        .with_ansi(colour)
         .try_init();
 }
 

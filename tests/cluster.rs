@@ -825,6 +825,7 @@ fn a_site_whose_disk_was_lost_rejoins_as_a_learner_and_votes_again() {
     assert!(ok, "the wiped site never voted again; log:\n{}", c.log(2));
     // It went through the rejoin (its own log says so), not a fresh start.
     let all = c.log(2);
+    assert!(!all.contains('\u{1b}'), "colour codes in a log file");
     let log = &all[all.rfind("is now joining").unwrap_or(0)..];
     let rejoined = log.find("is now rejoining");
     let voted = log.find("is now voting");
