@@ -46,6 +46,9 @@ enum Flaw {
     WipedVotesAtOnce,
     /// A site runs for leader without hearing a quorum first.
     NoPreVote,
+    /// The WAL writes a group commit record by record: a torn write keeps
+    /// part of it (or leaves a site that cannot start).
+    NonAtomicGroupCommit,
 }
 
 #[derive(Clone, Debug)]
@@ -273,4 +276,14 @@ fn sim_runs_are_not_trivial() {
     assert!(slots > 20 * 20, "only {slots} slots decided in 20 seeds");
     assert!(done > 20 * 30, "only {done} submissions done in 20 seeds");
     assert!(steps > 20 * 600);
+}
+
+#[test]
+fn sim_catches_a_wal_that_keeps_part_of_a_torn_group_commit() {
+    let violations = run_seeds(FLAW_SEEDS, Flaw::NonAtomicGroupCommit, true);
+    assert!(
+        !violations.is_empty(),
+        "missed: a WAL that keeps part of a batch"
+    );
+    eprintln!("broken WAL caught: {}", violations[0]);
 }

@@ -264,10 +264,20 @@ impl Sim {
         if records.is_empty() {
             return true;
         }
-        let bytes = match tweettui::storage::encode_wal_batch(records) {
-            Ok(b) => b,
-            Err(_) => return false,
+        // The flawed WAL writes a group commit as one batch per record, so
+        // that a torn write can keep part of it.
+        let batches: Vec<&[Record]> = if self.p.flaw == Flaw::NonAtomicGroupCommit {
+            records.chunks(1).collect()
+        } else {
+            vec![records]
         };
+        let mut bytes = Vec::new();
+        for batch in batches {
+            match tweettui::storage::encode_wal_batch(batch) {
+                Ok(b) => bytes.extend(b),
+                Err(_) => return false,
+            }
+        }
         let page = tweettui::storage::WAL_PAGE;
         let start = self.sites[site as usize].disk.wal.len();
         let end = start + bytes.len();
