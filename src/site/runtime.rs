@@ -17,7 +17,8 @@ use super::record::{self, Recorder, What};
 use crate::config::Config;
 use crate::net::{self, NetConfig, NetEvent, NetHandle, PeerAddr};
 use crate::paxos::{
-    Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest, SiteId, Slot,
+    Completion, Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest,
+    SiteId, Slot, TraceEvent,
 };
 use crate::state::op::{Command, Op, OpId, Value};
 use crate::state::{rules, State};
@@ -146,56 +147,10 @@ pub async fn start(
         .clone();
     let names: Vec<String> = config.sites.iter().map(|s| s.name.clone()).collect();
 
-    let dir = opts.data_dir.clone();
-    let identity = Identity::new(names.clone(), site_cfg.name.clone());
-    let (store, recovered) =
-        tokio::task::spawn_blocking(move || Store::open_as::<State>(&dir, &identity))
-            .await
-            .context("storage task failed")??;
+    let (store, state, core) = recover(&opts, &names, &site_cfg.name).await?;
     let archive = Arc::new(store.archive_reader()?);
-    let state = match recovered.state {
-        Some(state) => {
-            if state.users() != names.as_slice() {
-                anyhow::bail!(
-                    "{}: the data dir was written for the sites {:?}, but the config has {:?}",
-                    opts.data_dir.display(),
-                    state.users(),
-                    names
-                );
-            }
-            state
-        }
-        None => State::new(names.clone()),
-    };
-    let core_cfg = CoreConfig::new(
-        config.sites.len() as u32,
-        me,
-        config.timeout_ms,
-        config.submit_timeout_ms,
-        rand::random(),
-    );
-    let core = Core::new(core_cfg, recovered.acceptor, recovered.applied);
-
-    let listen = resolve(&site_cfg.addr, site_cfg.port)?;
-    let mut peers = Vec::new();
-    for (i, s) in config.sites.iter().enumerate() {
-        if i as SiteId != me {
-            // Resolved at each connection attempt: a name that does not
-            // resolve is a peer that is down, not a reason to stop.
-            peers.push((i as SiteId, PeerAddr::new(s.addr.clone(), s.port)));
-        }
-    }
     let (inbound_tx, inbound_rx) = mpsc::channel(4096);
-    let net = net::start(
-        NetConfig {
-            me,
-            listen,
-            peers,
-            sites: config.sites.len() as u32,
-        },
-        inbound_tx,
-    )
-    .await?;
+    let net = start_net(&opts, inbound_tx).await?;
     let peer_addr = net.local_addr();
     let sink = Sink {
         me,
@@ -256,6 +211,73 @@ pub async fn start(
     })
 }
 
+/// Opens the data dir as this site's (SPEC 6) and rebuilds its state and
+/// consensus core from what is durable.
+async fn recover(
+    opts: &SiteOptions,
+    names: &[String],
+    site_name: &str,
+) -> anyhow::Result<(Store, State, Core)> {
+    let config = &opts.config;
+    let dir = opts.data_dir.clone();
+    let identity = Identity::new(names.to_vec(), site_name);
+    let (store, recovered) =
+        tokio::task::spawn_blocking(move || Store::open_as::<State>(&dir, &identity))
+            .await
+            .context("storage task failed")??;
+    let state = match recovered.state {
+        Some(state) => {
+            if state.users() != names {
+                anyhow::bail!(
+                    "{}: the data dir was written for the sites {:?}, but the config has {:?}",
+                    opts.data_dir.display(),
+                    state.users(),
+                    names
+                );
+            }
+            state
+        }
+        None => State::new(names.to_vec()),
+    };
+    let core_cfg = CoreConfig::new(
+        config.sites.len() as u32,
+        opts.site,
+        config.timeout_ms,
+        config.submit_timeout_ms,
+        rand::random(),
+    );
+    let core = Core::new(core_cfg, recovered.acceptor, recovered.applied);
+    Ok((store, state, core))
+}
+
+/// Listens for peers and starts dialing them.
+async fn start_net(
+    opts: &SiteOptions,
+    inbound: mpsc::Sender<(SiteId, Message)>,
+) -> anyhow::Result<NetHandle> {
+    let (config, me) = (&opts.config, opts.site);
+    let site_cfg = config
+        .sites
+        .get(me as usize)
+        .ok_or_else(|| anyhow!("site {me} is not in the config"))?;
+    let listen = resolve(&site_cfg.addr, site_cfg.port)?;
+    let mut peers = Vec::new();
+    for (i, s) in config.sites.iter().enumerate() {
+        if i as SiteId != me {
+            // Resolved at each connection attempt: a name that does not
+            // resolve is a peer that is down, not a reason to stop.
+            peers.push((i as SiteId, PeerAddr::new(s.addr.clone(), s.port)));
+        }
+    }
+    let cfg = NetConfig {
+        me,
+        listen,
+        peers,
+        sites: config.sites.len() as u32,
+    };
+    Ok(net::start(cfg, inbound).await?)
+}
+
 struct Runtime {
     core: Core,
     /// Taken while a blocking storage call runs.
@@ -282,6 +304,9 @@ struct Runtime {
     since_checkpoint: u64,
     tick: Duration,
 }
+
+/// A catch-up answer read from the archive: to whom, the prefix, the slots.
+type Served = (SiteId, Slot, Vec<DecidedEntry>);
 
 /// What the blocking storage step hands back.
 struct StoreWork {
@@ -397,28 +422,7 @@ impl Runtime {
             Vec::new()
         };
         // 1. Durable first (one sync for the batch); archive the new slots.
-        let served = if persist.is_empty() && committed.is_empty() && serve.is_empty() {
-            Vec::new()
-        } else {
-            let work = StoreWork {
-                records: persist,
-                archive: committed.clone(),
-                serve,
-            };
-            self.with_store(move |store| {
-                store.append(&work.records)?;
-                for (slot, value) in &work.archive {
-                    store.archive(*slot, value)?;
-                }
-                let mut served = Vec::new();
-                for req in work.serve {
-                    let entries = store.read_decided(req.from, req.to, SERVE_BYTES)?;
-                    served.push((req.to_site, req.decided_upto, entries));
-                }
-                Ok(served)
-            })
-            .await?
-        };
+        let served = self.make_durable(persist, &committed, serve).await?;
         for what in durable {
             self.sink.see(what);
         }
@@ -446,6 +450,49 @@ impl Runtime {
         for (to, msg) in send {
             self.net.send(to, msg);
         }
+        self.send_served(served);
+        // 4. Answer.
+        self.answer(completed, failed);
+        self.publish_trace(trace);
+        if self.since_checkpoint >= CHECKPOINT_EVERY {
+            self.checkpoint().await?;
+        }
+        Ok(())
+    }
+
+    /// Step 1 of `carry_out`: the records made durable (one sync), the new
+    /// decided slots archived, and the catch-up reads the core asked for.
+    async fn make_durable(
+        &mut self,
+        records: Vec<Record>,
+        committed: &[(Slot, Value)],
+        serve: Vec<ServeRequest>,
+    ) -> anyhow::Result<Vec<Served>> {
+        if records.is_empty() && committed.is_empty() && serve.is_empty() {
+            return Ok(Vec::new());
+        }
+        let work = StoreWork {
+            records,
+            archive: committed.to_vec(),
+            serve,
+        };
+        self.with_store(move |store| {
+            store.append(&work.records)?;
+            for (slot, value) in &work.archive {
+                store.archive(*slot, value)?;
+            }
+            let mut served = Vec::new();
+            for req in work.serve {
+                let entries = store.read_decided(req.from, req.to, SERVE_BYTES)?;
+                served.push((req.to_site, req.decided_upto, entries));
+            }
+            Ok(served)
+        })
+        .await
+    }
+
+    /// Sends the catch-up answers read from the archive.
+    fn send_served(&mut self, served: Vec<Served>) {
         for (to, decided_upto, entries) in served {
             let msg = Message::Decided {
                 decided_upto,
@@ -455,7 +502,7 @@ impl Runtime {
             };
             self.emit(SiteEvent::Trace {
                 at_ms: self.now(),
-                event: crate::paxos::TraceEvent::Message {
+                event: TraceEvent::Message {
                     dir: crate::paxos::Dir::Sent,
                     peer: to,
                     kind: msg.kind(),
@@ -466,7 +513,10 @@ impl Runtime {
             });
             self.net.send(to, msg);
         }
-        // 4. Answer.
+    }
+
+    /// Answers the submissions that finished.
+    fn answer(&mut self, completed: Vec<Completion>, failed: Vec<OpId>) {
         for c in completed {
             if let Some(reply) = self.waiting.remove(&c.id) {
                 let _ = reply.send(Response::ok(json!({"slot": c.slot, "index": c.index})));
@@ -480,8 +530,12 @@ impl Runtime {
                 ));
             }
         }
+    }
+
+    /// Logs membership changes and hands the trace to the UI.
+    fn publish_trace(&mut self, trace: Vec<TraceEvent>) {
         for event in &trace {
-            if let crate::paxos::TraceEvent::Membership(m) = event {
+            if let TraceEvent::Membership(m) = event {
                 // Whether the site votes matters to whoever runs it (SPEC 6).
                 tracing::info!("site {} is now {}", self.name, m.name());
             }
@@ -492,10 +546,6 @@ impl Runtime {
                 self.emit(SiteEvent::Trace { at_ms, event });
             }
         }
-        if self.since_checkpoint >= CHECKPOINT_EVERY {
-            self.checkpoint().await?;
-        }
-        Ok(())
     }
 
     async fn checkpoint(&mut self) -> anyhow::Result<()> {

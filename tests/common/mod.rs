@@ -22,7 +22,13 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// One cluster at a time per test binary: its ports are picked free and
+/// then bound by child processes, so two clusters starting at once could
+/// pick the same port.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 pub struct Cluster {
+    _turn: std::sync::MutexGuard<'static, ()>,
     pub submit_timeout_ms: u64,
     pub dir: tempfile::TempDir,
     pub config: PathBuf,
@@ -48,6 +54,11 @@ impl Cluster {
 
     /// The same, with the config's `timeout_ms` and `submit_timeout_ms`.
     pub fn with_timeouts(n: usize, timeout_ms: u64, submit_timeout_ms: u64) -> Cluster {
+        // A test that failed while holding the turn poisons it; the next
+        // one may still go.
+        let turn = ONE_AT_A_TIME
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().expect("temp dir");
         let peer_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
         let control_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
@@ -62,6 +73,7 @@ impl Cluster {
                           "submit_timeout_ms": submit_timeout_ms});
         std::fs::write(&config, text.to_string()).expect("write config");
         Cluster {
+            _turn: turn,
             submit_timeout_ms,
             dir,
             config,
