@@ -295,11 +295,11 @@ fn help_popup_lists_every_key() {
     assert!(text.contains("Help · every key"), "{text}");
     insta::assert_snapshot!("help_popup", t.backend());
     // Every key of every table is in the popup (scrolling through it).
-    let all: String = tweettui::ui::help::lines(&app.theme, app.demo)
+    let all: String = tweettui::ui::help::lines(&app.theme, app.mode())
         .iter()
         .map(|l| l.to_string() + "\n")
         .collect();
-    for (title, table) in tweettui::ui::help::sections(true) {
+    for (title, table) in tweettui::ui::help::sections(tweettui::ui::help::Mode::Demo) {
         assert!(all.contains(title), "{title} missing from the help");
         for k in table {
             assert!(all.contains(k.keys), "{} missing from the help", k.keys);
@@ -1161,7 +1161,7 @@ mod key_tables {
             cluster::DEMO,
             input::KEYS,
         ];
-        let shown = help::sections(true);
+        let shown = help::sections(help::Mode::Demo);
         assert_eq!(shown.len(), checked.len());
         for (title, table) in shown {
             assert!(checked.contains(&table), "{title}: not checked here");
