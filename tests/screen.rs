@@ -1143,6 +1143,9 @@ mod key_tables {
             keys::any_pane(k, false).is_some()
         });
         same_keys("demo", cluster::DEMO, |k| cluster::demo_key(k).is_some());
+        same_keys("replay", tweettui::ui::replay::KEYS, |k| {
+            tweettui::ui::replay::action(k).is_some()
+        });
         // The input box edits with every other key: only its own keys
         // (not editing) must be listed; the editing entries edit.
         let edit = |k: &KeyEvent| input::action(k) == input::Action::Edit;

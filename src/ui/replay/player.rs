@@ -222,7 +222,7 @@ impl Player {
     /// that is near, else from the snapshot before `k`.
     pub fn seek(&self, now: &mut Now, k: usize) {
         let k = k.min(self.len());
-        let snap = k / self.every;
+        let snap = (k / self.every).min(self.snaps.len().saturating_sub(1));
         if k < now.pos || snap * self.every > now.pos {
             if let Some(s) = self.snaps.get(snap) {
                 now.clone_from(s);
