@@ -92,6 +92,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
     },
+    /// Play recordings (--record) of one or several sites, merged, with a time slider.
+    Replay {
+        /// The recordings (from one host or several: merged by time, a receive after its send).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -152,6 +158,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             record,
         }) => {
             tweettui::demo::run(sites, keep, record).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Replay { files }) => {
+            let player = ui::replay::load(&files)?;
+            ui::replay::run(player).await?;
             Ok(ExitCode::SUCCESS)
         }
         None => {

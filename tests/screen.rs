@@ -295,11 +295,11 @@ fn help_popup_lists_every_key() {
     assert!(text.contains("Help · every key"), "{text}");
     insta::assert_snapshot!("help_popup", t.backend());
     // Every key of every table is in the popup (scrolling through it).
-    let all: String = tweettui::ui::help::lines(&app.theme, app.demo)
+    let all: String = tweettui::ui::help::lines(&app.theme, app.mode())
         .iter()
         .map(|l| l.to_string() + "\n")
         .collect();
-    for (title, table) in tweettui::ui::help::sections(true) {
+    for (title, table) in tweettui::ui::help::sections(tweettui::ui::help::Mode::Demo) {
         assert!(all.contains(title), "{title} missing from the help");
         for k in table {
             assert!(all.contains(k.keys), "{} missing from the help", k.keys);
@@ -1143,6 +1143,9 @@ mod key_tables {
             keys::any_pane(k, false).is_some()
         });
         same_keys("demo", cluster::DEMO, |k| cluster::demo_key(k).is_some());
+        same_keys("replay", tweettui::ui::replay::KEYS, |k| {
+            tweettui::ui::replay::action(k).is_some()
+        });
         // The input box edits with every other key: only its own keys
         // (not editing) must be listed; the editing entries edit.
         let edit = |k: &KeyEvent| input::action(k) == input::Action::Edit;
@@ -1161,7 +1164,7 @@ mod key_tables {
             cluster::DEMO,
             input::KEYS,
         ];
-        let shown = help::sections(true);
+        let shown = help::sections(help::Mode::Demo);
         assert_eq!(shown.len(), checked.len());
         for (title, table) in shown {
             assert!(checked.contains(&table), "{title}: not checked here");

@@ -241,6 +241,7 @@ fn a_round(app: &mut App) {
                 slot: 0,
                 value: hi.into(),
                 own: None,
+                full: None,
             },
         );
     }

@@ -13,10 +13,15 @@
 //! The file: a header line ([`Header`], with the format's name and
 //! version), then one [`Event`] per line, in the order they were recorded.
 //! It stops at a size limit, with a last line saying so ([`What::Limit`]).
+//!
+//! Version 2 added the decided value in full to `decided` (its `cmds`), so
+//! that `tweettui replay` can rebuild every site's timeline; version 1
+//! files are refused with a message saying so.
 
 use crate::net::NetEvent;
 pub use crate::net::{DropReason, Fault};
 use crate::paxos::{Ballot, Membership, Message, MsgKind, SiteId, Slot, TraceEvent};
+use crate::state::op::Value;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
 use std::io::{BufRead, BufReader, BufWriter, Write};
@@ -27,7 +32,7 @@ use std::time::{Duration, Instant};
 /// The format's name, in the header line.
 pub const FORMAT: &str = "tweettui-record";
 /// The format's version, in the header line.
-pub const VERSION: u32 = 1;
+pub const VERSION: u32 = 2;
 /// The default size limit of a recording.
 pub const DEFAULT_LIMIT: u64 = 256 << 20;
 /// How often buffered lines reach the file at least.
@@ -124,13 +129,17 @@ pub enum What {
         value: String,
         recovered: bool,
     },
-    /// The site learned that `slot` is decided; `own`: a submission of
-    /// this site won (true) or lost (false) the slot.
+    /// The slot joined the site's decided prefix (it is applied there, in
+    /// slot order); `value` is a summary, `full` the value itself (the
+    /// commands: what a replay applies to rebuild the timeline); `own`: a
+    /// submission of this site won (true) or lost (false) the slot.
     Decided {
         slot: Slot,
         value: String,
         #[serde(default, skip_serializing_if = "Option::is_none")]
         own: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        full: Option<Value>,
     },
     /// The site's view of who leads changed.
     Leader {
@@ -184,11 +193,40 @@ impl What {
                 value,
                 recovered,
             },
-            TraceEvent::Decided { slot, value, own } => What::Decided { slot, value, own },
+            // The runtime adds the value itself (the core's event has a
+            // summary): see `with_full`.
+            TraceEvent::Decided { slot, value, own } => What::Decided {
+                slot,
+                value,
+                own,
+                full: None,
+            },
             TraceEvent::Leader { leader, ballot } => What::Leader { leader, ballot },
             TraceEvent::Election { ballot, from_slot } => What::Election { ballot, from_slot },
             TraceEvent::Membership(membership) => What::Membership { membership },
         })
+    }
+
+    /// A `decided` event with its value in full, found in `committed` (the
+    /// slots the same step applied); other events as they are.
+    pub fn with_full(self, committed: &[(Slot, Value)]) -> What {
+        match self {
+            What::Decided {
+                slot,
+                value,
+                own,
+                full: None,
+            } => What::Decided {
+                slot,
+                value,
+                own,
+                full: committed
+                    .iter()
+                    .find(|(s, _)| *s == slot)
+                    .map(|(_, v)| v.clone()),
+            },
+            other => other,
+        }
     }
 
     /// The event for what the transport of site `me` did.
@@ -382,6 +420,13 @@ pub fn read(path: &Path) -> anyhow::Result<Recording> {
         .ok()
         .filter(|h: &Header| h.format == FORMAT)
         .with_context(|| format!("{}: not a tweettui recording", path.display()))?;
+    if header.version == 1 {
+        bail!(
+            "{}: a recording of format version 1, which has no decided values (the timeline \
+             cannot be rebuilt from it): this program reads version {VERSION}; record it again",
+            path.display()
+        );
+    }
     if header.version != VERSION {
         bail!(
             "{}: a recording of format version {}, this program reads version {VERSION}",
@@ -450,8 +495,9 @@ mod tests {
             },
             What::Decided {
                 slot: 3,
-                value: "bob: hi".into(),
+                value: "no-op".into(),
                 own: Some(false),
+                full: Some(Value::noop()),
             },
             What::Leader {
                 leader: None,
@@ -556,6 +602,13 @@ mod tests {
         )
         .unwrap();
         assert!(format!("{:#}", read(&path).unwrap_err()).contains("version 99"));
+        std::fs::write(
+            &path,
+            "{\"format\":\"tweettui-record\",\"version\":1,\"sites\":[],\"started_ms\":0}\n",
+        )
+        .unwrap();
+        let e = format!("{:#}", read(&path).unwrap_err());
+        assert!(e.contains("version 1, which has no decided values"), "{e}");
     }
 
     /// Three real sites recording to one file: every receive matches a
@@ -618,6 +671,15 @@ mod tests {
             &|w| matches!(w, What::Accepted { value, .. } if value.ends_with("one"))
         ));
         assert!(has(&|w| matches!(w, What::Decided { slot: 1, .. })));
+        // Every decision carries its value: the tweet "one" is in slot 0.
+        assert!(events.iter().all(|e| match &e.what {
+            What::Decided { full, .. } => full.is_some(),
+            _ => true,
+        }));
+        assert!(has(
+            &|w| matches!(w, What::Decided { slot: 0, full: Some(v), .. }
+            if matches!(&v.cmds[..], [c] if matches!(&c.op, crate::state::op::Op::Tweet { text, .. } if text == "one")))
+        ));
         assert!(has(&|w| matches!(w, What::Prefix { decided: 2 })));
         assert!(has(&|w| matches!(w, What::Fault { .. })));
         assert!(has(&|w| matches!(

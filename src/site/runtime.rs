@@ -427,6 +427,12 @@ impl Runtime {
             self.sink.see(what);
         }
         // 2. Apply.
+        // The recording's `decided` events carry the value in full.
+        let full: Vec<(Slot, Value)> = if self.sink.recorder.is_some() {
+            committed.clone()
+        } else {
+            Vec::new()
+        };
         for (slot, value) in committed {
             self.state
                 .apply(slot, &value)
@@ -438,7 +444,7 @@ impl Runtime {
         // before its prepares, a proposal before its accepts).
         if self.sink.active() {
             for what in trace.iter().filter_map(What::from_trace) {
-                self.sink.see(what);
+                self.sink.see(what.with_full(&full));
             }
             let prefix = self.core.decided_prefix();
             if self.last_prefix != Some(prefix) {

@@ -4,6 +4,7 @@
 use super::cluster::DEMO;
 use super::keys::{KeyHelp, ANYWHERE, ANY_PANE};
 use super::panes::{popup, Focus};
+use super::replay::KEYS as REPLAY;
 use super::text::pad;
 use super::theme::Theme;
 use ratatui::style::Modifier;
@@ -33,18 +34,30 @@ pub const COMMANDS: &[(&str, &str)] = &[
     ("/quit", "quit"),
 ];
 
+/// Which keys work beyond a site's own: the demo's, or the replay's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Site,
+    Demo,
+    Replay,
+}
+
 /// Every key table with its title, in the help's order (the demo's only
-/// in the demo).
-pub fn sections(demo: bool) -> Vec<(&'static str, &'static [KeyHelp])> {
-    let mut out = vec![
+/// in the demo, the replay's only in a replay).
+pub fn sections(mode: Mode) -> Vec<(&'static str, &'static [KeyHelp])> {
+    let mut out = Vec::new();
+    if mode == Mode::Replay {
+        out.push(("Replay (any pane, before the pane's own keys)", REPLAY));
+    }
+    out.extend([
         ("Anywhere", ANYWHERE),
         (Focus::Input.title(), Focus::Input.keys()),
         ("Any pane (not the input box)", ANY_PANE),
         (Focus::Timeline.title(), Focus::Timeline.keys()),
         (Focus::Blocks.title(), Focus::Blocks.keys()),
         (Focus::Trace.title(), Focus::Trace.keys()),
-    ];
-    if demo {
+    ]);
+    if mode == Mode::Demo {
         out.push(("Demo (any pane; Alt+digit anywhere)", DEMO));
     }
     out.push(("Help and log popups", popup::KEYS));
@@ -54,7 +67,7 @@ pub fn sections(demo: bool) -> Vec<(&'static str, &'static [KeyHelp])> {
 
 /// Every key, section by section, then the typed commands and the trace's
 /// legend.
-pub fn lines<'a>(theme: &Theme, demo: bool) -> Vec<Line<'a>> {
+pub fn lines<'a>(theme: &Theme, mode: Mode) -> Vec<Line<'a>> {
     let heading = |text: &'static str| {
         Line::from(Span::styled(
             text,
@@ -68,7 +81,7 @@ pub fn lines<'a>(theme: &Theme, demo: bool) -> Vec<Line<'a>> {
         ])
     };
     let mut lines = Vec::new();
-    for (title, keys) in sections(demo) {
+    for (title, keys) in sections(mode) {
         lines.push(heading(title));
         lines.extend(keys.iter().map(|k| entry(k.keys, k.long)));
         lines.push(Line::raw(""));
@@ -87,15 +100,20 @@ pub fn lines<'a>(theme: &Theme, demo: bool) -> Vec<Line<'a>> {
 }
 
 /// The footer's entries where the focus is, most useful first: the
-/// focused pane's keys, then (on a pane) `?`, the demo's keys and the other
-/// pane keys, then those that work anywhere. What does not fit is left out.
-pub fn footer(focus: Focus, demo: bool) -> Vec<(&'static str, &'static str)> {
+/// focused pane's keys (in a replay, on a pane, the replay's before them),
+/// then (on a pane) `?`, the demo's keys and the other pane keys, then those
+/// that work anywhere. What does not fit is left out.
+pub fn footer(focus: Focus, mode: Mode) -> Vec<(&'static str, &'static str)> {
     let foot = |t: &'static [KeyHelp]| t.iter().filter_map(|k| k.foot).collect::<Vec<_>>();
-    let mut out = foot(focus.keys());
+    let mut out = Vec::new();
+    if mode == Mode::Replay && focus != Focus::Input {
+        out.extend(foot(REPLAY));
+    }
+    out.extend(foot(focus.keys()));
     if focus != Focus::Input {
         let any = foot(ANY_PANE);
         out.push(any[0]);
-        if demo {
+        if mode == Mode::Demo {
             out.extend(foot(DEMO));
         }
         out.extend(any.into_iter().skip(1));

@@ -17,6 +17,7 @@ pub mod help;
 pub mod keys;
 pub mod layout;
 pub mod panes;
+pub mod replay;
 pub mod seen;
 mod terminal;
 pub mod text;

@@ -122,7 +122,7 @@ impl Row {
 }
 
 /// The space-time diagram's rows.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Diagram {
     rows: VecDeque<Row>,
     next_seq: u64,
@@ -393,7 +393,7 @@ pub struct Cell {
 }
 
 /// The log grid: rows are slots, columns are sites.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct Grid {
     pub slots: BTreeMap<Slot, Vec<Cell>>,
     /// Each site's durable promise.

@@ -80,7 +80,7 @@ fn draw_trace(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {
                 focused,
                 settings: &app.trace,
                 view: &m.tview,
-                diagram: &app.diagram,
+                diagram: app.seen().0,
                 names,
             };
             spacetime::draw(&p, frame, area);
@@ -91,7 +91,7 @@ fn draw_trace(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {
                 focused,
                 settings: &app.trace,
                 view: &m.tview,
-                grid: &app.grid,
+                grid: app.seen().1,
                 names,
             };
             grid::draw(&p, frame, area);
@@ -118,7 +118,7 @@ fn draw_popup(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {
             frame,
             area,
             " Help · every key (↑↓ PgUp/PgDn scroll · Esc closes) ",
-            help::lines(theme, app.demo),
+            help::lines(theme, app.mode()),
             *scroll,
         ),
         Some(Popup::Log {
@@ -157,7 +157,11 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     let m = app.site();
     let sep = || Span::styled(" │ ", t.dim());
     let mut spans = Vec::new();
-    if app.demo {
+    if let Some(r) = &app.replay {
+        spans.extend(slider(app, r, area.width));
+        spans.push(Span::styled("│", t.dim()));
+    }
+    if app.demo || app.replay.is_some() {
         spans.push(Span::styled(
             format!(" [{}/{}] ", m.index + 1, app.sites.len()),
             t.dim(),
@@ -166,7 +170,9 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::raw(" "));
     }
     spans.push(Span::styled(m.name.clone(), t.author(m.index)));
-    if !m.up {
+    if !m.up && !app.demo {
+        spans.push(Span::styled(" CRASHED", t.error()));
+    } else if !m.up {
         spans.push(Span::styled(" CRASHED (r restarts)", t.error()));
     } else if m.state.is_none() {
         spans.push(Span::styled(" starting…", t.pending()));
@@ -174,7 +180,12 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
         spans.push(Span::styled(" restarted", t.ok()));
     }
     if m.cut_off {
-        spans.push(Span::styled(" CUT OFF (c heals)", t.warn()));
+        let text = if app.demo {
+            " CUT OFF (c heals)"
+        } else {
+            " CUT OFF"
+        };
+        spans.push(Span::styled(text, t.warn()));
     }
     spans.push(sep());
     spans.push(Span::raw(format!("leader: {}", leader(app))));
@@ -222,6 +233,27 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// The replay's slider: playing or paused, the position of the total, the
+/// time since the first event, the speed, and a bar (wider on a wider
+/// terminal).
+fn slider<'a>(app: &App, r: &crate::ui::replay::Replay, width: u16) -> Vec<Span<'a>> {
+    let t = &app.theme;
+    let (pos, len) = (r.pos(), r.player.len());
+    let ms = r.player.ms_at(pos);
+    let bar_w = if width >= 120 { 24 } else { 10 };
+    let filled = (pos * bar_w).checked_div(len).unwrap_or(0).min(bar_w - 1);
+    let bar = format!("{}●{}", "━".repeat(filled), "─".repeat(bar_w - 1 - filled));
+    let speed = crate::ui::replay::SPEEDS[r.speed];
+    vec![
+        Span::styled(if r.playing { " ▶ " } else { " ⏸ " }, t.key()),
+        Span::raw(format!("{pos}/{len} ")),
+        Span::raw(format!("{}.{:03}s ", ms / 1000, ms % 1000)),
+        Span::styled(format!("{speed}× "), t.dim()),
+        Span::styled(bar, t.ok()),
+        Span::raw(" "),
+    ]
+}
+
 /// Who leads, as the shown site knows it.
 fn leader(app: &App) -> String {
     let m = app.site();
@@ -262,7 +294,7 @@ fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
-    for (key, what) in help::footer(app.focus, app.demo) {
+    for (key, what) in help::footer(app.focus, app.mode()) {
         let w = width(key) + 1 + width(what) + 2;
         if used + w > area.width as usize {
             continue;

@@ -9,7 +9,7 @@ use crate::ui::panes::Level;
 impl App {
     /// Shows site `i` (the demo only).
     pub(super) fn show_site(&mut self, i: usize, fx: &mut Vec<Effect>) {
-        if !self.demo {
+        if !self.demo && self.replay.is_none() {
             return;
         }
         if i >= self.sites.len() {
@@ -18,13 +18,18 @@ impl App {
             return;
         }
         self.shown = i;
+        self.sync_replay();
         // A site exchanges no messages with itself.
         if self.trace.filter.peer == Some(i as SiteId) {
             self.trace.filter.peer = None;
         }
         self.keep_selection_visible();
         let m = self.site();
-        let state = if m.up { "" } else { " (down: r restarts it)" };
+        let state = match (m.up, self.demo) {
+            (true, _) => "",
+            (false, true) => " (down: r restarts it)",
+            (false, false) => " (down)",
+        };
         self.say(
             Level::Info,
             format!("showing site {} {}{state}", i + 1, m.name),

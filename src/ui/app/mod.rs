@@ -11,6 +11,7 @@
 //! the demo (`demo`).
 
 mod demo;
+mod replay;
 mod requests;
 mod sites;
 
@@ -51,8 +52,15 @@ pub struct Note {
 pub enum Msg {
     Term(Event),
     Site(usize, SiteEvent),
-    Reply { tag: u64, resp: Response },
+    Reply {
+        tag: u64,
+        resp: Response,
+    },
     Demo(DemoEvent),
+    /// A frame went by (`ms` of real time): a replay that plays moves on.
+    Tick {
+        ms: u64,
+    },
 }
 
 /// What the UI asks its surroundings to do.
@@ -104,6 +112,10 @@ pub struct App {
     pub size: (u16, u16),
     pub mouse_capture: bool,
     pub quit: bool,
+    /// `tweettui replay`: the player and its slider.
+    pub replay: Option<Box<crate::ui::replay::Replay>>,
+    /// Replay: the position each site's trace shows.
+    synced: Vec<Option<usize>>,
     next_tag: u64,
 }
 
@@ -134,6 +146,8 @@ impl App {
             size: cfg.size,
             mouse_capture: cfg.mouse_capture,
             quit: false,
+            replay: None,
+            synced: Vec::new(),
             next_tag: 0,
         }
     }
@@ -162,6 +176,26 @@ impl App {
             Rect::new(0, 0, self.size.0, self.size.1),
             self.trace.wide.is_some(),
         )
+    }
+
+    /// Which keys work: a site's, the demo's or the replay's.
+    pub fn mode(&self) -> help::Mode {
+        if self.replay.is_some() {
+            help::Mode::Replay
+        } else if self.demo {
+            help::Mode::Demo
+        } else {
+            help::Mode::Site
+        }
+    }
+
+    /// The space-time diagram and the log grid shown: every hosted site's
+    /// events, or in a replay those up to the slider.
+    pub fn seen(&self) -> (&Diagram, &Grid) {
+        match &self.replay {
+            Some(r) => (&r.now.diagram, &r.now.grid),
+            None => (&self.diagram, &self.grid),
+        }
     }
 
     fn set_focus(&mut self, focus: Focus) {
@@ -196,6 +230,7 @@ impl App {
                 self.on_demo(ev);
                 true
             }
+            Msg::Tick { ms } => self.on_tick(ms),
         };
         if self.quit && !fx.contains(&Effect::Quit) {
             fx.push(Effect::Quit);
@@ -252,6 +287,11 @@ impl App {
         if key.modifiers.contains(KeyModifiers::ALT) {
             if let KeyCode::Char(d @ '1'..='9') = key.code {
                 return self.show_site(d as usize - '1' as usize, fx);
+            }
+        }
+        if self.replay.is_some() && self.focus != Focus::Input {
+            if let Some(a) = crate::ui::replay::action(&key) {
+                return self.on_replay_key(a, fx);
             }
         }
         let ask = match self.focus {
@@ -325,7 +365,7 @@ impl App {
     /// Lines of the open popup.
     fn popup_len(&self) -> usize {
         match &self.popup {
-            Some(Popup::Help { .. }) => help::lines(&self.theme, self.demo).len(),
+            Some(Popup::Help { .. }) => help::lines(&self.theme, self.mode()).len(),
             Some(Popup::Log { lines, .. }) => lines.len(),
             _ => 0,
         }
@@ -401,6 +441,10 @@ impl App {
         let names = self.names();
         let me = self.shown as SiteId;
         let m = &mut self.sites[self.shown];
+        let (diagram, grid) = match &self.replay {
+            Some(r) => (&r.now.diagram, &r.now.grid),
+            None => (&self.diagram, &self.grid),
+        };
         f(&mut TracePane {
             settings: &mut self.trace,
             buf: &m.trace,
@@ -408,8 +452,8 @@ impl App {
             rows,
             me,
             names: &names,
-            diagram: &self.diagram,
-            grid_slots: self.grid.slots.len(),
+            diagram,
+            grid_slots: grid.slots.len(),
         })
     }
 

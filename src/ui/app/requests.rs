@@ -104,6 +104,13 @@ impl App {
 
     /// Sends a request to the shown site in the background.
     fn submit(&mut self, op: PendingOp, req: Request, fx: &mut Vec<Effect>) -> bool {
+        if self.replay.is_some() {
+            self.say(
+                Level::Error,
+                "✗ a replay plays a recording: nothing is sent (no tweet, block, unblock or /log)",
+            );
+            return false;
+        }
         let m = self.site();
         if !m.up {
             let what = if self.demo {

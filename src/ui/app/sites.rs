@@ -111,7 +111,7 @@ impl App {
 
     /// Site `site` decided `slot`: apply it to the UI's copy of its state,
     /// and tell its timeline what changed.
-    fn on_committed(&mut self, site: usize, slot: Slot, value: &Value) {
+    pub(super) fn on_committed(&mut self, site: usize, slot: Slot, value: &Value) {
         let m = &mut self.sites[site];
         let Some(state) = &mut m.state else {
             return;
