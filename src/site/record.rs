@@ -20,7 +20,7 @@
 
 use crate::net::NetEvent;
 pub use crate::net::{DropReason, Fault};
-use crate::paxos::{Ballot, Membership, Message, MsgKind, SiteId, Slot, TraceEvent};
+use crate::paxos::{Ballot, Membership, Message, MsgKind, Record, SiteId, Slot, TraceEvent};
 use crate::state::op::Value;
 use serde::{Deserialize, Serialize};
 use std::fs::File;
@@ -226,6 +226,24 @@ impl What {
                     .map(|(_, v)| v.clone()),
             },
             other => other,
+        }
+    }
+
+    /// The event saying that a record of the acceptor is durable (decisions
+    /// and membership are told by the core's own events).
+    pub fn from_record(r: &Record) -> Option<What> {
+        match r {
+            Record::Promise { ballot } => Some(What::Promised { ballot: *ballot }),
+            Record::Accept {
+                slot,
+                ballot,
+                value,
+            } => Some(What::Accepted {
+                slot: *slot,
+                ballot: *ballot,
+                value: value.summary(),
+            }),
+            Record::Decide { .. } | Record::Rejoining | Record::Voting => None,
         }
     }
 

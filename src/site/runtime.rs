@@ -417,7 +417,7 @@ impl Runtime {
             trace,
         } = out;
         let durable: Vec<What> = if self.sink.active() {
-            persist.iter().filter_map(durable_event).collect()
+            persist.iter().filter_map(What::from_record).collect()
         } else {
             Vec::new()
         };
@@ -728,25 +728,6 @@ impl Runtime {
             };
             let _ = reply.send(answer);
         });
-    }
-}
-
-/// The event saying that a record of the acceptor is durable (decisions
-/// are told by the core's own `decided` events).
-fn durable_event(r: &Record) -> Option<What> {
-    match r {
-        Record::Promise { ballot } => Some(What::Promised { ballot: *ballot }),
-        Record::Accept {
-            slot,
-            ballot,
-            value,
-        } => Some(What::Accepted {
-            slot: *slot,
-            ballot: *ballot,
-            value: value.summary(),
-        }),
-        // Told by the core's own membership events.
-        Record::Decide { .. } | Record::Rejoining | Record::Voting => None,
     }
 }
 
