@@ -98,6 +98,18 @@ enum Command {
         #[arg(value_name = "FILE", required = true)]
         files: Vec<PathBuf>,
     },
+    /// A sequence diagram of some slots from recordings, for slides (to stdout).
+    Export {
+        /// The recordings (merged as replay merges them).
+        #[arg(value_name = "FILE", required = true)]
+        files: Vec<PathBuf>,
+        /// The slots: A..B (both included) or one slot.
+        #[arg(long, value_parser = ui::replay::export::parse_slots)]
+        slots: std::ops::RangeInclusive<u64>,
+        /// Mermaid `sequenceDiagram`, or a ShiViz log with vector clocks.
+        #[arg(long, value_enum, default_value = "mermaid")]
+        format: ui::replay::export::Format,
+    },
 }
 
 fn main() -> ExitCode {
@@ -158,6 +170,16 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             record,
         }) => {
             tweettui::demo::run(sites, keep, record).await?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Export {
+            files,
+            slots,
+            format,
+        }) => {
+            let text = ui::replay::export_files(&files, &slots, format)?;
+            // Not print!: it panics when the reader goes away (`| head`).
+            let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Replay { files }) => {

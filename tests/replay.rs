@@ -94,6 +94,23 @@ async fn a_recorded_cluster_replays_to_the_same_decided_log() {
         s.stop().await.unwrap();
     }
     drop(rec);
+    // The same file as a Mermaid diagram of slot 0 (issue "see a round",
+    // export): the slot's accepts and acks between the three sites, and its
+    // decision.
+    let mermaid = replay::export_files(
+        std::slice::from_ref(&path),
+        &(0..=0),
+        replay::export::Format::Mermaid,
+    )
+    .unwrap();
+    assert!(
+        mermaid.starts_with("sequenceDiagram\n    participant alice\n"),
+        "{mermaid}"
+    );
+    for needle in ["->>", "accept no. 0", "ack no. 0", "decided slot 0"] {
+        assert!(mermaid.contains(needle), "no {needle}:\n{mermaid}");
+    }
+    assert!(!mermaid.contains("no. 1 "), "only slot 0:\n{mermaid}");
     let player = replay::load(&[path]).unwrap();
     assert_eq!(log_rows(&player.log), live.body);
     assert!(player.log.len() >= 5, "{}", player.log.len());

@@ -4,6 +4,7 @@
 //! network, no site runtime. Every pane shows the state at the slider's
 //! position ([`player`]); the App's side is `app::replay`.
 
+pub mod export;
 pub mod merge;
 pub mod player;
 mod run;
@@ -28,6 +29,21 @@ pub fn load(paths: &[PathBuf]) -> anyhow::Result<Player> {
     let events = merge::merge(recs.into_iter().map(|(_, r)| r.events).collect());
     anyhow::ensure!(!events.is_empty(), "the recordings hold no events");
     Ok(Player::new(names, events))
+}
+
+/// Reads and merges the recordings, then writes the diagram of `slots`.
+pub fn export_files(
+    paths: &[PathBuf],
+    slots: &std::ops::RangeInclusive<crate::paxos::Slot>,
+    format: export::Format,
+) -> anyhow::Result<String> {
+    let mut recs = Vec::new();
+    for p in paths {
+        recs.push((p.display().to_string(), record::read(p)?));
+    }
+    let names = merge::sites_of(&recs)?;
+    let events = merge::merge(recs.into_iter().map(|(_, r)| r.events).collect());
+    Ok(export::export(&names, &events, slots, format))
 }
 
 /// The speeds, slowest first.
