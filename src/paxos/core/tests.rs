@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::state::op::Op;
+use std::collections::HashSet;
 
 /// The durable state of a site of a cluster with history: it votes
 /// (an empty one would first ask its peers, see "Rejoin").
