@@ -15,6 +15,19 @@ use super::{approx_value_bytes, Completion, Core, Output, PendState, Role, Serve
 use crate::paxos::types::*;
 use crate::state::op::Value;
 
+/// When [`Core::maybe_fetch`] asks a peer for the decided slots it knows
+/// of beyond its prefix. Either way, a fetch that went unanswered is asked
+/// again after a whole `timeout_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FetchWhen {
+    /// Once the prefix made no progress for `fetch_after_ms`: a commit may
+    /// be late rather than lost.
+    Stalled,
+    /// At once: the last answer made progress, so the next chunk is asked
+    /// for without waiting (pipelined catch-up).
+    Now,
+}
+
 impl Core {
     pub(super) fn note_decided(&mut self, slot: Option<Slot>) {
         if let Some(s) = slot {
@@ -100,7 +113,7 @@ impl Core {
 
     /// Asks a peer for decided values when this site knows of decided slots
     /// beyond its prefix (or waits for a slot it was assigned).
-    pub(super) fn maybe_fetch(&mut self, out: &mut Output, now_please: bool) {
+    pub(super) fn maybe_fetch(&mut self, out: &mut Output, when: FetchWhen) {
         let stuck_assigned = self
             .pending
             .values()
@@ -120,7 +133,7 @@ impl Core {
         };
         let due = match self.fetch_sent_at {
             None => {
-                now_please
+                when == FetchWhen::Now
                     || self.now.saturating_sub(self.last_progress) >= self.cfg.fetch_after_ms()
             }
             Some(at) => self.now.saturating_sub(at) >= self.cfg.timeout_ms,

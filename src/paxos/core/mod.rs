@@ -43,6 +43,7 @@ mod timers;
 
 use self::acceptor::PromiseInfo;
 use self::leader::{Leading, PastTerm};
+use self::learner::FetchWhen;
 use self::submitter::{PendState, Pending};
 use super::durable::AcceptorState;
 use super::types::*;
@@ -466,7 +467,7 @@ impl Core {
             Input::Submit(cmd) => self.on_submit(&mut out, cmd),
         }
         self.dispatch_pending(&mut out);
-        self.maybe_fetch(&mut out, false);
+        self.maybe_fetch(&mut out, FetchWhen::Stalled);
         self.check_rejoined(&mut out);
         out
     }
@@ -578,7 +579,7 @@ impl Core {
                 self.fetch_sent_at = None;
                 if self.prefix > before {
                     // Pipelined catch-up: ask for the next chunk at once.
-                    self.maybe_fetch(out, true);
+                    self.maybe_fetch(out, FetchWhen::Now);
                 }
             }
         }

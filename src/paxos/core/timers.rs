@@ -1,6 +1,7 @@
 //! The clocks of the core, named, and what each role does when time
 //! passes (`Input::Tick`).
 
+use super::learner::FetchWhen;
 use super::{Core, CoreConfig, Output, PendState, Role};
 use crate::paxos::types::*;
 use crate::state::op::OpId;
@@ -112,13 +113,6 @@ impl CoreConfig {
     }
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum RoleKind {
-    Follower,
-    Preparing,
-    Leading,
-}
-
 impl Core {
     pub(super) fn on_tick(&mut self, out: &mut Output) {
         let now = self.now;
@@ -142,10 +136,10 @@ impl Core {
         self.past_terms
             .retain(|t| now.saturating_sub(t.ended_at) <= self.cfg.past_term_memory_ms());
 
-        match self.role_kind() {
-            RoleKind::Leading => self.leader_tick(out),
-            RoleKind::Preparing => self.candidate_tick(out),
-            RoleKind::Follower => self.follower_tick(out),
+        match self.role {
+            Role::Leading(_) => self.leader_tick(out),
+            Role::Preparing { .. } => self.candidate_tick(out),
+            Role::Follower => self.follower_tick(out),
         }
         if now >= self.next_hole_check {
             self.next_hole_check = now + self.cfg.hole_probe_ms();
@@ -159,7 +153,7 @@ impl Core {
                     self.send(out, peer, Message::Fetch { from: at, to: at });
                 }
             }
-            self.maybe_fetch(out, false);
+            self.maybe_fetch(out, FetchWhen::Stalled);
         }
     }
 
@@ -200,14 +194,6 @@ impl Core {
         }
         if now >= self.next_election_at && self.pre_vote(out) {
             self.start_election(out);
-        }
-    }
-
-    fn role_kind(&self) -> RoleKind {
-        match self.role {
-            Role::Follower => RoleKind::Follower,
-            Role::Preparing { .. } => RoleKind::Preparing,
-            Role::Leading(_) => RoleKind::Leading,
         }
     }
 
