@@ -11,18 +11,31 @@
 //! time drawn from a seeded generator before trying again, so two candidates
 //! do not keep preempting each other.
 
-use super::acceptor::{merge_parts, MAX_PROMISE_PARTS};
-use super::{Core, LeaderSeen, Leading, Output, PastTerm, PendState, PromiseInfo, Role};
+use super::acceptor::{merge_parts, PromiseInfo, MAX_PROMISE_PARTS};
+use super::{Core, LeaderSeen, Leading, Output, PastTerm, PendState, Role};
 use crate::paxos::types::*;
 use crate::state::op::{OpId, Value};
 use rand::Rng;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A run for leader: phase 1 with `ballot` for every slot from
+/// `from_slot` on.
+#[derive(Clone, Debug)]
+pub(super) struct Candidacy {
+    pub(super) ballot: Ballot,
+    pub(super) from_slot: Slot,
+    pub(super) promises: BTreeMap<SiteId, PromiseInfo>,
+    /// Promises that travel in parts, until every part is here.
+    pub(super) partial: BTreeMap<SiteId, Vec<Option<PromiseInfo>>>,
+    pub(super) started: u64,
+    pub(super) sent_at: u64,
+}
 
 impl Core {
     pub(super) fn own_ballot(&self) -> Option<Ballot> {
         match &self.role {
             Role::Follower => None,
-            Role::Preparing { ballot, .. } => Some(*ballot),
+            Role::Preparing(c) => Some(c.ballot),
             Role::Leading(l) => Some(l.ballot),
         }
     }
@@ -51,6 +64,38 @@ impl Core {
                     ballot,
                 });
             }
+        }
+    }
+
+    /// The leader of `ballot` says it is alive, and how far the log goes.
+    pub(super) fn on_heartbeat(
+        &mut self,
+        out: &mut Output,
+        from: SiteId,
+        ballot: Ballot,
+        decided_upto: Slot,
+        max_decided: Option<Slot>,
+    ) {
+        if ballot < self.promised {
+            // A stale leader: tell it, so it steps down at once.
+            self.send(
+                out,
+                from,
+                Message::Nack {
+                    ballot: self.promised,
+                    slot: None,
+                },
+            );
+            return;
+        }
+        self.note_decided(decided_upto.checked_sub(1));
+        self.note_decided(max_decided);
+        if self.distrusted == Some(ballot) {
+            return;
+        }
+        self.heard_leader(out, ballot);
+        if self.membership == Membership::Voting {
+            self.send(out, from, Message::HeartbeatAck { ballot });
         }
     }
 
@@ -130,14 +175,14 @@ impl Core {
         let from_slot = self.prefix;
         let mut promises = BTreeMap::new();
         promises.insert(self.cfg.me, self.promise_info(from_slot));
-        self.role = Role::Preparing {
+        self.role = Role::Preparing(Candidacy {
             ballot,
             from_slot,
             promises,
             partial: BTreeMap::new(),
             started: self.now,
             sent_at: self.now,
-        };
+        });
         self.election_armed = false;
         out.trace.push(TraceEvent::Election { ballot, from_slot });
         let rejoin = self.membership == Membership::Rejoining;
@@ -165,17 +210,11 @@ impl Core {
         info: PromiseInfo,
         (part, parts): (u32, u32),
     ) {
-        let Role::Preparing {
-            ballot: mine,
-            promises,
-            partial,
-            ..
-        } = &mut self.role
-        else {
+        let Role::Preparing(c) = &mut self.role else {
             return;
         };
-        if *mine != ballot
-            || promises.contains_key(&from)
+        if c.ballot != ballot
+            || c.promises.contains_key(&from)
             || part >= parts
             || parts > MAX_PROMISE_PARTS
         {
@@ -185,7 +224,8 @@ impl Core {
             info
         } else {
             // A promise in parts counts once every part is here.
-            let slots = partial
+            let slots = c
+                .partial
                 .entry(from)
                 .or_insert_with(|| vec![None; parts as usize]);
             if slots.len() != parts as usize {
@@ -195,13 +235,13 @@ impl Core {
             if slots.iter().any(Option::is_none) {
                 return;
             }
-            let Some(slots) = partial.remove(&from) else {
+            let Some(slots) = c.partial.remove(&from) else {
                 return;
             };
             merge_parts(slots.into_iter().flatten())
         };
-        promises.insert(from, info);
-        let count = promises.len();
+        c.promises.insert(from, info);
+        let count = c.promises.len();
         if self.enough_promises(count) {
             self.activate(out);
         }
@@ -209,9 +249,9 @@ impl Core {
 
     /// A quorum promised: take over every slot from `from_slot` on.
     fn activate(&mut self, out: &mut Output) {
-        let Role::Preparing {
+        let Role::Preparing(Candidacy {
             ballot, promises, ..
-        } = std::mem::replace(&mut self.role, Role::Follower)
+        }) = std::mem::replace(&mut self.role, Role::Follower)
         else {
             return;
         };
@@ -220,28 +260,11 @@ impl Core {
             .filter(|&&s| s != self.cfg.me)
             .map(|&s| (s, self.now))
             .collect();
-        // Slots below `known_upto` are decided at some acceptor; we fetch
-        // them instead of proposing.
-        let known_upto = promises
-            .values()
-            .map(|p| p.decided_upto)
-            .max()
-            .unwrap_or(0)
-            .max(self.prefix);
-        let mut decided_elsewhere: BTreeSet<Slot> = BTreeSet::new();
-        let mut best: BTreeMap<Slot, (Ballot, Value)> = BTreeMap::new();
-        for info in promises.into_values() {
-            decided_elsewhere.extend(info.decided_beyond.iter().copied());
-            for e in info.accepted {
-                if e.slot < known_upto {
-                    continue;
-                }
-                let better = best.get(&e.slot).is_none_or(|(b, _)| e.ballot > *b);
-                if better {
-                    best.insert(e.slot, (e.ballot, e.value));
-                }
-            }
-        }
+        let Recovery {
+            known_upto,
+            decided_elsewhere,
+            mut best,
+        } = recover(promises, self.prefix);
         if let Some(&max) = decided_elsewhere.iter().next_back() {
             self.note_decided(Some(max));
         }
@@ -258,27 +281,7 @@ impl Core {
         if self.membership == Membership::Rejoining && self.rejoin_until.is_none() {
             self.rejoin_until = Some(next_slot);
         }
-        self.role = Role::Leading(Box::new(Leading {
-            ballot,
-            next_slot,
-            inflight: BTreeMap::new(),
-            queue: VecDeque::new(),
-            queued: HashSet::new(),
-            assigned: HashMap::new(),
-            last_heartbeat: self.now,
-            since: self.now,
-            heard,
-        }));
-        self.leader = Some(LeaderSeen {
-            site: self.cfg.me,
-            ballot,
-            last_heard: self.now,
-        });
-        out.trace.push(TraceEvent::Leader {
-            leader: Some(self.cfg.me),
-            ballot,
-        });
-        self.send_heartbeat(out);
+        self.begin_term(out, ballot, next_slot, heard);
         // Re-propose what may have been chosen; fill the rest with no-ops.
         for slot in known_upto..next_slot {
             if self.decided.contains_key(&slot) || decided_elsewhere.contains(&slot) {
@@ -335,5 +338,47 @@ impl Core {
             leader: None,
             ballot: self.max_seen,
         });
+    }
+}
+
+/// What a quorum's promises say about the slots a new leader takes over.
+struct Recovery {
+    /// Slots below it are decided at some acceptor; we fetch them instead
+    /// of proposing.
+    known_upto: Slot,
+    /// Slots from `known_upto` on that are decided at some acceptor.
+    decided_elsewhere: BTreeSet<Slot>,
+    /// For each slot from `known_upto` on, the value accepted with the
+    /// highest ballot (what may have been chosen).
+    best: BTreeMap<Slot, (Ballot, Value)>,
+}
+
+/// Reads the promises (this site's own among them) as a leader with
+/// decided prefix `prefix` takes them over.
+fn recover(promises: BTreeMap<SiteId, PromiseInfo>, prefix: Slot) -> Recovery {
+    let known_upto = promises
+        .values()
+        .map(|p| p.decided_upto)
+        .max()
+        .unwrap_or(0)
+        .max(prefix);
+    let mut decided_elsewhere: BTreeSet<Slot> = BTreeSet::new();
+    let mut best: BTreeMap<Slot, (Ballot, Value)> = BTreeMap::new();
+    for info in promises.into_values() {
+        decided_elsewhere.extend(info.decided_beyond.iter().copied());
+        for e in info.accepted {
+            if e.slot < known_upto {
+                continue;
+            }
+            let better = best.get(&e.slot).is_none_or(|(b, _)| e.ballot > *b);
+            if better {
+                best.insert(e.slot, (e.ballot, e.value));
+            }
+        }
+    }
+    Recovery {
+        known_upto,
+        decided_elsewhere,
+        best,
     }
 }

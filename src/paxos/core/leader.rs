@@ -2,7 +2,7 @@
 //! heartbeats, and the answers to forwards (of this term and of past
 //! ones).
 
-use super::{approx_cmd_bytes, Core, Output, PendState, Role};
+use super::{approx_cmd_bytes, Core, LeaderSeen, Output, PendState, Role};
 use crate::paxos::types::*;
 use crate::state::op::{Command, OpId, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -229,6 +229,39 @@ impl Core {
         );
         self.learn(out, slot, f.value);
         self.assign_fresh(out);
+    }
+
+    /// Phase 1 is won: this site leads with `ballot`, fresh submissions go
+    /// from `next_slot` on, and the sites that promised count as heard
+    /// (check-quorum).
+    pub(super) fn begin_term(
+        &mut self,
+        out: &mut Output,
+        ballot: Ballot,
+        next_slot: Slot,
+        heard: BTreeMap<SiteId, u64>,
+    ) {
+        self.role = Role::Leading(Box::new(Leading {
+            ballot,
+            next_slot,
+            inflight: BTreeMap::new(),
+            queue: VecDeque::new(),
+            queued: HashSet::new(),
+            assigned: HashMap::new(),
+            last_heartbeat: self.now,
+            since: self.now,
+            heard,
+        }));
+        self.leader = Some(LeaderSeen {
+            site: self.cfg.me,
+            ballot,
+            last_heard: self.now,
+        });
+        out.trace.push(TraceEvent::Leader {
+            leader: Some(self.cfg.me),
+            ballot,
+        });
+        self.send_heartbeat(out);
     }
 
     pub(super) fn send_heartbeat(&mut self, out: &mut Output) {

@@ -175,6 +175,25 @@ impl Core {
         Some(self.fetch_rotation)
     }
 
+    /// A catch-up answer (or a probe's).
+    pub(super) fn on_decided(
+        &mut self,
+        out: &mut Output,
+        decided_upto: Slot,
+        entries: Vec<DecidedEntry>,
+    ) {
+        self.note_decided(decided_upto.checked_sub(1));
+        let before = self.prefix;
+        for e in entries {
+            self.learn(out, e.slot, e.value);
+        }
+        self.fetch_sent_at = None;
+        if self.prefix > before {
+            // Pipelined catch-up: ask for the next chunk at once.
+            self.maybe_fetch(out, FetchWhen::Now);
+        }
+    }
+
     pub(super) fn on_fetch(&mut self, out: &mut Output, from: SiteId, lo: Slot, hi: Slot) {
         let hi = hi.min(lo.saturating_add(self.cfg.fetch_chunk));
         if lo >= hi {

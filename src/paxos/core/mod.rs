@@ -42,6 +42,7 @@ mod submitter;
 mod timers;
 
 use self::acceptor::PromiseInfo;
+use self::election::Candidacy;
 use self::leader::{Leading, PastTerm};
 use self::learner::FetchWhen;
 use self::submitter::{PendState, Pending};
@@ -200,18 +201,13 @@ impl Output {
     }
 }
 
+/// What this site does about leadership.
 #[derive(Clone, Debug)]
 enum Role {
     Follower,
-    Preparing {
-        ballot: Ballot,
-        from_slot: Slot,
-        promises: BTreeMap<SiteId, PromiseInfo>,
-        /// Promises that travel in parts, until every part is here.
-        partial: BTreeMap<SiteId, Vec<Option<PromiseInfo>>>,
-        started: u64,
-        sent_at: u64,
-    },
+    /// Running for leader: phase 1 (`election.rs`).
+    Preparing(Candidacy),
+    /// Leading: phase 2 (`leader.rs`).
     Leading(Box<Leading>),
 }
 
@@ -522,66 +518,18 @@ impl Core {
                 ballot,
                 decided_upto,
                 max_decided,
-            } => {
-                if ballot < self.promised {
-                    // A stale leader: tell it, so it steps down at once.
-                    self.send(
-                        out,
-                        from,
-                        Message::Nack {
-                            ballot: self.promised,
-                            slot: None,
-                        },
-                    );
-                    return;
-                }
-                self.note_decided(decided_upto.checked_sub(1));
-                self.note_decided(max_decided);
-                if self.distrusted == Some(ballot) {
-                    return;
-                }
-                self.heard_leader(out, ballot);
-                if self.membership == Membership::Voting {
-                    self.send(out, from, Message::HeartbeatAck { ballot });
-                }
-            }
+            } => self.on_heartbeat(out, from, ballot, decided_upto, max_decided),
             Message::HeartbeatAck { ballot } => self.heard_follower(from, ballot),
             Message::Forward { ballot, cmds } => self.on_forward(out, from, ballot, cmds),
-            Message::Assigned { ballot, slot, ids } => {
-                self.answered_by(ballot);
-                for id in ids {
-                    self.on_assigned(id, ballot, slot);
-                }
-            }
-            Message::Rejected { ballot, ids } => {
-                self.answered_by(ballot);
-                for id in ids {
-                    if let Some(p) = self.pending.get_mut(&id) {
-                        if matches!(p.state, PendState::Forwarded { ballot: b, .. } if b == ballot)
-                        {
-                            p.state = PendState::Unsent;
-                        }
-                    }
-                }
-            }
+            Message::Assigned { ballot, slot, ids } => self.on_assigned(ballot, slot, ids),
+            Message::Rejected { ballot, ids } => self.on_rejected(ballot, ids),
             Message::Fetch { from: lo, to: hi } => self.on_fetch(out, from, lo, hi),
             Message::Probe { nonce } => self.on_probe(out, from, nonce),
             Message::Decided {
                 decided_upto,
                 entries,
                 ..
-            } => {
-                self.note_decided(decided_upto.checked_sub(1));
-                let before = self.prefix;
-                for e in entries {
-                    self.learn(out, e.slot, e.value);
-                }
-                self.fetch_sent_at = None;
-                if self.prefix > before {
-                    // Pipelined catch-up: ask for the next chunk at once.
-                    self.maybe_fetch(out, FetchWhen::Now);
-                }
-            }
+            } => self.on_decided(out, decided_upto, entries),
         }
     }
 

@@ -218,7 +218,15 @@ impl Core {
         }
     }
 
-    pub(super) fn on_assigned(&mut self, id: OpId, ballot: Ballot, slot: Slot) {
+    /// The leader of `ballot` put these submissions of ours into `slot`.
+    pub(super) fn on_assigned(&mut self, ballot: Ballot, slot: Slot, ids: Vec<OpId>) {
+        self.answered_by(ballot);
+        for id in ids {
+            self.assigned_one(id, ballot, slot);
+        }
+    }
+
+    fn assigned_one(&mut self, id: OpId, ballot: Ballot, slot: Slot) {
         let Some(p) = self.pending.get_mut(&id) else {
             return;
         };
@@ -239,6 +247,19 @@ impl Core {
             if !v.contains(id) {
                 // Decided beyond a hole without it: lost as well.
                 p.state = PendState::Unsent;
+            }
+        }
+    }
+
+    /// The leader of `ballot` never put these submissions of ours into a
+    /// slot and never will: they go back to be handed to the next leader.
+    pub(super) fn on_rejected(&mut self, ballot: Ballot, ids: Vec<OpId>) {
+        self.answered_by(ballot);
+        for id in ids {
+            if let Some(p) = self.pending.get_mut(&id) {
+                if matches!(p.state, PendState::Forwarded { ballot: b, .. } if b == ballot) {
+                    p.state = PendState::Unsent;
+                }
             }
         }
     }

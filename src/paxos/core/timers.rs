@@ -138,7 +138,7 @@ impl Core {
 
         match self.role {
             Role::Leading(_) => self.leader_tick(out),
-            Role::Preparing { .. } => self.candidate_tick(out),
+            Role::Preparing(_) => self.candidate_tick(out),
             Role::Follower => self.follower_tick(out),
         }
         if now >= self.next_hole_check {
@@ -262,29 +262,21 @@ impl Core {
     fn candidate_tick(&mut self, out: &mut Output) {
         let now = self.now;
         let timeout = self.cfg.timeout_ms;
-        let Role::Preparing {
-            ballot,
-            from_slot,
-            promises,
-            started,
-            sent_at,
-            ..
-        } = &mut self.role
-        else {
+        let Role::Preparing(c) = &mut self.role else {
             return;
         };
-        if now.saturating_sub(*started) >= self.cfg.candidacy_ms() {
+        if now.saturating_sub(c.started) >= self.cfg.candidacy_ms() {
             // No quorum in time: give up for now, try again after a backoff.
             self.step_down(out);
             return;
         }
-        if now.saturating_sub(*sent_at) < timeout {
+        if now.saturating_sub(c.sent_at) < timeout {
             return;
         }
-        *sent_at = now;
-        let (ballot, from_slot) = (*ballot, *from_slot);
+        c.sent_at = now;
+        let (ballot, from_slot) = (c.ballot, c.from_slot);
         let missing: Vec<SiteId> = (0..self.cfg.sites)
-            .filter(|s| !promises.contains_key(s))
+            .filter(|s| !c.promises.contains_key(s))
             .collect();
         for site in missing {
             let rejoin = self.membership == Membership::Rejoining;
