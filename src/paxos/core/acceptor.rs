@@ -135,7 +135,7 @@ pub(super) const MAX_PROMISE_PARTS: u32 = 4096;
 /// A promise as the messages that carry it: one, or several parts when its
 /// accepted values are more than `max_bytes` (each part holds at least one
 /// value, so a part is never empty of progress).
-pub(super) fn promise_parts(
+fn promise_parts(
     ballot: Ballot,
     from_slot: Slot,
     promise: PromiseInfo,

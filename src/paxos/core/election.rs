@@ -12,7 +12,7 @@
 //! do not keep preempting each other.
 
 use super::acceptor::{merge_parts, PromiseInfo, MAX_PROMISE_PARTS};
-use super::{Core, LeaderSeen, Leading, Output, PastTerm, PendState, Role};
+use super::{Core, LeaderSeen, Leading, Output, PastTerm, Role};
 use crate::paxos::types::*;
 use crate::state::op::{OpId, Value};
 use rand::Rng;
@@ -316,9 +316,7 @@ impl Core {
         let mut rejected: BTreeMap<SiteId, Vec<OpId>> = BTreeMap::new();
         for (site, cmd) in queue {
             if site == self.cfg.me {
-                if let Some(p) = self.pending.get_mut(&cmd.id) {
-                    p.state = PendState::Unsent;
-                }
+                self.unqueued(cmd.id);
             } else {
                 rejected.entry(site).or_default().push(cmd.id);
             }

@@ -2,7 +2,7 @@
 //! heartbeats, and the answers to forwards (of this term and of past
 //! ones).
 
-use super::{approx_cmd_bytes, Core, LeaderSeen, Output, PendState, Role};
+use super::{approx_cmd_bytes, Core, LeaderSeen, Output, Role};
 use crate::paxos::types::*;
 use crate::state::op::{Command, OpId, Value};
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
@@ -126,13 +126,7 @@ impl Core {
             for (site, ids) in by_site {
                 if site == self.cfg.me {
                     for id in ids {
-                        if let Some(p) = self.pending.get_mut(&id) {
-                            p.state = PendState::Assigned {
-                                slot,
-                                since: self.now,
-                            };
-                            self.by_slot.entry(slot).or_default().push(id);
-                        }
+                        self.assigned_here(id, slot);
                     }
                 } else {
                     self.send(out, site, Message::Assigned { ballot, slot, ids });
@@ -262,6 +256,14 @@ impl Core {
             ballot,
         });
         self.send_heartbeat(out);
+    }
+
+    /// A past term's assignments are kept as long as a late forward of
+    /// its time may come (`past_term_memory_ms`).
+    pub(super) fn forget_past_terms(&mut self) {
+        let now = self.now;
+        self.past_terms
+            .retain(|t| now.saturating_sub(t.ended_at) <= self.cfg.past_term_memory_ms());
     }
 
     pub(super) fn send_heartbeat(&mut self, out: &mut Output) {

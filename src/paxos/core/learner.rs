@@ -11,7 +11,7 @@
 //! runs an election itself, which re-proposes what was accepted and a no-op
 //! where nothing was. A value is never invented for a slot.
 
-use super::{approx_value_bytes, Completion, Core, Output, PendState, Role, ServeRequest};
+use super::{approx_value_bytes, Core, Output, Role, ServeRequest};
 use crate::paxos::types::*;
 use crate::state::op::Value;
 
@@ -50,20 +50,7 @@ impl Core {
             slot,
             value: value.clone(),
         });
-        // A submission of ours assigned to this slot that is not in it lost
-        // the slot: it goes back to be retried in a later one.
-        if let Some(ids) = self.by_slot.get(&slot) {
-            for id in ids {
-                if let Some(p) = self.pending.get_mut(id) {
-                    if matches!(p.state, PendState::Assigned { slot: s, .. } if s == slot)
-                        && !value.contains(*id)
-                        && !self.cfg.defects.never_retry_lost_slot
-                    {
-                        p.state = PendState::Unsent;
-                    }
-                }
-            }
-        }
+        self.slot_decided(slot, &value);
         self.decided.insert(slot, value);
         self.advance_prefix(out);
     }
@@ -72,34 +59,11 @@ impl Core {
     pub(super) fn advance_prefix(&mut self, out: &mut Output) {
         while let Some(value) = self.decided.remove(&self.prefix) {
             let slot = self.prefix;
-            let mut won = false;
-            for (index, cmd) in value.cmds.iter().enumerate() {
-                if self.pending.remove(&cmd.id).is_some() {
-                    won = true;
-                    out.completed.push(Completion {
-                        id: cmd.id,
-                        slot,
-                        index,
-                    });
-                }
-            }
-            let lost = self.by_slot.remove(&slot).is_some_and(|ids| {
-                ids.iter().any(|id| {
-                    self.pending
-                        .get(id)
-                        .is_some_and(|p| p.state == PendState::Unsent)
-                })
-            });
+            let own = self.slot_applied(out, slot, &value);
             out.trace.push(TraceEvent::Decided {
                 slot,
                 value: value.summary(),
-                own: if won {
-                    Some(true)
-                } else if lost {
-                    Some(false)
-                } else {
-                    None
-                },
+                own,
             });
             self.recent.push_back((slot, value.clone()));
             while self.recent.len() > self.cfg.recent {
@@ -114,19 +78,7 @@ impl Core {
     /// Asks a peer for decided values when this site knows of decided slots
     /// beyond its prefix (or waits for a slot it was assigned).
     pub(super) fn maybe_fetch(&mut self, out: &mut Output, when: FetchWhen) {
-        let stuck_assigned = self
-            .pending
-            .values()
-            .filter_map(|p| match p.state {
-                PendState::Assigned { slot, since }
-                    if self.now.saturating_sub(since) >= self.cfg.assigned_patience_ms() =>
-                {
-                    Some(slot)
-                }
-                _ => None,
-            })
-            .max();
-        let target = self.max_known_decided.max(stuck_assigned);
+        let target = self.max_known_decided.max(self.stuck_assigned());
         let Some(target) = target.filter(|&t| t >= self.prefix) else {
             self.last_progress = self.now;
             return;

@@ -45,7 +45,7 @@ use self::acceptor::PromiseInfo;
 use self::election::Candidacy;
 use self::leader::{Leading, PastTerm};
 use self::learner::FetchWhen;
-use self::submitter::{PendState, Pending};
+use self::submitter::Pending;
 use super::durable::AcceptorState;
 use super::types::*;
 use crate::state::op::{Command, OpId, Value};
@@ -224,11 +224,11 @@ pub struct Core {
     rng: ChaCha8Rng,
     now: u64,
 
-    // Acceptor.
+    // Acceptor (acceptor.rs).
     promised: Ballot,
     accepted: BTreeMap<Slot, (Ballot, Value)>,
 
-    // Learner.
+    // Learner (learner.rs).
     /// Every slot below `prefix` is decided and was emitted as committed.
     prefix: Slot,
     /// Decided slots at or beyond `prefix`.
@@ -243,7 +243,7 @@ pub struct Core {
     fetch_rotation: u32,
     next_hole_check: u64,
 
-    // Proposer / leader.
+    // Proposer / leader (election.rs, leader.rs).
     max_seen: Ballot,
     role: Role,
     leader: Option<LeaderSeen>,
@@ -254,14 +254,19 @@ pub struct Core {
     /// Whether the random pause before this follower's election is drawn.
     election_armed: bool,
     past_terms: VecDeque<PastTerm>,
+    /// When each peer was last heard from (any message): the pre-vote.
+    heard_from: BTreeMap<SiteId, u64>,
+    /// When this site last asked the peers it had not heard from to answer.
+    pre_vote_sent_at: Option<u64>,
 
-    // This site's submissions.
+    // This site's submissions (submitter.rs).
     pending: HashMap<OpId, Pending>,
     /// Pending submissions by the slot they were assigned to.
     by_slot: HashMap<Slot, Vec<OpId>>,
 
     started: bool,
 
+    // Membership (membership.rs).
     /// Whether this site votes (see "Rejoin").
     membership: Membership,
     /// Joining: the peers that answered the probe with no history, and when
@@ -279,10 +284,6 @@ pub struct Core {
     /// Rejoining: the first fresh slot of this site's own election, once
     /// its phase 1 finished; it votes again when the prefix reaches it.
     rejoin_until: Option<Slot>,
-    /// When each peer was last heard from (any message): the pre-vote.
-    heard_from: BTreeMap<SiteId, u64>,
-    /// When this site last asked the peers it had not heard from to answer.
-    pre_vote_sent_at: Option<u64>,
     /// Rejoining: the lowest ballot it may accept: the highest rejoin
     /// ballot it promised (its own or another rejoining site's).
     rejoin_floor: Option<Ballot>,

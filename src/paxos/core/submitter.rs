@@ -43,14 +43,14 @@
 //! (`assigned`), and recovery never moves a value to another slot, so
 //! copies only come from leader changes and stay rare.
 
-use super::{Core, Output, Role};
+use super::{Completion, Core, Output, Role};
 use crate::paxos::types::*;
-use crate::state::op::{Command, OpId};
+use crate::state::op::{Command, OpId, Value};
 use std::collections::BTreeMap;
 
 /// Where one of this site's submissions stands (see "Exactly once").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) enum PendState {
+enum PendState {
     Unsent,
     /// In this site's own leader queue, not yet in a slot.
     Queued,
@@ -70,9 +70,9 @@ pub(super) enum PendState {
 
 #[derive(Clone, Debug)]
 pub(super) struct Pending {
-    pub(super) cmd: Command,
-    pub(super) deadline: u64,
-    pub(super) state: PendState,
+    cmd: Command,
+    deadline: u64,
+    state: PendState,
 }
 
 impl Core {
@@ -202,7 +202,7 @@ impl Core {
     }
 
     /// The leader of `ballot` answered a forward: it hears this site.
-    pub(super) fn answered_by(&mut self, ballot: Ballot) {
+    fn answered_by(&mut self, ballot: Ballot) {
         if self.distrusted == Some(ballot) {
             self.distrusted = None;
         }
@@ -261,6 +261,133 @@ impl Core {
                     p.state = PendState::Unsent;
                 }
             }
+        }
+    }
+
+    /// Our leader queue (as leader) put this submission into `slot`.
+    pub(super) fn assigned_here(&mut self, id: OpId, slot: Slot) {
+        if let Some(p) = self.pending.get_mut(&id) {
+            p.state = PendState::Assigned {
+                slot,
+                since: self.now,
+            };
+            self.by_slot.entry(slot).or_default().push(id);
+        }
+    }
+
+    /// Our term ended with this submission still in its queue: it goes
+    /// back to be handed to the next leader.
+    pub(super) fn unqueued(&mut self, id: OpId) {
+        if let Some(p) = self.pending.get_mut(&id) {
+            p.state = PendState::Unsent;
+        }
+    }
+
+    /// `slot` is decided with `value`: a submission of ours assigned to
+    /// this slot that is not in it lost the slot, and goes back to be
+    /// retried in a later one.
+    pub(super) fn slot_decided(&mut self, slot: Slot, value: &Value) {
+        if let Some(ids) = self.by_slot.get(&slot) {
+            for id in ids {
+                if let Some(p) = self.pending.get_mut(id) {
+                    if matches!(p.state, PendState::Assigned { slot: s, .. } if s == slot)
+                        && !value.contains(*id)
+                        && !self.cfg.defects.never_retry_lost_slot
+                    {
+                        p.state = PendState::Unsent;
+                    }
+                }
+            }
+        }
+    }
+
+    /// `slot` joined the decided prefix: each submission of ours in it is
+    /// done, in its first copy (see "Exactly once"). Returns for the trace
+    /// whether one of ours won the slot (`Some(true)`), lost it and waits
+    /// to be retried (`Some(false)`), or none waited on it (`None`).
+    pub(super) fn slot_applied(
+        &mut self,
+        out: &mut Output,
+        slot: Slot,
+        value: &Value,
+    ) -> Option<bool> {
+        let mut won = false;
+        for (index, cmd) in value.cmds.iter().enumerate() {
+            if self.pending.remove(&cmd.id).is_some() {
+                won = true;
+                out.completed.push(Completion {
+                    id: cmd.id,
+                    slot,
+                    index,
+                });
+            }
+        }
+        let lost = self.by_slot.remove(&slot).is_some_and(|ids| {
+            ids.iter().any(|id| {
+                self.pending
+                    .get(id)
+                    .is_some_and(|p| p.state == PendState::Unsent)
+            })
+        });
+        if won {
+            Some(true)
+        } else if lost {
+            Some(false)
+        } else {
+            None
+        }
+    }
+
+    /// The highest slot a submission of ours was assigned to and has waited
+    /// on for `assigned_patience_ms`: catch-up looks for it.
+    pub(super) fn stuck_assigned(&self) -> Option<Slot> {
+        self.pending
+            .values()
+            .filter_map(|p| match p.state {
+                PendState::Assigned { slot, since }
+                    if self.now.saturating_sub(since) >= self.cfg.assigned_patience_ms() =>
+                {
+                    Some(slot)
+                }
+                _ => None,
+            })
+            .max()
+    }
+
+    /// The leader this site trusts, if it left a forward of ours unanswered
+    /// for `forward_patience_ms`: we may hear it, but it does not hear us.
+    pub(super) fn leader_not_hearing_us(&self) -> Option<Ballot> {
+        let now = self.now;
+        let patience = self.cfg.forward_patience_ms();
+        self.pending.values().find_map(|p| match p.state {
+            PendState::Forwarded { ballot, since, .. }
+                if now.saturating_sub(since) >= patience
+                    && self.leader.is_some_and(|l| l.ballot == ballot) =>
+            {
+                Some(ballot)
+            }
+            _ => None,
+        })
+    }
+
+    /// Fails the submissions whose deadline passed (status 503), and takes
+    /// them out of our leader queue.
+    pub(super) fn expire_deadlines(&mut self, out: &mut Output) {
+        let now = self.now;
+        let expired: Vec<OpId> = self
+            .pending
+            .iter()
+            .filter(|(_, p)| p.deadline <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for id in expired {
+            self.pending.remove(&id);
+            if let Role::Leading(l) = &mut self.role {
+                if l.queued.remove(&id) {
+                    l.queue.retain(|(_, c)| c.id != id);
+                }
+            }
+            out.failed.push(id);
         }
     }
 

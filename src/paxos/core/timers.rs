@@ -2,9 +2,8 @@
 //! passes (`Input::Tick`).
 
 use super::learner::FetchWhen;
-use super::{Core, CoreConfig, Output, PendState, Role};
+use super::{Core, CoreConfig, Output, Role};
 use crate::paxos::types::*;
-use crate::state::op::OpId;
 use rand::Rng;
 
 /// Heartbeats a leader sends per `timeout_ms`: several, so that one lost
@@ -63,7 +62,7 @@ impl CoreConfig {
     /// A follower whose forwards got no answer for this long (two re-sends)
     /// stops trusting the leader: it may hear the leader, but the leader
     /// does not hear it.
-    fn forward_patience_ms(&self) -> u64 {
+    pub(super) fn forward_patience_ms(&self) -> u64 {
         2 * self.retry_ms()
     }
 
@@ -89,7 +88,7 @@ impl CoreConfig {
 
     /// How long a past term's assignments are remembered, to answer late
     /// forwards truthfully: longer than any submission waits.
-    fn past_term_memory_ms(&self) -> u64 {
+    pub(super) fn past_term_memory_ms(&self) -> u64 {
         4 * self.submit_timeout_ms.max(self.timeout_ms)
     }
 
@@ -117,25 +116,8 @@ impl Core {
     pub(super) fn on_tick(&mut self, out: &mut Output) {
         let now = self.now;
         self.probe_if_joining(out);
-        // Deadlines of our submissions.
-        let expired: Vec<OpId> = self
-            .pending
-            .iter()
-            .filter(|(_, p)| p.deadline <= now)
-            .map(|(id, _)| *id)
-            .collect();
-        for id in expired {
-            self.pending.remove(&id);
-            if let Role::Leading(l) = &mut self.role {
-                if l.queued.remove(&id) {
-                    l.queue.retain(|(_, c)| c.id != id);
-                }
-            }
-            out.failed.push(id);
-        }
-        self.past_terms
-            .retain(|t| now.saturating_sub(t.ended_at) <= self.cfg.past_term_memory_ms());
-
+        self.expire_deadlines(out);
+        self.forget_past_terms();
         match self.role {
             Role::Leading(_) => self.leader_tick(out),
             Role::Preparing(_) => self.candidate_tick(out),
@@ -161,16 +143,7 @@ impl Core {
         let now = self.now;
         // A leader that never answers our forwards does not hear us, even if
         // we hear it: stop trusting it, so that our work finds a leader.
-        let patience = self.cfg.forward_patience_ms();
-        let unheard = self.pending.values().find_map(|p| match p.state {
-            PendState::Forwarded { ballot, since, .. }
-                if now.saturating_sub(since) >= patience
-                    && self.leader.is_some_and(|l| l.ballot == ballot) =>
-            {
-                Some(ballot)
-            }
-            _ => None,
-        });
+        let unheard = self.leader_not_hearing_us();
         if let Some(ballot) = unheard.filter(|_| !self.cfg.defects.deaf_leader_stays) {
             self.distrusted = Some(ballot);
             self.leader = None;
