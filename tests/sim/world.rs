@@ -58,8 +58,8 @@ pub(crate) struct Sim {
     pub(crate) wiped: Vec<SiteId>,
     /// Submissions made after the faults stopped: each must be decided.
     pub(crate) after_heal: std::collections::HashSet<OpId>,
-    /// While a hold lasts, faults stand still (see `hold`), and
-    /// submissions go to the sites of `majority` only.
+    /// While a hold lasts, faults stand still (see `hold`); what the users
+    /// of `majority` submit must be decided.
     pub(crate) holding: bool,
     pub(crate) majority: Vec<SiteId>,
     /// Submissions made while a majority could talk: each must be decided.
@@ -464,6 +464,15 @@ impl Sim {
         self.holding = true;
         self.loss = 0.0;
         self.dup = 0.0;
+        let n = self.p.sites as usize;
+        if self.p.deaf_in_hold && n >= 3 {
+            // The last n - q sites hear nobody from now on.
+            for deaf in (n / 2 + 1)..n {
+                for from in 0..n {
+                    self.cut[from][deaf] = true;
+                }
+            }
+        }
         self.majority = self.largest_talking_set();
         let quorum = self.p.sites as usize / 2 + 1;
         let start = self.now;
@@ -473,10 +482,13 @@ impl Sim {
                 && self.majority.len() >= quorum;
             self.step += 1;
             self.now += TICK_MS;
-            if !self.majority.is_empty() && self.rng.random_bool(0.15) {
-                let site = self.majority[self.rng.random_range(0..self.majority.len())];
+            // Users submit everywhere (a site that cannot hear has work and
+            // would run for leader); what the majority's users submit must
+            // be decided.
+            if self.rng.random_bool(0.15) {
+                let site = self.rng.random_range(0..self.p.sites);
                 if let Some(id) = self.submit(site)? {
-                    if watch {
+                    if watch && self.majority.contains(&site) {
                         self.must_decide.insert(id);
                     }
                 }

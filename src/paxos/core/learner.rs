@@ -1,0 +1,255 @@
+//! The learner: decided values, the contiguous decided prefix, and
+//! catch-up.
+//!
+//! # Catch-up
+//!
+//! A site that learns of a decided slot beyond a hole (a commit, a heartbeat
+//! or a promise says so) fetches decided values in bulk (`fetch` /
+//! `decided`), again every so often while the hole stays. A leader fills
+//! slots nobody knows about with no-ops (after phase 1 and when a fetch asks
+//! for slots beyond its log); a site with a hole that stays and no leader
+//! runs an election itself, which re-proposes what was accepted and a no-op
+//! where nothing was. A value is never invented for a slot.
+
+use super::{approx_value_bytes, Core, Output, Role, ServeRequest};
+use crate::paxos::types::*;
+use crate::state::op::Value;
+
+/// When [`Core::maybe_fetch`] asks a peer for the decided slots it knows
+/// of beyond its prefix. Either way, a fetch that went unanswered is asked
+/// again after a whole `timeout_ms`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum FetchWhen {
+    /// Once the prefix made no progress for `fetch_after_ms`: a commit may
+    /// be late rather than lost.
+    Stalled,
+    /// At once: the last answer made progress, so the next chunk is asked
+    /// for without waiting (pipelined catch-up).
+    Now,
+}
+
+impl Core {
+    pub(super) fn note_decided(&mut self, slot: Option<Slot>) {
+        if let Some(s) = slot {
+            self.max_known_decided = Some(self.max_known_decided.map_or(s, |m| m.max(s)));
+        }
+    }
+
+    /// `slot` is decided with `value`.
+    pub(super) fn learn(&mut self, out: &mut Output, slot: Slot, value: Value) {
+        if slot < self.prefix || self.decided.contains_key(&slot) {
+            return;
+        }
+        self.note_decided(Some(slot));
+        self.accepted.remove(&slot);
+        if let Role::Leading(l) = &mut self.role {
+            l.inflight.remove(&slot);
+            l.next_slot = l.next_slot.max(slot.saturating_add(1));
+        }
+        out.persist.push(Record::Decide {
+            slot,
+            value: value.clone(),
+        });
+        self.slot_decided(slot, &value);
+        self.decided.insert(slot, value);
+        self.advance_prefix(out);
+    }
+
+    /// Moves the contiguous decided slots into the committed output.
+    pub(super) fn advance_prefix(&mut self, out: &mut Output) {
+        while let Some(value) = self.decided.remove(&self.prefix) {
+            let slot = self.prefix;
+            let own = self.slot_applied(out, slot, &value);
+            out.trace.push(TraceEvent::Decided {
+                slot,
+                value: value.summary(),
+                own,
+            });
+            self.recent.push_back((slot, value.clone()));
+            while self.recent.len() > self.cfg.recent {
+                self.recent.pop_front();
+            }
+            out.committed.push((slot, value));
+            self.prefix = self.prefix.saturating_add(1);
+            self.last_progress = self.now;
+        }
+    }
+
+    /// Asks a peer for decided values when this site knows of decided slots
+    /// beyond its prefix (or waits for a slot it was assigned).
+    pub(super) fn maybe_fetch(&mut self, out: &mut Output, when: FetchWhen) {
+        let target = self.max_known_decided.max(self.stuck_assigned());
+        let Some(target) = target.filter(|&t| t >= self.prefix) else {
+            self.last_progress = self.now;
+            return;
+        };
+        let due = match self.fetch_sent_at {
+            None => {
+                when == FetchWhen::Now
+                    || self.now.saturating_sub(self.last_progress) >= self.cfg.fetch_after_ms()
+            }
+            Some(at) => self.now.saturating_sub(at) >= self.cfg.timeout_ms,
+        };
+        if !due {
+            return;
+        }
+        let peer = match self.leader() {
+            Some(l) if l != self.cfg.me => l,
+            _ => match self.next_peer() {
+                Some(p) => p,
+                None => return,
+            },
+        };
+        self.fetch_sent_at = Some(self.now);
+        let to = target
+            .saturating_add(1)
+            .min(self.prefix.saturating_add(self.cfg.fetch_chunk));
+        self.send(
+            out,
+            peer,
+            Message::Fetch {
+                from: self.prefix,
+                to,
+            },
+        );
+    }
+
+    /// The next peer in a rotation over all others.
+    pub(super) fn next_peer(&mut self) -> Option<SiteId> {
+        let n = self.cfg.sites;
+        if n <= 1 {
+            return None;
+        }
+        self.fetch_rotation = (self.fetch_rotation + 1) % n;
+        if self.fetch_rotation == self.cfg.me {
+            self.fetch_rotation = (self.fetch_rotation + 1) % n;
+        }
+        Some(self.fetch_rotation)
+    }
+
+    /// A catch-up answer (or a probe's).
+    pub(super) fn on_decided(
+        &mut self,
+        out: &mut Output,
+        decided_upto: Slot,
+        entries: Vec<DecidedEntry>,
+    ) {
+        self.note_decided(decided_upto.checked_sub(1));
+        let before = self.prefix;
+        for e in entries {
+            self.learn(out, e.slot, e.value);
+        }
+        self.fetch_sent_at = None;
+        if self.prefix > before {
+            // Pipelined catch-up: ask for the next chunk at once.
+            self.maybe_fetch(out, FetchWhen::Now);
+        }
+    }
+
+    pub(super) fn on_fetch(&mut self, out: &mut Output, from: SiteId, lo: Slot, hi: Slot) {
+        let hi = hi.min(lo.saturating_add(self.cfg.fetch_chunk));
+        if lo >= hi {
+            // A probe: the asker only wants to know how far our log goes
+            // (and, when it starts empty, whether we hold any history).
+            self.send(
+                out,
+                from,
+                Message::Decided {
+                    decided_upto: self.prefix,
+                    entries: Vec::new(),
+                    promised: self.promised,
+                    probe: 0,
+                },
+            );
+            return;
+        }
+        let recent_start = self.recent.front().map_or(self.prefix, |(s, _)| *s);
+        if lo < recent_start {
+            out.serve.push(ServeRequest {
+                to_site: from,
+                from: lo,
+                to: hi.min(recent_start),
+                decided_upto: self.prefix,
+            });
+        } else {
+            let mut entries = Vec::new();
+            let mut bytes = 0;
+            for slot in lo..hi {
+                let Some(value) = self.decided_value(slot) else {
+                    if slot >= self.prefix {
+                        // Beyond our prefix only some slots are known.
+                        continue;
+                    }
+                    break;
+                };
+                bytes += approx_value_bytes(value);
+                entries.push(DecidedEntry {
+                    slot,
+                    value: value.clone(),
+                });
+                if bytes >= self.cfg.fetch_bytes {
+                    break;
+                }
+            }
+            self.send(
+                out,
+                from,
+                Message::Decided {
+                    decided_upto: self.prefix,
+                    entries,
+                    promised: self.promised,
+                    probe: 0,
+                },
+            );
+        }
+        // A leader asked for slots beyond its log fills them with no-ops, so
+        // that a value stranded there by an earlier leader is settled.
+        if let Role::Leading(l) = &mut self.role {
+            let first = l.next_slot;
+            let end = hi.min(first.saturating_add(self.cfg.window as u64));
+            if end > first {
+                l.next_slot = end;
+                for slot in first..end {
+                    self.propose(out, slot, Value::noop(), true);
+                }
+            }
+        }
+    }
+
+    /// Answers a joining site's probe with what this site held when it
+    /// first heard that probe (that life of the asker): a site that held
+    /// nothing then was in no quorum before the asker lost its disk, even
+    /// if it voted since (for instance because the cluster is new and it
+    /// decided so first).
+    pub(super) fn on_probe(&mut self, out: &mut Output, from: SiteId, nonce: u64) {
+        let holds_nothing = self.prefix == 0
+            && self.promised == Ballot::ZERO
+            && self.accepted.is_empty()
+            && self.decided.is_empty();
+        if holds_nothing {
+            self.probed_me.insert(from);
+        }
+        if holds_nothing && !self.empty_when_probed.contains(&nonce) {
+            self.empty_when_probed.push_back(nonce);
+            if self.empty_when_probed.len() > 4 * self.cfg.sites as usize {
+                self.empty_when_probed.pop_front();
+            }
+        }
+        let answer = if self.empty_when_probed.contains(&nonce) {
+            Message::Decided {
+                decided_upto: 0,
+                entries: Vec::new(),
+                promised: Ballot::ZERO,
+                probe: nonce,
+            }
+        } else {
+            Message::Decided {
+                decided_upto: self.prefix,
+                entries: Vec::new(),
+                promised: self.promised,
+                probe: nonce,
+            }
+        };
+        self.send(out, from, answer);
+    }
+}

@@ -1,0 +1,581 @@
+//! Multi-Paxos for one site, as a pure state machine.
+//!
+//! The core does no I/O, reads no clock and spawns nothing. The runtime (or
+//! the simulator) feeds it [`Input`]s with the current time in milliseconds
+//! and carries out the [`Output`] of each step, in this order:
+//!
+//! 1. make every record of `persist` durable (one sync for the whole batch);
+//! 2. apply `committed` to the replicated state, in order, and archive it;
+//! 3. send `send` and answer `serve` (promises and acks only leave once the
+//!    state they announce is on disk: that is why step 1 comes first);
+//! 4. report `completed` and `failed` to whoever submitted them.
+//!
+//! # Roles
+//!
+//! Every site is an acceptor and a learner. A site becomes the leader by
+//! running phase 1 (`prepare`/`promise`) for *all* slots from its first
+//! undecided slot on; once a quorum promised, it sends `accept` directly for
+//! new slots (phase 2 only) until it sees a higher ballot. Nobody leads at
+//! start: the first site with work runs the full Synod.
+//!
+//! # Where each part lives
+//!
+//! `impl Core` continues across the files of this module, one role each:
+//!
+//! - `mod.rs` (here): the types of the interface, the `Core` struct, its
+//!   queries, `start`, `step` and the dispatch of messages;
+//! - `timers.rs`: the named clocks and what each role does on a tick;
+//! - `acceptor.rs`: promises and accepts (phase 1b, 2b);
+//! - `election.rs`: running for leader and taking over (phase 1), stepping
+//!   down, who leads; with "No livelock";
+//! - `leader.rs`: the leader's phase 2, heartbeats, forwards it is handed;
+//! - `learner.rs`: decided values, the decided prefix; with "Catch-up";
+//! - `submitter.rs`: this site's submissions; with "Exactly once";
+//! - `membership.rs`: a site that starts empty; with "Rejoin (SPEC 6)".
+
+mod acceptor;
+mod election;
+mod leader;
+mod learner;
+mod membership;
+mod submitter;
+mod timers;
+
+use self::acceptor::PromiseInfo;
+use self::election::Candidacy;
+use self::leader::{Leading, PastTerm};
+use self::learner::FetchWhen;
+use self::submitter::Pending;
+use super::durable::AcceptorState;
+use super::types::*;
+use crate::state::op::{Command, OpId, Value};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+/// Parameters of the core. All times are in milliseconds.
+#[derive(Clone, Debug)]
+pub struct CoreConfig {
+    /// Number of configured sites.
+    pub sites: u32,
+    /// This site's index.
+    pub me: SiteId,
+    /// How long a peer may take to answer before the round counts it failed.
+    pub timeout_ms: u64,
+    /// How long a submission may wait to be decided before it fails.
+    pub submit_timeout_ms: u64,
+    /// Seed of the random backoff (the simulator passes its own).
+    pub seed: u64,
+    /// Undecided slots a leader keeps in flight at once.
+    pub window: usize,
+    /// Operations in one slot at most.
+    pub max_batch: usize,
+    /// Approximate bytes of operations in one slot at most.
+    pub max_batch_bytes: usize,
+    /// Slots asked for in one catch-up request.
+    pub fetch_chunk: u64,
+    /// Approximate bytes of one catch-up answer at most.
+    pub fetch_bytes: usize,
+    /// Decided values kept in memory to answer catch-up requests (older
+    /// ones are read from storage by the runtime).
+    pub recent: usize,
+    /// Approximate bytes of accepted values in one promise message; a
+    /// promise that holds more is split into parts (a line is at most
+    /// 1 MiB on the wire).
+    pub promise_bytes: usize,
+    /// Deliberate defects, for the simulator to show that its checks catch
+    /// them. Always off outside tests.
+    #[doc(hidden)]
+    pub defects: Defects,
+}
+
+/// Deliberate defects of the core (see [`CoreConfig::defects`]): each one
+/// a real bug that was, or could be, made, kept switchable so that a test
+/// proves the simulator finds it.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Defects {
+    /// A forwarded submission stays with the leader and ballot it was
+    /// handed to until its deadline (the original design).
+    pub sticky_forwards: bool,
+    /// A submission whose slot was decided without it is not retried.
+    pub never_retry_lost_slot: bool,
+    /// A leader that cannot hear stays leader: no check-quorum, and
+    /// followers whose forwards go unanswered keep trusting it.
+    pub deaf_leader_stays: bool,
+    /// A site that starts on an empty data dir votes at once.
+    pub wiped_votes_at_once: bool,
+    /// A site runs for leader without first hearing from a quorum.
+    pub no_pre_vote: bool,
+}
+
+impl CoreConfig {
+    pub fn new(sites: u32, me: SiteId, timeout_ms: u64, submit_timeout_ms: u64, seed: u64) -> Self {
+        CoreConfig {
+            sites,
+            me,
+            timeout_ms: timeout_ms.max(1),
+            submit_timeout_ms,
+            seed,
+            window: 8,
+            max_batch: 256,
+            max_batch_bytes: 64 * 1024,
+            fetch_chunk: 256,
+            fetch_bytes: 256 * 1024,
+            recent: 1024,
+            promise_bytes: 256 * 1024,
+            defects: Defects::default(),
+        }
+    }
+
+    pub fn quorum(&self) -> usize {
+        self.sites as usize / 2 + 1
+    }
+}
+
+/// What the core reacts to.
+#[derive(Clone, Debug)]
+pub enum Input {
+    /// A message from another site.
+    Message { from: SiteId, msg: Message },
+    /// Time passed: timers are checked. Call it every few milliseconds.
+    Tick,
+    /// A local user's operation, already checked against the rules.
+    Submit(Command),
+}
+
+/// A submission that was decided and applied: where it stands in the log.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub id: OpId,
+    pub slot: Slot,
+    pub index: usize,
+}
+
+/// The runtime must read decided slots `from..to` from storage and send them
+/// to `to_site` as `Message::Decided` (they are older than what the core
+/// keeps in memory).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ServeRequest {
+    pub to_site: SiteId,
+    pub from: Slot,
+    pub to: Slot,
+    pub decided_upto: Slot,
+}
+
+/// What the runtime must do after a step (see the module comment for the
+/// order).
+#[derive(Clone, Debug, Default)]
+pub struct Output {
+    pub persist: Vec<Record>,
+    pub send: Vec<(SiteId, Message)>,
+    /// Slots that joined the contiguous decided prefix, in slot order.
+    pub committed: Vec<(Slot, Value)>,
+    pub completed: Vec<Completion>,
+    pub failed: Vec<OpId>,
+    pub serve: Vec<ServeRequest>,
+    pub trace: Vec<TraceEvent>,
+}
+
+impl Output {
+    pub fn is_empty(&self) -> bool {
+        self.persist.is_empty()
+            && self.send.is_empty()
+            && self.committed.is_empty()
+            && self.completed.is_empty()
+            && self.failed.is_empty()
+            && self.serve.is_empty()
+            && self.trace.is_empty()
+    }
+
+    /// Appends `other` after `self` (for a runtime that batches steps
+    /// before one sync: the order of every list is kept).
+    pub fn append(&mut self, mut other: Output) {
+        self.persist.append(&mut other.persist);
+        self.send.append(&mut other.send);
+        self.committed.append(&mut other.committed);
+        self.completed.append(&mut other.completed);
+        self.failed.append(&mut other.failed);
+        self.serve.append(&mut other.serve);
+        self.trace.append(&mut other.trace);
+    }
+}
+
+/// What this site does about leadership.
+#[derive(Clone, Debug)]
+enum Role {
+    Follower,
+    /// Running for leader: phase 1 (`election.rs`).
+    Preparing(Candidacy),
+    /// Leading: phase 2 (`leader.rs`).
+    Leading(Box<Leading>),
+}
+
+#[derive(Clone, Copy, Debug)]
+struct LeaderSeen {
+    site: SiteId,
+    ballot: Ballot,
+    last_heard: u64,
+}
+
+/// The consensus state machine of one site.
+pub struct Core {
+    cfg: CoreConfig,
+    rng: ChaCha8Rng,
+    now: u64,
+
+    // Acceptor (acceptor.rs).
+    promised: Ballot,
+    accepted: BTreeMap<Slot, (Ballot, Value)>,
+
+    // Learner (learner.rs).
+    /// Every slot below `prefix` is decided and was emitted as committed.
+    prefix: Slot,
+    /// Decided slots at or beyond `prefix`.
+    decided: BTreeMap<Slot, Value>,
+    /// The last decided values below `prefix`, to answer catch-up requests.
+    recent: VecDeque<(Slot, Value)>,
+    /// The highest slot known to be decided somewhere.
+    max_known_decided: Option<Slot>,
+    /// When `prefix` last advanced (or when a hole was first seen).
+    last_progress: u64,
+    fetch_sent_at: Option<u64>,
+    fetch_rotation: u32,
+    next_hole_check: u64,
+
+    // Proposer / leader (election.rs, leader.rs).
+    max_seen: Ballot,
+    role: Role,
+    leader: Option<LeaderSeen>,
+    /// A leader this site stopped trusting (its forwards went unanswered):
+    /// its heartbeats no longer count.
+    distrusted: Option<Ballot>,
+    next_election_at: u64,
+    /// Whether the random pause before this follower's election is drawn.
+    election_armed: bool,
+    past_terms: VecDeque<PastTerm>,
+    /// When each peer was last heard from (any message): the pre-vote.
+    heard_from: BTreeMap<SiteId, u64>,
+    /// When this site last asked the peers it had not heard from to answer.
+    pre_vote_sent_at: Option<u64>,
+
+    // This site's submissions (submitter.rs).
+    pending: HashMap<OpId, Pending>,
+    /// Pending submissions by the slot they were assigned to.
+    by_slot: HashMap<Slot, Vec<OpId>>,
+
+    started: bool,
+
+    // Membership (membership.rs).
+    /// Whether this site votes (see "Rejoin").
+    membership: Membership,
+    /// Joining: the peers that answered the probe with no history, and when
+    /// to probe again.
+    empty_peers: BTreeSet<SiteId>,
+    next_probe: u64,
+    /// A random number of this life, echoed by the probe's answers.
+    probe_nonce: u64,
+    /// Probes first heard while this site held nothing (the last few).
+    empty_when_probed: VecDeque<u64>,
+    /// Joining: when enough peers said they hold nothing, and the peers
+    /// that probed this site while it held nothing.
+    born_at: Option<u64>,
+    probed_me: BTreeSet<SiteId>,
+    /// Rejoining: the first fresh slot of this site's own election, once
+    /// its phase 1 finished; it votes again when the prefix reaches it.
+    rejoin_until: Option<Slot>,
+    /// Rejoining: the lowest ballot it may accept: the highest rejoin
+    /// ballot it promised (its own or another rejoining site's).
+    rejoin_floor: Option<Ballot>,
+}
+
+impl Core {
+    /// A core restored from durable state: `acceptor` as replayed from
+    /// storage, `applied` the number of slots already folded into the
+    /// replicated state the runtime loaded (its checkpoint).
+    pub fn new(cfg: CoreConfig, mut acceptor: AcceptorState, applied: Slot) -> Self {
+        let membership = if acceptor.rejoining {
+            Membership::Rejoining
+        } else if acceptor.is_empty()
+            && applied == 0
+            && cfg.sites > 1
+            && !cfg.defects.wiped_votes_at_once
+        {
+            Membership::Joining
+        } else {
+            Membership::Voting
+        };
+        acceptor.forget_below(applied);
+        let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
+        let probe_nonce = rng.random::<u64>().max(1);
+        let promised = acceptor.promised;
+        let max_known_decided = acceptor.decided.keys().next_back().copied();
+        Core {
+            rng,
+            now: 0,
+            promised,
+            accepted: acceptor.accepted,
+            prefix: applied,
+            decided: acceptor.decided,
+            recent: VecDeque::new(),
+            max_known_decided,
+            last_progress: 0,
+            fetch_sent_at: None,
+            fetch_rotation: cfg.me,
+            next_hole_check: 0,
+            max_seen: promised,
+            role: Role::Follower,
+            leader: None,
+            distrusted: None,
+            next_election_at: 0,
+            election_armed: false,
+            past_terms: VecDeque::new(),
+            pending: HashMap::new(),
+            by_slot: HashMap::new(),
+            started: false,
+            membership,
+            empty_peers: BTreeSet::new(),
+            next_probe: 0,
+            probe_nonce,
+            empty_when_probed: VecDeque::new(),
+            born_at: None,
+            probed_me: BTreeSet::new(),
+            rejoin_until: None,
+            rejoin_floor: None,
+            heard_from: BTreeMap::new(),
+            pre_vote_sent_at: None,
+            cfg,
+        }
+    }
+
+    // ----- queries -------------------------------------------------------
+
+    pub fn me(&self) -> SiteId {
+        self.cfg.me
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.cfg
+    }
+
+    /// The number of slots decided here with no hole before them.
+    pub fn decided_prefix(&self) -> Slot {
+        self.prefix
+    }
+
+    /// The highest slot this site knows to be decided somewhere.
+    pub fn max_known_decided(&self) -> Option<Slot> {
+        self.max_known_decided
+    }
+
+    /// The leader as this site sees it: itself when it leads, else the last
+    /// leader it heard from recently.
+    pub fn leader(&self) -> Option<SiteId> {
+        match &self.role {
+            Role::Leading(_) => Some(self.cfg.me),
+            _ => self
+                .leader
+                .filter(|l| self.now.saturating_sub(l.last_heard) <= self.cfg.leader_timeout_ms())
+                .map(|l| l.site),
+        }
+    }
+
+    /// The ballot of the leader as this site sees it.
+    pub fn leader_ballot(&self) -> Option<Ballot> {
+        match &self.role {
+            Role::Leading(l) => Some(l.ballot),
+            _ => self.leader.map(|l| l.ballot),
+        }
+    }
+
+    /// Whether this site votes, joins or rejoins (see "Rejoin").
+    pub fn membership(&self) -> Membership {
+        self.membership
+    }
+
+    pub fn is_leading(&self) -> bool {
+        matches!(self.role, Role::Leading(_))
+    }
+
+    pub fn promised(&self) -> Ballot {
+        self.promised
+    }
+
+    /// Decided value of a slot if it is still in memory.
+    pub fn decided_value(&self, slot: Slot) -> Option<&Value> {
+        if slot >= self.prefix {
+            return self.decided.get(&slot);
+        }
+        let first = self.recent.front()?.0;
+        self.recent
+            .get(usize::try_from(slot.checked_sub(first)?).ok()?)
+            .map(|(_, v)| v)
+    }
+
+    /// Pending submissions of this site.
+    pub fn pending_count(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// The durable acceptor state as it stands (for a checkpoint): what a
+    /// replay of every record emitted so far gives, less what is below the
+    /// decided prefix.
+    pub fn acceptor_snapshot(&self) -> AcceptorState {
+        AcceptorState {
+            promised: self.promised,
+            accepted: self.accepted.clone(),
+            decided: self.decided.clone(),
+            rejoining: self.membership == Membership::Rejoining,
+        }
+    }
+
+    // ----- entry points --------------------------------------------------
+
+    /// Must be called once, first: emits as committed the decided slots that
+    /// follow the checkpoint the runtime loaded.
+    pub fn start(&mut self, now: u64) -> Output {
+        let mut out = Output::default();
+        self.now = now;
+        self.last_progress = now;
+        self.started = true;
+        if self.membership != Membership::Voting {
+            out.trace.push(TraceEvent::Membership(self.membership));
+        }
+        self.advance_prefix(&mut out);
+        out
+    }
+
+    /// Handles one input at time `now` (milliseconds, never decreasing).
+    pub fn step(&mut self, now: u64, input: Input) -> Output {
+        let mut out = Output::default();
+        if !self.started {
+            out = self.start(now);
+        }
+        self.now = self.now.max(now);
+        match input {
+            Input::Message { from, msg } => {
+                if from != self.cfg.me && from < self.cfg.sites {
+                    self.heard_from.insert(from, now);
+                    out.trace.push(trace_msg(Dir::Received, from, &msg));
+                    self.on_message(&mut out, from, msg);
+                }
+            }
+            Input::Tick => self.on_tick(&mut out),
+            Input::Submit(cmd) => self.on_submit(&mut out, cmd),
+        }
+        self.dispatch_pending(&mut out);
+        self.maybe_fetch(&mut out, FetchWhen::Stalled);
+        self.check_rejoined(&mut out);
+        out
+    }
+
+    // ----- messages ------------------------------------------------------
+
+    fn on_message(&mut self, out: &mut Output, from: SiteId, msg: Message) {
+        if let Some(b) = msg.ballot() {
+            self.max_seen = self.max_seen.max(b);
+        }
+        if self.membership == Membership::Joining {
+            self.joining_hears(out, from, &msg);
+        }
+        match msg {
+            Message::Prepare {
+                ballot,
+                from_slot,
+                rejoin,
+            } => self.on_prepare(out, from, ballot, from_slot, rejoin),
+            Message::Promise {
+                ballot,
+                from_slot: _,
+                decided_upto,
+                accepted,
+                decided_beyond,
+                part,
+                parts,
+            } => {
+                let info = PromiseInfo {
+                    decided_upto,
+                    accepted,
+                    decided_beyond,
+                };
+                self.on_promise(out, from, ballot, info, (part, parts))
+            }
+            Message::Accept {
+                ballot,
+                slot,
+                value,
+            } => self.on_accept(out, from, ballot, slot, value),
+            Message::Ack { ballot, slot } => self.on_ack(out, from, ballot, slot),
+            Message::Nack { ballot, .. } => self.on_nack(out, ballot),
+            Message::Commit {
+                ballot,
+                slot,
+                value,
+            } => {
+                self.heard_leader(out, ballot);
+                self.learn(out, slot, value);
+            }
+            Message::Heartbeat {
+                ballot,
+                decided_upto,
+                max_decided,
+            } => self.on_heartbeat(out, from, ballot, decided_upto, max_decided),
+            Message::HeartbeatAck { ballot } => self.heard_follower(from, ballot),
+            Message::Forward { ballot, cmds } => self.on_forward(out, from, ballot, cmds),
+            Message::Assigned { ballot, slot, ids } => self.on_assigned(ballot, slot, ids),
+            Message::Rejected { ballot, ids } => self.on_rejected(ballot, ids),
+            Message::Fetch { from: lo, to: hi } => self.on_fetch(out, from, lo, hi),
+            Message::Probe { nonce } => self.on_probe(out, from, nonce),
+            Message::Decided {
+                decided_upto,
+                entries,
+                ..
+            } => self.on_decided(out, decided_upto, entries),
+        }
+    }
+
+    // ----- sending -------------------------------------------------------
+
+    fn send(&mut self, out: &mut Output, to: SiteId, msg: Message) {
+        if to == self.cfg.me || to >= self.cfg.sites {
+            return;
+        }
+        out.trace.push(trace_msg(Dir::Sent, to, &msg));
+        out.send.push((to, msg));
+    }
+
+    fn broadcast(&mut self, out: &mut Output, msg: Message) {
+        for site in 0..self.cfg.sites {
+            if site != self.cfg.me {
+                self.send(out, site, msg.clone());
+            }
+        }
+    }
+}
+
+fn trace_msg(dir: Dir, peer: SiteId, msg: &Message) -> TraceEvent {
+    TraceEvent::Message {
+        dir,
+        peer,
+        kind: msg.kind(),
+        slot: msg.slot(),
+        ballot: msg.ballot(),
+        value: msg.value_summary(),
+    }
+}
+
+fn approx_cmd_bytes(cmd: &Command) -> usize {
+    use crate::state::op::Op;
+    let text = match &cmd.op {
+        Op::Tweet { text, .. } => text.len(),
+        _ => 0,
+    };
+    160 + text + cmd.op.user().len()
+}
+
+fn approx_value_bytes(value: &Value) -> usize {
+    16 + value.cmds.iter().map(approx_cmd_bytes).sum::<usize>()
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,256 @@
+//! Phase 1 (election.rs): running for leader, promises, taking over,
+//! giving up; who leads.
+
+use super::*;
+
+#[test]
+fn spec5_a_single_site_decides_alone_in_one_step() {
+    // SPEC 5: a quorum is a majority of all sites, the proposer included:
+    // alone, a site's own promise and accept are a quorum, and the whole
+    // Synod runs in the step of the submission.
+    let mut core = restored(
+        CoreConfig::new(1, 0, 100, 5000, 0),
+        AcceptorState::default(),
+    );
+    let cmd = tweet(0, 1);
+    let v = one(cmd.clone());
+    let out = core.step(0, Input::Submit(cmd.clone()));
+    assert_eq!(
+        out.persist,
+        vec![
+            Record::Promise { ballot: b(1, 0) },
+            Record::Accept {
+                slot: 0,
+                ballot: b(1, 0),
+                value: v.clone()
+            },
+            Record::Decide {
+                slot: 0,
+                value: v.clone()
+            },
+        ]
+    );
+    assert_eq!(out.send, Vec::new());
+    assert_eq!(out.committed, vec![(0, v.clone())]);
+    assert_eq!(
+        out.completed,
+        vec![Completion {
+            id: cmd.id,
+            slot: 0,
+            index: 0
+        }]
+    );
+    assert_eq!(
+        events(&out),
+        vec![
+            TraceEvent::Election {
+                ballot: b(1, 0),
+                from_slot: 0
+            },
+            TraceEvent::Leader {
+                leader: Some(0),
+                ballot: b(1, 0)
+            },
+            TraceEvent::Proposed {
+                slot: 0,
+                ballot: b(1, 0),
+                value: v.summary(),
+                recovered: false
+            },
+            TraceEvent::Decided {
+                slot: 0,
+                value: v.summary(),
+                own: Some(true)
+            },
+        ]
+    );
+}
+
+#[test]
+fn pre_vote_a_site_that_heard_no_quorum_asks_before_it_runs() {
+    // "No livelock", pre-vote: a site with work and no leader that has not
+    // heard a quorum asks the peers how far the log goes, and does not run.
+    let mut core = voter(0);
+    let out = core.step(0, Input::Submit(tweet(0, 1)));
+    assert_eq!(out.persist, Vec::new());
+    assert_eq!(out.send, to_others(0, log_end_probe(0)));
+    assert_eq!(events(&out), Vec::new());
+}
+
+#[test]
+fn spec5_a_site_with_work_that_heard_a_quorum_runs_phase_1_for_every_slot() {
+    // SPEC 5, Multi-Paxos: with no leader, a site with work prepares a
+    // fresh ballot for all slots from its first undecided one, its own
+    // promise made durable first.
+    let mut core = voter(0);
+    let answer = Message::Decided {
+        decided_upto: 0,
+        entries: Vec::new(),
+        promised: b(1, 0),
+        probe: 0,
+    };
+    core.step(0, from(1, answer));
+    let out = core.step(1, Input::Submit(tweet(0, 1)));
+    assert_eq!(out.persist, vec![Record::Promise { ballot: b(2, 0) }]);
+    assert_eq!(out.send, to_others(0, prepare(b(2, 0), 0)));
+    assert_eq!(
+        events(&out),
+        vec![TraceEvent::Election {
+            ballot: b(2, 0),
+            from_slot: 0
+        }]
+    );
+}
+
+#[test]
+fn spec5_a_quorum_of_promises_makes_the_candidate_leader() {
+    // SPEC 5, Multi-Paxos: once a quorum promised (its own and site 1's of
+    // three), the candidate leads and says so.
+    let mut core = candidate();
+    let out = core.step(1, from(1, promise(b(2, 0), Vec::new())));
+    assert!(core.is_leading());
+    assert_eq!(out.persist, Vec::new());
+    assert_eq!(out.send, to_others(0, heartbeat(b(2, 0))));
+    assert_eq!(
+        events(&out),
+        vec![TraceEvent::Leader {
+            leader: Some(0),
+            ballot: b(2, 0)
+        }]
+    );
+}
+
+#[test]
+fn spec5_a_new_leader_reproposes_what_may_have_been_chosen_and_fills_holes_with_noops() {
+    // SPEC 5, Catch-up: a value is never invented for a slot: the new leader
+    // proposes in each slot the value a promise reports accepted, and a
+    // no-op where none was.
+    let mut core = candidate();
+    let v = one(tweet(2, 1));
+    let reported = vec![accepted(1, b(1, 1), v.clone())];
+    let out = core.step(1, from(1, promise(b(2, 0), reported)));
+    let mut sent = to_others(0, heartbeat(b(2, 0)));
+    sent.extend(to_others(0, accept(b(2, 0), 0, Value::noop())));
+    sent.extend(to_others(0, accept(b(2, 0), 1, v.clone())));
+    assert_eq!(out.send, sent);
+    assert_eq!(
+        out.persist,
+        vec![
+            Record::Accept {
+                slot: 0,
+                ballot: b(2, 0),
+                value: Value::noop()
+            },
+            Record::Accept {
+                slot: 1,
+                ballot: b(2, 0),
+                value: v.clone()
+            },
+        ]
+    );
+}
+
+#[test]
+fn spec7_a_promise_in_parts_does_not_count_before_its_last_part() {
+    // SPEC 7: a promise split into parts counts once every part is here.
+    let mut core = candidate();
+    let first = vec![accepted(0, b(1, 1), one(tweet(2, 1)))];
+    let out = core.step(1, from(1, promise_part(b(2, 0), first, (0, 2))));
+    assert!(!core.is_leading());
+    assert_eq!(out.send, Vec::new());
+    assert_eq!(out.persist, Vec::new());
+}
+
+#[test]
+fn spec7_the_last_part_of_a_promise_completes_it() {
+    // SPEC 7: the parts together are the promise: both halves of what
+    // site 1 accepted are re-proposed.
+    let mut core = candidate();
+    let (v0, v1) = (one(tweet(2, 1)), one(tweet(2, 2)));
+    let first = vec![accepted(0, b(1, 1), v0.clone())];
+    core.step(1, from(1, promise_part(b(2, 0), first, (0, 2))));
+    let last = vec![accepted(1, b(1, 1), v1.clone())];
+    let out = core.step(2, from(1, promise_part(b(2, 0), last, (1, 2))));
+    assert!(core.is_leading());
+    let mut sent = to_others(0, heartbeat(b(2, 0)));
+    sent.extend(to_others(0, accept(b(2, 0), 0, v0)));
+    sent.extend(to_others(0, accept(b(2, 0), 1, v1)));
+    assert_eq!(out.send, sent);
+}
+
+#[test]
+fn spec5_a_candidate_resends_its_prepare_to_the_sites_that_did_not_promise() {
+    // SPEC 5 (messages may be lost): after `timeout_ms` without a quorum,
+    // the prepare goes again to the sites missing; the idle site also asks
+    // a peer how far the log goes (the hole probe, "Catch-up").
+    let mut core = candidate();
+    let out = core.step(100, Input::Tick);
+    let mut sent = to_others(0, prepare(b(2, 0), 0));
+    sent.push((1, log_end_probe(0)));
+    assert_eq!(out.send, sent);
+}
+
+#[test]
+fn no_livelock_a_candidate_without_a_quorum_in_time_gives_up() {
+    // "No livelock": no quorum within `candidacy_ms` (400): the candidate
+    // gives up for now (and tries again after a random backoff).
+    let mut core = candidate();
+    let out = core.step(400, Input::Tick);
+    assert!(matches!(core.role, Role::Follower));
+    assert_eq!(out.send, vec![(1, log_end_probe(0))]);
+    assert_eq!(out.persist, Vec::new());
+}
+
+#[test]
+fn spec5_a_nack_with_a_higher_ballot_ends_a_candidacy() {
+    // SPEC 5: a nack carries the higher ballot; the candidate is outbid.
+    let mut core = candidate();
+    let nack = Message::Nack {
+        ballot: b(3, 1),
+        slot: None,
+    };
+    let out = core.step(1, from(1, nack));
+    assert!(matches!(core.role, Role::Follower));
+    assert_eq!(out.send, Vec::new());
+    assert_eq!(out.persist, Vec::new());
+}
+
+#[test]
+fn spec5_a_follower_acks_the_heartbeat_of_its_leader() {
+    // SPEC 5: the leader stays leader until it fails: its heartbeat is
+    // acknowledged (check-quorum) and names it the leader.
+    let mut core = voter(1);
+    let out = core.step(0, from(0, heartbeat(b(2, 0))));
+    assert_eq!(
+        out.send,
+        vec![(0, Message::HeartbeatAck { ballot: b(2, 0) })]
+    );
+    assert_eq!(out.persist, Vec::new());
+    assert_eq!(
+        events(&out),
+        vec![TraceEvent::Leader {
+            leader: Some(0),
+            ballot: b(2, 0)
+        }]
+    );
+    assert_eq!(core.leader(), Some(0));
+}
+
+#[test]
+fn spec5_the_heartbeat_of_an_outbid_leader_gets_a_nack() {
+    // SPEC 5: a leader stays leader until it is outbid; a stale one is told
+    // at once, so that it steps down.
+    let mut core = voter_with(1, b(3, 2));
+    let out = core.step(0, from(0, heartbeat(b(2, 0))));
+    assert_eq!(
+        out.send,
+        vec![(
+            0,
+            Message::Nack {
+                ballot: b(3, 2),
+                slot: None
+            }
+        )]
+    );
+    assert_eq!(core.leader(), None);
+}

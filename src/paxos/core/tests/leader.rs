@@ -1,0 +1,167 @@
+//! Phase 2 as leader (leader.rs): slots for submissions, accepts, acks,
+//! commits, heartbeats, check-quorum, and the answers to forwards.
+
+use super::*;
+
+#[test]
+fn spec5_a_leader_puts_a_forwarded_submission_in_its_next_slot_and_says_where() {
+    // SPEC 5: a site hands its operations to the leader, which sends accept
+    // directly (phase 2 only), counting its own; the submitter is told the
+    // slot ("Exactly once": `Assigned`).
+    let mut core = leader();
+    let cmd = tweet(1, 1);
+    let v = one(cmd.clone());
+    let out = core.step(2, from(1, forward(b(2, 0), vec![cmd.clone()])));
+    let assigned = Message::Assigned {
+        ballot: b(2, 0),
+        slot: 0,
+        ids: vec![cmd.id],
+    };
+    let mut sent = vec![(1, assigned)];
+    sent.extend(to_others(0, accept(b(2, 0), 0, v.clone())));
+    assert_eq!(out.send, sent);
+    assert_eq!(
+        out.persist,
+        vec![Record::Accept {
+            slot: 0,
+            ballot: b(2, 0),
+            value: v
+        }]
+    );
+}
+
+#[test]
+fn exactly_once_a_forward_repeated_in_the_same_term_gets_its_slot_again() {
+    // "Exactly once": within one term a leader assigns an operation to one
+    // slot at most; a forward sent again is answered with that slot.
+    let mut core = leader();
+    let cmd = tweet(1, 1);
+    core.step(2, from(1, forward(b(2, 0), vec![cmd.clone()])));
+    let out = core.step(3, from(1, forward(b(2, 0), vec![cmd.clone()])));
+    let assigned = Message::Assigned {
+        ballot: b(2, 0),
+        slot: 0,
+        ids: vec![cmd.id],
+    };
+    assert_eq!(out.send, vec![(1, assigned)]);
+    assert_eq!(out.persist, Vec::new());
+}
+
+#[test]
+fn exactly_once_a_past_term_answers_late_forwards_truthfully() {
+    // "Exactly once": a leader that lost its term still says which of the
+    // forwards stamped with it got a slot, and rejects the others (it
+    // never will assign them), so that they are handed to the next leader.
+    let mut core = leader();
+    let (t1, t2) = (tweet(1, 1), tweet(1, 2));
+    core.step(2, from(1, forward(b(2, 0), vec![t1.clone()])));
+    core.step(3, from(2, prepare(b(3, 2), 0)));
+    assert!(!core.is_leading());
+    let out = core.step(4, from(1, forward(b(2, 0), vec![t1.clone(), t2.clone()])));
+    let assigned = Message::Assigned {
+        ballot: b(2, 0),
+        slot: 0,
+        ids: vec![t1.id],
+    };
+    let rejected = Message::Rejected {
+        ballot: b(2, 0),
+        ids: vec![t2.id],
+    };
+    assert_eq!(out.send, vec![(1, assigned), (1, rejected)]);
+}
+
+#[test]
+fn spec5_a_quorum_of_acks_decides_and_commits_to_every_site() {
+    // SPEC 5: accept / ack, then commit to every site; the leader's own
+    // submission is done when its slot is decided here.
+    let mut core = leader();
+    let cmd = tweet(0, 1);
+    let v = one(cmd.clone());
+    core.step(2, Input::Submit(cmd.clone()));
+    let ack = Message::Ack {
+        ballot: b(2, 0),
+        slot: 0,
+    };
+    let out = core.step(3, from(1, ack));
+    assert_eq!(out.send, to_others(0, commit(b(2, 0), 0, v.clone())));
+    assert_eq!(
+        out.persist,
+        vec![Record::Decide {
+            slot: 0,
+            value: v.clone()
+        }]
+    );
+    assert_eq!(out.committed, vec![(0, v)]);
+    assert_eq!(
+        out.completed,
+        vec![Completion {
+            id: cmd.id,
+            slot: 0,
+            index: 0
+        }]
+    );
+}
+
+#[test]
+fn spec5_a_leader_tells_every_site_it_is_alive_four_times_a_timeout() {
+    // SPEC 5 (the leader stays leader until it fails): a heartbeat every
+    // `heartbeat_ms` (25), with how far its log goes.
+    let mut core = leader();
+    let out = core.step(1 + 24, Input::Tick);
+    assert_eq!(out.send, Vec::new());
+    let out = core.step(1 + 25, Input::Tick);
+    assert_eq!(out.send, to_others(0, heartbeat(b(2, 0))));
+}
+
+#[test]
+fn check_quorum_a_leader_that_hears_no_quorum_steps_down() {
+    // SPEC 5 (a leader that can send but not hear must be replaced):
+    // `check_quorum_ms` (125) into its term with no follower heard since,
+    // the leader steps down; as a follower with no leader, it asks a peer
+    // how far the log goes.
+    let mut core = leader();
+    let out = core.step(1 + 125, Input::Tick);
+    assert!(!core.is_leading());
+    assert_eq!(
+        events(&out),
+        vec![TraceEvent::Leader {
+            leader: None,
+            ballot: b(2, 0)
+        }]
+    );
+    assert_eq!(out.send, vec![(1, log_end_probe(0))]);
+}
+
+#[test]
+fn spec5_catch_up_a_leader_asked_for_slots_beyond_its_log_fills_them_with_noops() {
+    // SPEC 5, Catch-up: a fetch beyond the leader's log makes it settle
+    // those slots (no-ops, or whatever phase 1 recovers), so that a value
+    // stranded there by an earlier leader is decided.
+    let mut core = leader();
+    let out = core.step(2, from(1, Message::Fetch { from: 0, to: 2 }));
+    let answer = Message::Decided {
+        decided_upto: 0,
+        entries: Vec::new(),
+        promised: b(2, 0),
+        probe: 0,
+    };
+    let mut sent = vec![(1, answer)];
+    sent.extend(to_others(0, accept(b(2, 0), 0, Value::noop())));
+    sent.extend(to_others(0, accept(b(2, 0), 1, Value::noop())));
+    assert_eq!(out.send, sent);
+    assert_eq!(
+        out.persist,
+        vec![
+            Record::Accept {
+                slot: 0,
+                ballot: b(2, 0),
+                value: Value::noop()
+            },
+            Record::Accept {
+                slot: 1,
+                ballot: b(2, 0),
+                value: Value::noop()
+            },
+        ]
+    );
+}

@@ -1,0 +1,126 @@
+//! The learner (learner.rs): decided values, the decided prefix,
+//! catch-up.
+
+use super::*;
+use std::collections::BTreeMap;
+
+/// Site 0 at time 0 with slots 0 and 1 decided and applied, keeping the
+/// last `recent` decided values in memory.
+fn learned(recent: usize) -> (Core, Value, Value) {
+    let (v0, v1) = (one(tweet(1, 1)), one(tweet(2, 1)));
+    let mut c = cfg(0);
+    c.recent = recent;
+    let acceptor = AcceptorState {
+        promised: b(1, 0),
+        decided: BTreeMap::from([(0, v0.clone()), (1, v1.clone())]),
+        ..AcceptorState::default()
+    };
+    (restored(c, acceptor), v0, v1)
+}
+
+#[test]
+fn spec5_catch_up_a_fetch_is_answered_with_the_decided_values_in_memory() {
+    // SPEC 5, Catch-up: a site asks peers for decided values in bulk; the
+    // answer also says how far the log goes.
+    let (mut core, v0, v1) = learned(1024);
+    let out = core.step(1, from(2, Message::Fetch { from: 0, to: 5 }));
+    let answer = Message::Decided {
+        decided_upto: 2,
+        entries: vec![
+            DecidedEntry { slot: 0, value: v0 },
+            DecidedEntry { slot: 1, value: v1 },
+        ],
+        promised: b(1, 0),
+        probe: 0,
+    };
+    assert_eq!(out.send, vec![(2, answer)]);
+    assert_eq!(out.serve, Vec::new());
+}
+
+#[test]
+fn spec5_catch_up_slots_no_longer_in_memory_are_served_from_storage() {
+    // SPEC 5, Catch-up (and SPEC 6, start-up does not grow with history):
+    // decided values older than the ones kept in memory are read from the
+    // archive by the runtime.
+    let (mut core, _, _) = learned(1);
+    let out = core.step(1, from(2, Message::Fetch { from: 0, to: 5 }));
+    assert_eq!(out.send, Vec::new());
+    assert_eq!(
+        out.serve,
+        vec![ServeRequest {
+            to_site: 2,
+            from: 0,
+            to: 1,
+            decided_upto: 2
+        }]
+    );
+}
+
+#[test]
+fn spec5_catch_up_a_fetch_of_an_empty_range_asks_how_far_the_log_goes() {
+    // SPEC 5, Catch-up (holes are looked for periodically): the answer to
+    // an empty range carries no values, only the decided prefix.
+    let (mut core, _, _) = learned(1024);
+    let out = core.step(1, from(2, log_end_probe(2)));
+    let answer = Message::Decided {
+        decided_upto: 2,
+        entries: Vec::new(),
+        promised: b(1, 0),
+        probe: 0,
+    };
+    assert_eq!(out.send, vec![(2, answer)]);
+}
+
+#[test]
+fn spec5_decided_slots_are_committed_in_order_once_the_hole_before_them_fills() {
+    // SPEC 5: the log is a sequence; a slot decided beyond a hole waits,
+    // durable, and is applied once every slot before it is.
+    let mut core = voter(1);
+    let (v0, v1) = (one(tweet(2, 1)), one(tweet(2, 2)));
+    let out = core.step(0, from(0, commit(b(2, 0), 1, v1.clone())));
+    assert_eq!(
+        out.persist,
+        vec![Record::Decide {
+            slot: 1,
+            value: v1.clone()
+        }]
+    );
+    assert_eq!(out.committed, Vec::new());
+    let out = core.step(1, from(0, commit(b(2, 0), 0, v0.clone())));
+    assert_eq!(out.committed, vec![(0, v0), (1, v1)]);
+    assert_eq!(core.decided_prefix(), 2);
+}
+
+#[test]
+fn spec5_catch_up_a_commit_beyond_a_hole_makes_the_site_fetch_the_hole() {
+    // SPEC 5, Catch-up: a site that learns of a decided slot beyond a hole
+    // asks (its leader first) for the slots it misses, once no progress
+    // came for `fetch_after_ms` (50: a commit may be late, not lost).
+    let mut core = voter(1);
+    core.step(0, from(0, commit(b(2, 0), 2, Value::noop())));
+    let out = core.step(49, Input::Tick);
+    assert_eq!(out.send, Vec::new());
+    let out = core.step(50, Input::Tick);
+    assert_eq!(out.send, vec![(0, Message::Fetch { from: 0, to: 3 })]);
+}
+
+#[test]
+fn spec5_catch_up_an_answer_that_made_progress_asks_for_the_next_chunk_at_once() {
+    // SPEC 5, Catch-up in bulk: the fetch is pipelined: when an answer
+    // fills part of the hole, the next part is asked for in the same step.
+    let mut core = voter(1);
+    core.step(0, from(0, commit(b(2, 0), 2, Value::noop())));
+    core.step(50, Input::Tick);
+    let answer = Message::Decided {
+        decided_upto: 3,
+        entries: vec![DecidedEntry {
+            slot: 0,
+            value: Value::noop(),
+        }],
+        promised: b(2, 0),
+        probe: 0,
+    };
+    let out = core.step(51, from(0, answer));
+    assert_eq!(out.committed, vec![(0, Value::noop())]);
+    assert_eq!(out.send, vec![(0, Message::Fetch { from: 1, to: 3 })]);
+}
