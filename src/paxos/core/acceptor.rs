@@ -25,14 +25,7 @@ impl Core {
             _ => return,
         }
         if ballot < self.promised {
-            self.send(
-                out,
-                from,
-                Message::Nack {
-                    ballot: self.promised,
-                    slot: None,
-                },
-            );
+            self.nack(out, from, None);
             return;
         }
         if ballot > self.promised {
@@ -87,14 +80,7 @@ impl Core {
             return;
         }
         if ballot < self.promised {
-            self.send(
-                out,
-                from,
-                Message::Nack {
-                    ballot: self.promised,
-                    slot: Some(slot),
-                },
-            );
+            self.nack(out, from, Some(slot));
             return;
         }
         let raised = ballot > self.promised;

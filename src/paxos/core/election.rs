@@ -78,14 +78,7 @@ impl Core {
     ) {
         if ballot < self.promised {
             // A stale leader: tell it, so it steps down at once.
-            self.send(
-                out,
-                from,
-                Message::Nack {
-                    ballot: self.promised,
-                    slot: None,
-                },
-            );
+            self.nack(out, from, None);
             return;
         }
         self.note_decided(decided_upto.checked_sub(1));

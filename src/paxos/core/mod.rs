@@ -544,6 +544,13 @@ impl Core {
         out.send.push((to, msg));
     }
 
+    /// Refuses a message of a lower ballot than this site promised, with
+    /// that promise (so the sender steps down at once).
+    fn nack(&mut self, out: &mut Output, to: SiteId, slot: Option<Slot>) {
+        let ballot = self.promised;
+        self.send(out, to, Message::Nack { ballot, slot });
+    }
+
     fn broadcast(&mut self, out: &mut Output, msg: Message) {
         for site in 0..self.cfg.sites {
             if site != self.cfg.me {

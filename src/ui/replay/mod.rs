@@ -19,14 +19,20 @@ use crate::ui::keys::{ch, code, in_footer, KeyHelp, DIGITS};
 use crossterm::event::{KeyCode, KeyEvent};
 use std::path::PathBuf;
 
-/// Reads and merges the recordings.
-pub fn load(paths: &[PathBuf]) -> anyhow::Result<Player> {
+/// Reads and merges the recordings: the sites' names and the events.
+fn read_merged(paths: &[PathBuf]) -> anyhow::Result<(Vec<String>, Vec<record::Event>)> {
     let mut recs = Vec::new();
     for p in paths {
         recs.push((p.display().to_string(), record::read(p)?));
     }
     let names = merge::sites_of(&recs)?;
     let events = merge::merge(recs.into_iter().map(|(_, r)| r.events).collect());
+    Ok((names, events))
+}
+
+/// Reads and merges the recordings into a player.
+pub fn load(paths: &[PathBuf]) -> anyhow::Result<Player> {
+    let (names, events) = read_merged(paths)?;
     anyhow::ensure!(!events.is_empty(), "the recordings hold no events");
     Ok(Player::new(names, events))
 }
@@ -37,12 +43,7 @@ pub fn export_files(
     slots: &std::ops::RangeInclusive<crate::paxos::Slot>,
     format: export::Format,
 ) -> anyhow::Result<String> {
-    let mut recs = Vec::new();
-    for p in paths {
-        recs.push((p.display().to_string(), record::read(p)?));
-    }
-    let names = merge::sites_of(&recs)?;
-    let events = merge::merge(recs.into_iter().map(|(_, r)| r.events).collect());
+    let (names, events) = read_merged(paths)?;
     Ok(export::export(&names, &events, slots, format))
 }
 
