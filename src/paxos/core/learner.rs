@@ -204,9 +204,17 @@ impl Core {
         }
         // A leader asked for slots beyond its log fills them with no-ops, so
         // that a value stranded there by an earlier leader is settled.
+        self.fill_beyond_log(out, hi);
+    }
+
+    /// As leader, proposes no-ops from the end of its log up to `end`
+    /// (excluded; a window at most): a slot beyond its log that an earlier
+    /// leader assigned and nobody drives is settled, so that a submission
+    /// waiting on it learns it lost the slot and is retried.
+    pub(super) fn fill_beyond_log(&mut self, out: &mut Output, end: Slot) {
         if let Role::Leading(l) = &mut self.role {
             let first = l.next_slot;
-            let end = hi.min(first.saturating_add(self.cfg.window as u64));
+            let end = end.min(first.saturating_add(self.cfg.window as u64));
             if end > first {
                 l.next_slot = end;
                 for slot in first..end {

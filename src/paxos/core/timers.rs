@@ -229,6 +229,13 @@ impl Core {
             // site that knew may be down): run phase 1 again to recover it.
             self.step_down(out);
             self.start_election(out);
+            return;
+        }
+        // A submission of ours that an earlier leader assigned to a slot
+        // beyond our log waits on a slot nobody drives: settle it (a
+        // follower gets the same by fetching that slot from us).
+        if let Some(slot) = self.stuck_assigned() {
+            self.fill_beyond_log(out, slot.saturating_add(1));
         }
     }
 
