@@ -57,14 +57,7 @@ pub async fn run(sites: usize, keep: bool, record: Option<PathBuf>) -> anyhow::R
         "the demo runs 1 to {most} sites, not {sites}"
     );
     let config = Config::loopback(sites)?;
-    let recorder = match &record {
-        Some(path) => Some(Recorder::create(
-            path,
-            config.names(),
-            record::DEFAULT_LIMIT,
-        )?),
-        None => None,
-    };
+    let recorder = Recorder::create_if(record.as_deref(), config.names())?;
     let dir = fresh_dir()?;
     if !keep {
         if let Ok(mut d) = REMOVE_ON_EXIT.lock() {

@@ -225,14 +225,7 @@ async fn run_site(
         Some(d) => d.clone(),
         None => default_data_dir(&name)?,
     };
-    let recorder = match &record {
-        Some(path) => Some(Recorder::create(
-            path,
-            config.names(),
-            record::DEFAULT_LIMIT,
-        )?),
-        None => None,
-    };
+    let recorder = Recorder::create_if(record.as_deref(), config.names())?;
     let opts = SiteOptions {
         config,
         site: index as u32,

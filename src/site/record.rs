@@ -335,6 +335,13 @@ impl Recorder {
         })
     }
 
+    /// A recorder at `path` with the default size limit, when a path is
+    /// given (`--record`).
+    pub fn create_if(path: Option<&Path>, sites: Vec<String>) -> anyhow::Result<Option<Recorder>> {
+        path.map(|p| Recorder::create(p, sites, DEFAULT_LIMIT))
+            .transpose()
+    }
+
     pub fn path(&self) -> &Path {
         &self.inner.path
     }
