@@ -165,3 +165,34 @@ fn spec5_catch_up_a_leader_asked_for_slots_beyond_its_log_fills_them_with_noops(
         ]
     );
 }
+
+#[test]
+fn a_leader_settles_a_slot_beyond_its_log_where_its_own_submission_waits() {
+    // SPEC 5 (liveness), "Exactly once" rule 2: an earlier leader put this
+    // site's submission into slot 5, which nobody drives any more. Once
+    // this site leads and the submission waited `assigned_patience_ms`
+    // (200), it fills its log up to slot 5 with no-ops: the slot is settled,
+    // and the submission, having lost it, is retried in a later one.
+    let mut core = forwarded();
+    let cmd = tweet(1, 1);
+    let assigned = Message::Assigned {
+        ballot: b(2, 0),
+        slot: 5,
+        ids: vec![cmd.id],
+    };
+    core.step(2, from(0, assigned));
+    core.start_election(&mut Output::default());
+    core.step(3, from(2, promise(b(3, 1), Vec::new())));
+    assert!(core.is_leading());
+    core.step(240, from(2, Message::HeartbeatAck { ballot: b(3, 1) }));
+    let out = core.step(250, Input::Tick);
+    let filled: Vec<Slot> = out
+        .send
+        .iter()
+        .filter_map(|(to, m)| match m {
+            Message::Accept { slot, value, .. } if *to == 2 && value.cmds.is_empty() => Some(*slot),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(filled, (0..=5).collect::<Vec<Slot>>());
+}
