@@ -173,14 +173,7 @@ fn a_leader_settles_a_slot_beyond_its_log_where_its_own_submission_waits() {
     // this site leads and the submission waited `assigned_patience_ms`
     // (200), it fills its log up to slot 5 with no-ops: the slot is settled,
     // and the submission, having lost it, is retried in a later one.
-    let mut core = forwarded();
-    let cmd = tweet(1, 1);
-    let assigned = Message::Assigned {
-        ballot: b(2, 0),
-        slot: 5,
-        ids: vec![cmd.id],
-    };
-    core.step(2, from(0, assigned));
+    let (mut core, _) = assigned_to(5);
     core.start_election(&mut Output::default());
     core.step(3, from(2, promise(b(3, 1), Vec::new())));
     assert!(core.is_leading());

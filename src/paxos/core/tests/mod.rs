@@ -200,3 +200,17 @@ fn forwarded() -> Core {
     core.step(1, Input::Submit(tweet(1, 1)));
     core
 }
+
+/// `forwarded()` at time 2: the leader of (2,0) put `tweet(1, 1)` into
+/// `slot`. Returns the core and the command.
+fn assigned_to(slot: Slot) -> (Core, Command) {
+    let mut core = forwarded();
+    let cmd = tweet(1, 1);
+    let assigned = Message::Assigned {
+        ballot: b(2, 0),
+        slot,
+        ids: vec![cmd.id],
+    };
+    core.step(2, from(0, assigned));
+    (core, cmd)
+}

@@ -106,14 +106,7 @@ fn exactly_once_a_rejected_submission_is_handed_on_again() {
 fn spec5_a_submission_is_done_when_its_slot_joins_the_decided_prefix() {
     // SPEC 5 / "Exactly once" rule 1: the answer names the slot where the
     // operation first appears in the log, and its place in the slot.
-    let mut core = forwarded();
-    let cmd = tweet(1, 1);
-    let assigned = Message::Assigned {
-        ballot: b(2, 0),
-        slot: 0,
-        ids: vec![cmd.id],
-    };
-    core.step(2, from(0, assigned));
+    let (mut core, cmd) = assigned_to(0);
     let out = core.step(3, from(0, commit(b(2, 0), 0, one(cmd.clone()))));
     assert_eq!(
         out.completed,
@@ -140,14 +133,7 @@ fn spec5_a_submission_whose_slot_is_decided_without_it_tries_a_later_slot() {
     // SPEC 5 (a site whose value lost a slot tries again in a later slot),
     // "Exactly once": `Assigned(slot)` decided without it goes back to be
     // handed on, in the same step.
-    let mut core = forwarded();
-    let cmd = tweet(1, 1);
-    let assigned = Message::Assigned {
-        ballot: b(2, 0),
-        slot: 0,
-        ids: vec![cmd.id],
-    };
-    core.step(2, from(0, assigned));
+    let (mut core, cmd) = assigned_to(0);
     let out = core.step(3, from(0, commit(b(2, 0), 0, Value::noop())));
     assert_eq!(
         out.persist,
