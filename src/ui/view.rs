@@ -191,11 +191,17 @@ fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
     spans.push(Span::raw(format!("leader: {}", leader(app))));
     spans.push(sep());
     spans.push(Span::raw(format!("decided: {}", m.decided())));
-    if let Some(safety) = &app.safety {
+    // The demo checks safety live; a replay checks the recorded decisions.
+    let safety = match (&app.safety, &app.replay) {
+        (Some(s), _) => Some((s.slots(), s.violation())),
+        (None, Some(r)) => Some(r.player.safety_at(r.pos())),
+        (None, None) => None,
+    };
+    if let Some((slots, violation)) = safety {
         spans.push(sep());
-        match safety.violation() {
+        match violation {
             None => spans.push(Span::styled(
-                format!("safety holds ({})", plural(safety.slots(), "slot")),
+                format!("safety holds ({})", plural(slots, "slot")),
                 t.ok(),
             )),
             Some(slot) => spans.push(Span::styled(

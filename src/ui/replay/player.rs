@@ -170,6 +170,8 @@ pub struct Player {
     pub t0: u64,
     /// The first slot decided with two different values, and where.
     pub conflict: Option<(Slot, usize)>,
+    /// Positions just after each slot's first decision, in order.
+    firsts: Vec<usize>,
 }
 
 impl Player {
@@ -194,7 +196,12 @@ impl Player {
                 v.push(i);
             }
         }
-        let (log, marks, conflict) = decided_log(&events);
+        let Decisions {
+            log,
+            marks,
+            firsts,
+            conflict,
+        } = decided_log(&events);
         let states = states_every(&names, &log);
         Player {
             t0: events.first().map_or(0, |e| e.t),
@@ -207,7 +214,17 @@ impl Player {
             states,
             by_site,
             conflict,
+            firsts,
         }
+    }
+
+    /// The safety check at position `k`, as the live demo's: how many slots
+    /// were decided somewhere, and the first slot decided with two values
+    /// if that was seen by then.
+    pub fn safety_at(&self, k: usize) -> (usize, Option<Slot>) {
+        let slots = self.firsts.partition_point(|&p| p <= k);
+        let violation = self.conflict.filter(|&(_, at)| at <= k).map(|(s, _)| s);
+        (slots, violation)
     }
 
     pub fn len(&self) -> usize {
@@ -273,11 +290,22 @@ impl Player {
     }
 }
 
-/// The decided values by slot, the positions of the marks, and the first
-/// slot decided twice with different values.
-fn decided_log(events: &[Event]) -> (Vec<Value>, Vec<usize>, Option<(Slot, usize)>) {
+/// What the `decided` events of a recording tell.
+struct Decisions {
+    /// The decided values by slot.
+    log: Vec<Value>,
+    /// Positions after each slot's first decision and each leader change.
+    marks: Vec<usize>,
+    /// Positions after each slot's first decision.
+    firsts: Vec<usize>,
+    /// The first slot decided twice with different values, and where.
+    conflict: Option<(Slot, usize)>,
+}
+
+fn decided_log(events: &[Event]) -> Decisions {
     let mut log: Vec<Option<Value>> = Vec::new();
     let mut marks = Vec::new();
+    let mut firsts = Vec::new();
     let mut conflict = None;
     let mut first = HashSet::new();
     for (i, ev) in events.iter().enumerate() {
@@ -285,6 +313,7 @@ fn decided_log(events: &[Event]) -> (Vec<Value>, Vec<usize>, Option<(Slot, usize
             What::Decided { slot, full, .. } => {
                 if first.insert(*slot) {
                     marks.push(i + 1);
+                    firsts.push(i + 1);
                 }
                 let Some(v) = full else { continue };
                 let s = *slot as usize;
@@ -305,7 +334,12 @@ fn decided_log(events: &[Event]) -> (Vec<Value>, Vec<usize>, Option<(Slot, usize
         .into_iter()
         .map(|v| v.unwrap_or_else(Value::noop))
         .collect();
-    (log, marks, conflict)
+    Decisions {
+        log,
+        marks,
+        firsts,
+        conflict,
+    }
 }
 
 /// The state before slot 0, [`STATE_EVERY`], twice that, ...

@@ -179,3 +179,19 @@ fn marks_are_first_decisions_and_leader_changes() {
     assert_eq!(player.prev_mark(4), 1);
     assert_eq!(player.prev_mark(1), 0);
 }
+
+/// The replay's safety line: slots decided somewhere by the slider, and a
+/// slot decided with two values from the position its second value shows.
+#[test]
+fn safety_at_counts_slots_and_shows_a_conflict_from_where_it_happened() {
+    // alice decides slots 0 and 1; bob decides slot 0 with his own value.
+    let evs = events(&[(0, 4, 0), (0, 4, 1), (1, 4, 0)]);
+    let player = Player::new(names(), evs);
+    assert_eq!(player.safety_at(0), (0, None));
+    assert_eq!(player.safety_at(1), (1, None));
+    assert_eq!(player.safety_at(2), (2, None));
+    assert_eq!(player.safety_at(3), (2, Some(0)));
+    // The same value twice is no conflict.
+    let agree = events(&[(0, 4, 0), (0, 4, 1)]);
+    assert_eq!(Player::new(names(), agree).safety_at(2), (2, None));
+}
