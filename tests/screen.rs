@@ -1073,6 +1073,85 @@ mod terminal {
             .collect();
         assert!(left.is_empty(), "the demo left {left:?} behind");
     }
+    /// The slider of a replay's status line: playing, position, length.
+    fn slider(screen: &str) -> Option<(bool, usize, usize)> {
+        let first = screen.lines().next()?.trim_start();
+        let (icon, rest) = first.split_once(' ')?;
+        let (pos, rest) = rest.split_once('/')?;
+        let len = rest.split_whitespace().next()?;
+        Some((icon == "▶", pos.parse().ok()?, len.parse().ok()?))
+    }
+
+    /// `demo --record`, then `replay` of that file: the slider steps,
+    /// jumps to the end (where the recorded tweet is in the timeline and
+    /// safety holds), back to a decision, and plays.
+    #[test]
+    fn record_a_demo_then_replay_it_in_a_real_terminal() {
+        if !tmux_available() {
+            eprintln!("SKIPPED: tmux is not installed: the record/replay test did not run");
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("tmp")).unwrap();
+        let t = Tmux::start(home.path());
+        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let bin = env!("CARGO_BIN_EXE_tweettui");
+        let file = home.path().join("run.jsonl");
+        let file = file.display();
+        t.type_text(&format!("'{bin}' demo --sites 3 --record '{file}'"));
+        t.keys(&["Enter"]);
+        t.wait("the demo with all peers up", 30, |s| {
+            s.contains("Paxos trace") && s.contains("peers: bob up, carol up")
+        });
+        t.type_text("a recorded tweet");
+        t.keys(&["Enter"]);
+        t.wait("the tweet decided", 30, |s| {
+            s.contains("tweet decided in slot")
+        });
+        t.keys(&["C-c"]);
+        t.wait("the demo says where it recorded", 20, |s| {
+            s.contains(&format!("recorded to {file}"))
+        });
+
+        t.type_text(&format!("clear; '{bin}' replay '{file}'"));
+        t.keys(&["Enter"]);
+        let s = t.wait("the replay at its start", 20, |s| {
+            slider(s).is_some_and(|(play, pos, len)| !play && pos == 0 && len > 10)
+        });
+        let len = slider(&s).map_or(0, |(_, _, len)| len);
+        assert!(s.contains("decided: 0"), "{s}");
+        t.keys(&["Right"]);
+        t.wait("one event on", 10, |s| slider(s) == Some((false, 1, len)));
+        t.keys(&["End"]);
+        let s = t.wait("the end of the recording", 10, |s| {
+            slider(s) == Some((false, len, len))
+        });
+        assert!(
+            s.contains("a recorded tweet"),
+            "the timeline at the end:\n{s}"
+        );
+        assert!(s.contains("safety holds (1 slot)"), "{s}");
+        t.keys(&["["]);
+        let s = t.wait("back to the last decision or leader change", 10, |s| {
+            slider(s).is_some_and(|(_, pos, _)| 0 < pos && pos < len)
+        });
+        let at = slider(&s).map_or(0, |(_, pos, _)| pos);
+        t.keys(&["Left"]);
+        t.wait("one event back", 10, |s| {
+            slider(s) == Some((false, at - 1, len))
+        });
+        t.keys(&["Space"]);
+        t.wait("playing to the end", 30, |s| {
+            slider(s).is_some_and(|(_, pos, _)| pos == len) && s.contains("a recorded tweet")
+        });
+        t.keys(&["C-c"]);
+        t.wait("the shell prompt after the replay", 20, |s| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_end() == "e2e-prompt$")
+        });
+    }
 }
 
 // ----- the key tables ---------------------------------------------------
