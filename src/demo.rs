@@ -49,14 +49,44 @@ fn remove_dir_on_exit() {
     }
 }
 
+/// What `tweettui demo` was asked for.
+#[derive(Clone, Debug, Default)]
+pub struct DemoOptions {
+    /// How many sites (1 to 7).
+    pub sites: usize,
+    /// Keep the data dirs on exit.
+    pub keep: bool,
+    /// Record every site's events to this file.
+    pub record: Option<PathBuf>,
+    /// Slow motion: every message is held back this long (0: off).
+    pub slow_ms: u64,
+}
+
+/// Slow motion's timeouts: a peer answers after two held-back messages,
+/// so `timeout_ms` (the time a peer may take to answer) grows by four of
+/// them: twice the round trip, as the default is many round trips. The
+/// submit timeout keeps its ratio to it.
+pub fn slowed(mut config: Config, slow_ms: u64) -> Config {
+    let ratio = config.submit_timeout_ms / config.timeout_ms.max(1);
+    config.timeout_ms = config.timeout_ms.saturating_add(slow_ms.saturating_mul(4));
+    config.submit_timeout_ms = config.timeout_ms.saturating_mul(ratio.max(1));
+    config
+}
+
 /// `tweettui demo`: runs the cluster and the UI until the UI quits.
-pub async fn run(sites: usize, keep: bool, record: Option<PathBuf>) -> anyhow::Result<()> {
+pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
+    let DemoOptions {
+        sites,
+        keep,
+        record,
+        slow_ms,
+    } = opts;
     let most = crate::config::LOOPBACK_NAMES.len();
     anyhow::ensure!(
         (1..=most).contains(&sites),
         "the demo runs 1 to {most} sites, not {sites}"
     );
-    let config = Config::loopback(sites)?;
+    let config = slowed(Config::loopback(sites)?, slow_ms);
     let recorder = Recorder::create_if(record.as_deref(), config.names())?;
     let dir = fresh_dir()?;
     if !keep {
@@ -64,7 +94,7 @@ pub async fn run(sites: usize, keep: bool, record: Option<PathBuf>) -> anyhow::R
             *d = Some(dir.clone());
         }
     }
-    let result = run_in(config, &dir, recorder.clone()).await;
+    let result = run_in(config, &dir, recorder.clone(), slow_ms).await;
     if let Some(r) = &recorder {
         record::report_end(r);
     }
@@ -90,7 +120,12 @@ pub async fn run(sites: usize, keep: bool, record: Option<PathBuf>) -> anyhow::R
     result
 }
 
-async fn run_in(config: Config, dir: &Path, recorder: Option<Recorder>) -> anyhow::Result<()> {
+async fn run_in(
+    config: Config,
+    dir: &Path,
+    recorder: Option<Recorder>,
+    slow_ms: u64,
+) -> anyhow::Result<()> {
     let _log = crate::logs::to_file(dir, "demo.log")?;
     let names = config.names();
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
@@ -98,6 +133,7 @@ async fn run_in(config: Config, dir: &Path, recorder: Option<Recorder>) -> anyho
     let (demo_tx, demo_rx) = mpsc::unbounded_channel();
     let mut ctl = Controller::new(config, dir.to_path_buf(), ev_tx, demo_tx);
     ctl.recorder = recorder;
+    ctl.slow_ms = slow_ms;
     let mut clients = Vec::new();
     for i in 0..names.len() {
         match ctl.start_site(i).await {
@@ -145,6 +181,8 @@ pub struct Controller {
     chats: u64,
     /// Where every site's events are recorded (`demo --record`).
     pub recorder: Option<Recorder>,
+    /// Slow motion: every message held back this long (`demo --slow`).
+    pub slow_ms: u64,
 }
 
 /// What the other sites say when chatter is on.
@@ -186,6 +224,7 @@ impl Controller {
             shown: 0,
             chats: 0,
             recorder: None,
+            slow_ms: 0,
         }
     }
 
@@ -206,9 +245,14 @@ impl Controller {
         let _ = self.events.send((i, SiteEvent::Seen(ev)));
     }
 
+    /// Site `i`'s network filter: slow motion's delay, and the cut.
     fn fault_for(&self, i: usize) -> FaultSpec {
+        let delay_ms = self.slow_ms;
         if !self.cut[i] {
-            return FaultSpec::default();
+            return FaultSpec {
+                delay_ms,
+                ..FaultSpec::default()
+            };
         }
         let others: Vec<u32> = (0..self.config.sites.len() as u32)
             .filter(|&s| s as usize != i)
@@ -216,6 +260,7 @@ impl Controller {
         FaultSpec {
             drop_to: others.clone(),
             drop_from: others,
+            delay_ms,
             ..FaultSpec::default()
         }
     }
@@ -247,7 +292,7 @@ impl Controller {
         });
         let client = site.client.clone();
         self.sites[i] = Some(site);
-        if self.cut[i] {
+        if self.cut[i] || self.slow_ms > 0 {
             client.request(Request::Fault(self.fault_for(i))).await;
         }
         Ok(client)
@@ -385,5 +430,42 @@ impl Controller {
             }
         });
         futures::future::join_all(stops).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Slow motion: a peer answers after two held-back messages, so the
+    /// time a peer may take grows by four of them; the submit timeout keeps
+    /// its ratio; 0 changes nothing.
+    #[test]
+    fn slow_motion_scales_the_timeouts_with_the_delay() {
+        let base = Config::loopback(3).unwrap();
+        assert_eq!(slowed(base.clone(), 0), base);
+        let slow = slowed(base.clone(), 400);
+        assert_eq!(slow.timeout_ms, base.timeout_ms + 1600);
+        assert_eq!(
+            slow.submit_timeout_ms / slow.timeout_ms,
+            base.submit_timeout_ms / base.timeout_ms
+        );
+    }
+
+    /// Every site's filter carries slow motion's delay, cut off or not.
+    #[test]
+    fn the_filter_holds_every_message_back_in_slow_motion() {
+        let (ev, _) = mpsc::unbounded_channel();
+        let (demo, _) = mpsc::unbounded_channel();
+        let mut ctl = Controller::new(Config::loopback(3).unwrap(), PathBuf::new(), ev, demo);
+        ctl.slow_ms = 250;
+        assert_eq!(ctl.fault_for(1).delay_ms, 250);
+        assert!(ctl.fault_for(1).drop_to.is_empty());
+        ctl.cut[1] = true;
+        let cut = ctl.fault_for(1);
+        assert_eq!(
+            (cut.delay_ms, cut.drop_to, cut.drop_from),
+            (250, vec![0, 2], vec![0, 2])
+        );
     }
 }

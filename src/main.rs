@@ -91,6 +91,9 @@ enum Command {
         /// Record every site's events (messages, drops, crashes, decisions) to FILE as JSON lines.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Slow motion: every message takes MS milliseconds more (timeouts scaled to match), so that rounds can be followed.
+        #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
+        slow: Option<u64>,
     },
     /// Play recordings (--record) of one or several sites, merged, with a time slider.
     Replay {
@@ -168,8 +171,15 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             sites,
             keep,
             record,
+            slow,
         }) => {
-            tweettui::demo::run(sites, keep, record).await?;
+            let opts = tweettui::demo::DemoOptions {
+                sites,
+                keep,
+                record,
+                slow_ms: slow.unwrap_or(0),
+            };
+            tweettui::demo::run(opts).await?;
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Export {

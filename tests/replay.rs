@@ -467,3 +467,41 @@ fn two_files_merge_a_receive_after_its_send() {
     let e = format!("{:#}", replay::load(&[old]).err().unwrap());
     assert!(e.contains("version 1"), "{e}");
 }
+
+/// The README's example (a leader crashes after its accept) is a real
+/// recording in the repository: it loads, bob recovers alice's value for
+/// slot 1 after her crash, every site decides it, and safety holds.
+#[test]
+fn the_readme_leader_crash_recording_shows_a_recovered_value() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/recordings/leader-crash.jsonl");
+    let player = replay::load(&[path]).expect("the shipped recording loads");
+    let crashed = player
+        .events
+        .iter()
+        .position(|e| e.site == 0 && matches!(e.what, What::Crashed))
+        .expect("alice crashes");
+    let recovered = player
+        .events
+        .iter()
+        .position(|e| {
+            e.site == 1
+                && matches!(&e.what, What::Proposed { slot: 1, recovered: true, value, .. }
+                    if value == "alice: this value survives")
+        })
+        .expect("bob recovers alice's value for slot 1");
+    assert!(crashed < recovered);
+    // The README's captures are at event 404: just after the recovery.
+    assert_eq!(recovered + 1, 404);
+    let decided_slot_1: Vec<u32> = player
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(&e.what, What::Decided { slot: 1, value, .. }
+                if value.contains("this value survives"))
+        })
+        .map(|e| e.site)
+        .collect();
+    assert_eq!(decided_slot_1, vec![1, 2, 3, 4], "{decided_slot_1:?}");
+    assert_eq!(player.safety_at(player.len()), (3, None));
+}
