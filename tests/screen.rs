@@ -286,6 +286,41 @@ fn full_layout_120x40() {
     insta::assert_snapshot!("full_layout_120x40", t.backend());
 }
 
+/// SPEC 9, the status line: a leader that does not see a quorum says so;
+/// at 80 columns the status line shortens by priority (the peers as a
+/// count) and keeps who leads, the decided count and safety.
+#[test]
+fn the_status_line_fits_and_tells_a_leader_without_quorum() {
+    let mut app = sample_app(Theme::colored(), true);
+    app.feed(Msg::Site(
+        0,
+        SiteEvent::Status(status(0, Some(0), 8, &[1, 2, 3])),
+    ));
+    let first = |app: &App| {
+        screen_text(&render(app))
+            .lines()
+            .next()
+            .unwrap_or("")
+            .to_string()
+    };
+    let wide = first(&app);
+    assert!(wide.contains("leader: alice (me, no quorum)"), "{wide}");
+    assert!(wide.contains("peers 1/4 up"), "{wide}");
+    app.feed(Msg::Site(0, SiteEvent::Status(status(0, Some(0), 8, &[3]))));
+    app.feed(Msg::Term(crossterm::event::Event::Resize(80, 24)));
+    let narrow = first(&app);
+    assert!(narrow.contains("peers 3/4 up"), "{narrow}");
+    assert!(
+        narrow.contains("alice (me)") && !narrow.contains("no q"),
+        "{narrow}"
+    );
+    assert!(narrow.contains("8") && narrow.contains("safe"), "{narrow}");
+    assert!(
+        !narrow.trim_end().ends_with("pe"),
+        "cut in the middle: {narrow}"
+    );
+}
+
 #[test]
 fn help_popup_lists_every_key() {
     let mut app = sample_app(Theme::colored(), true);

@@ -19,6 +19,7 @@ pub mod layout;
 pub mod panes;
 pub mod replay;
 pub mod seen;
+mod status;
 mod terminal;
 pub mod text;
 pub mod theme;

@@ -8,10 +8,9 @@ use super::help;
 use super::layout::{layout_for, MIN_H, MIN_W};
 use super::panes::popup::{self, Popup};
 use super::panes::trace::Wide;
-use super::panes::{blocks, grid, input, plural, spacetime, timeline, trace, Focus, Level};
+use super::panes::{blocks, grid, input, spacetime, timeline, trace, Focus, Level};
 use super::text::{fit, width};
 use ratatui::layout::Rect;
-use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 use ratatui::Frame;
@@ -26,7 +25,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     let names = app.names();
     let m = app.site();
     let theme = &app.theme;
-    draw_status(app, frame, a.status);
+    super::status::draw_status(app, frame, a.status);
     let pending: Vec<&str> = app.pending_tweets().collect();
     let tl = timeline::TimelineProps {
         theme,
@@ -148,137 +147,6 @@ fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
         .style(app.theme.warn())
         .wrap(Wrap { trim: true });
     frame.render_widget(p, area);
-}
-
-/// The status line: the site, who leads, decided slots, safety (demo),
-/// each peer up or down.
-fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
-    let t = &app.theme;
-    let m = app.site();
-    let sep = || Span::styled(" │ ", t.dim());
-    let mut spans = Vec::new();
-    if let Some(r) = &app.replay {
-        spans.extend(slider(app, r, area.width));
-        spans.push(Span::styled("│", t.dim()));
-    }
-    if app.demo || app.replay.is_some() {
-        spans.push(Span::styled(
-            format!(" [{}/{}] ", m.index + 1, app.sites.len()),
-            t.dim(),
-        ));
-    } else {
-        spans.push(Span::raw(" "));
-    }
-    spans.push(Span::styled(m.name.clone(), t.author(m.index)));
-    if !m.up && !app.demo {
-        spans.push(Span::styled(" CRASHED", t.error()));
-    } else if !m.up {
-        spans.push(Span::styled(" CRASHED (r restarts)", t.error()));
-    } else if m.state.is_none() {
-        spans.push(Span::styled(" starting…", t.pending()));
-    } else if m.restarts > 0 {
-        spans.push(Span::styled(" restarted", t.ok()));
-    }
-    if m.cut_off {
-        let text = if app.demo {
-            " CUT OFF (c heals)"
-        } else {
-            " CUT OFF"
-        };
-        spans.push(Span::styled(text, t.warn()));
-    }
-    spans.push(sep());
-    spans.push(Span::raw(format!("leader: {}", leader(app))));
-    spans.push(sep());
-    spans.push(Span::raw(format!("decided: {}", m.decided())));
-    // The demo checks safety live; a replay checks the recorded decisions.
-    let safety = match (&app.safety, &app.replay) {
-        (Some(s), _) => Some((s.slots(), s.violation())),
-        (None, Some(r)) => Some(r.player.safety_at(r.pos())),
-        (None, None) => None,
-    };
-    if let Some((slots, violation)) = safety {
-        spans.push(sep());
-        match violation {
-            None => spans.push(Span::styled(
-                format!("safety holds ({})", plural(slots, "slot")),
-                t.ok(),
-            )),
-            Some(slot) => spans.push(Span::styled(
-                format!("SAFETY VIOLATED at slot {slot}"),
-                t.error().add_modifier(Modifier::REVERSED),
-            )),
-        }
-    }
-    spans.push(sep());
-    spans.push(Span::raw("peers: "));
-    match (&m.status, m.up) {
-        (Some(status), true) => {
-            for (i, p) in status.peers.iter().enumerate() {
-                if i > 0 {
-                    spans.push(Span::raw(", "));
-                }
-                let (word, style) = if p.connected {
-                    ("up", t.ok())
-                } else {
-                    ("down", t.error())
-                };
-                spans.push(Span::raw(format!("{} ", p.name)));
-                spans.push(Span::styled(word, style));
-            }
-        }
-        _ => spans.push(Span::styled("unknown", t.dim())),
-    }
-    if app.chatter {
-        spans.push(sep());
-        spans.push(Span::styled("chatter", t.pending()));
-    }
-    frame.render_widget(
-        Paragraph::new(Line::from(spans)).style(t.status_bar()),
-        area,
-    );
-}
-
-/// The replay's slider: playing or paused, the position of the total, the
-/// time since the first event, the speed, and a bar (wider on a wider
-/// terminal).
-fn slider<'a>(app: &App, r: &crate::ui::replay::Replay, width: u16) -> Vec<Span<'a>> {
-    let t = &app.theme;
-    let (pos, len) = (r.pos(), r.player.len());
-    let ms = r.player.ms_at(pos);
-    let bar_w = if width >= 120 { 24 } else { 10 };
-    let filled = (pos * bar_w).checked_div(len).unwrap_or(0).min(bar_w - 1);
-    let bar = format!("{}●{}", "━".repeat(filled), "─".repeat(bar_w - 1 - filled));
-    let speed = crate::ui::replay::SPEEDS[r.speed];
-    vec![
-        Span::styled(if r.playing { " ▶ " } else { " ⏸ " }, t.key()),
-        Span::raw(format!("{pos}/{len} ")),
-        Span::raw(format!("{}.{:03}s ", ms / 1000, ms % 1000)),
-        Span::styled(format!("{speed}× "), t.dim()),
-        Span::styled(bar, t.ok()),
-        Span::raw(" "),
-    ]
-}
-
-/// Who leads, as the shown site knows it.
-fn leader(app: &App) -> String {
-    let m = app.site();
-    m.status
-        .as_ref()
-        .filter(|_| m.up)
-        .and_then(|s| s.leader)
-        .map(|l| {
-            let name = app
-                .sites
-                .get(l as usize)
-                .map_or_else(|| l.to_string(), |s| s.name.clone());
-            if l as usize == m.index {
-                format!("{name} (me)")
-            } else {
-                name
-            }
-        })
-        .unwrap_or_else(|| "none".to_string())
 }
 
 fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
