@@ -259,7 +259,8 @@ fn leader(app: &App, full: bool) -> String {
         return name;
     }
     let seen = 1 + status.peers.iter().filter(|p| p.connected).count();
-    let quorum = (status.peers.len() + 1) / 2 + 1;
+    let sites = status.peers.len() + 1;
+    let quorum = sites / 2 + 1;
     match (seen >= quorum, full) {
         (true, _) => format!("{name} (me)"),
         (false, true) => format!("{name} (me, no quorum)"),
