@@ -248,7 +248,12 @@ impl Controller {
         let client = site.client.clone();
         self.sites[i] = Some(site);
         if self.cut[i] {
-            client.request(Request::Fault(self.fault_for(i))).await;
+            if let Err(e) = client.request(Request::Fault(self.fault_for(i))).await {
+                let _ = self.to_ui.send(DemoEvent::Error(format!(
+                    "cannot cut {} off again after its restart: {e}",
+                    self.name(i)
+                )));
+            }
         }
         Ok(client)
     }
@@ -285,12 +290,11 @@ impl Controller {
         }
         self.cut[i] = on;
         if let Some(site) = &self.sites[i] {
-            let resp = site.client.request(Request::Fault(self.fault_for(i))).await;
-            if !resp.is_ok() {
+            let reply = site.client.request(Request::Fault(self.fault_for(i))).await;
+            if let Err(e) = reply {
                 let _ = self.to_ui.send(DemoEvent::Error(format!(
-                    "cannot set the network filter of {}: {}",
-                    self.name(i),
-                    resp.body
+                    "cannot set the network filter of {}: {e}",
+                    self.name(i)
                 )));
                 return;
             }
@@ -318,9 +322,8 @@ impl Controller {
         );
         let client = site.client.clone();
         tokio::spawn(async move {
-            let resp = client.request(Request::Tweet(text)).await;
-            if !resp.is_ok() {
-                tracing::info!("demo chatter: {} {}", resp.stat, resp.body);
+            if let Err(e) = client.request(Request::Tweet(text)).await {
+                tracing::info!("demo chatter: {e}");
             }
         });
     }
