@@ -283,6 +283,198 @@ mod tests {
         assert!(matches!(f, Ok(Request::Fault(s)) if s.drop_to == vec![1] && s.loss == 0.5));
     }
 
+    use crate::paxos::{Membership, SiteId};
+    use crate::site::api::{PeerStatus, Status};
+    use crate::state::op::{Command, Op, OpId, Value};
+    use chrono::{TimeZone, Utc};
+
+    fn ok(body: Json) -> Response {
+        Response { stat: 200, body }
+    }
+
+    fn cmd(site: SiteId, seq: u64, op: Op) -> Command {
+        let id = OpId {
+            site,
+            boot: 0xbeef,
+            seq,
+        };
+        Command { id, op }
+    }
+
+    fn at_millis(ms: i64) -> chrono::DateTime<Utc> {
+        Utc.timestamp_millis_opt(ms).single().expect("a valid time")
+    }
+
+    #[test]
+    fn a_decided_submission_is_its_slot_and_index() {
+        let answer = Answer::Decided { slot: 7, index: 2 };
+        assert_eq!(to_wire(&Ok(answer)), ok(json!({"slot": 7, "index": 2})));
+    }
+
+    #[test]
+    fn view_is_the_tweets_newest_first_with_times_in_utc_millis() {
+        let tweets = vec![
+            Tweet {
+                slot: 4,
+                index: 1,
+                user: "bob".into(),
+                text: "later".into(),
+                time: at_millis(1_750_000_000_123) + chrono::Duration::nanoseconds(456_789),
+            },
+            Tweet {
+                slot: 2,
+                index: 0,
+                user: "alice".into(),
+                text: "héllo 👋".into(),
+                time: at_millis(1_749_999_999_000),
+            },
+        ];
+        assert_eq!(
+            to_wire(&Ok(Answer::View(tweets))),
+            ok(json!([
+                {"slot": 4, "index": 1, "user": "bob", "text": "later",
+                 "time": "2025-06-15T15:06:40.123Z"},
+                {"slot": 2, "index": 0, "user": "alice", "text": "héllo 👋",
+                 "time": "2025-06-15T15:06:39.000Z"},
+            ]))
+        );
+        assert_eq!(to_wire(&Ok(Answer::View(Vec::new()))), ok(json!([])));
+    }
+
+    #[test]
+    fn blocked_is_a_list_of_names() {
+        let answer = Answer::Blocked(vec!["bob".into(), "carol".into()]);
+        assert_eq!(to_wire(&Ok(answer)), ok(json!(["bob", "carol"])));
+        assert_eq!(to_wire(&Ok(Answer::Blocked(Vec::new()))), ok(json!([])));
+    }
+
+    /// One row per operation with its slot, index and id; one row for a
+    /// no-op slot, without an index.
+    #[test]
+    fn log_is_one_row_per_operation() {
+        let tweet = Op::Tweet {
+            user: "alice".into(),
+            text: "hi".into(),
+            time: at_millis(1_750_000_000_000),
+        };
+        let block = Op::Block {
+            user: "bob".into(),
+            target: "alice".into(),
+        };
+        let unblock = Op::Unblock {
+            user: "bob".into(),
+            target: "alice".into(),
+        };
+        let entries = vec![
+            DecidedEntry {
+                slot: 3,
+                value: Value::noop(),
+            },
+            DecidedEntry {
+                slot: 4,
+                value: Value::batch(vec![cmd(0, 1, tweet), cmd(1, 9, block)]),
+            },
+            DecidedEntry {
+                slot: 5,
+                value: Value::batch(vec![cmd(1, 10, unblock)]),
+            },
+        ];
+        assert_eq!(
+            to_wire(&Ok(Answer::Log(entries))),
+            ok(json!([
+                {"slot": 3, "op": {"kind": "noop"}},
+                {"slot": 4, "index": 0, "op": {"kind": "tweet", "user": "alice", "text": "hi",
+                    "time": "2025-06-15T15:06:40Z", "id": "0.beef.1"}},
+                {"slot": 4, "index": 1, "op": {"kind": "block", "user": "bob", "target": "alice",
+                    "id": "1.beef.9"}},
+                {"slot": 5, "index": 0, "op": {"kind": "unblock", "user": "bob", "target": "alice",
+                    "id": "1.beef.10"}},
+            ]))
+        );
+        assert_eq!(to_wire(&Ok(Answer::Log(Vec::new()))), ok(json!([])));
+    }
+
+    #[test]
+    fn status_names_the_site_its_leader_and_peers() {
+        let status = Status {
+            site: 1,
+            name: "bob".into(),
+            decided: 12,
+            leader: Some(0),
+            membership: Membership::Rejoining,
+            peers: vec![
+                PeerStatus {
+                    site: 0,
+                    name: "alice".into(),
+                    connected: true,
+                },
+                PeerStatus {
+                    site: 2,
+                    name: "carol".into(),
+                    connected: false,
+                },
+            ],
+        };
+        assert_eq!(
+            to_wire(&Ok(Answer::Status(status.clone()))),
+            ok(json!({
+                "site": 1, "name": "bob", "decided": 12, "leader": 0,
+                "membership": "rejoining",
+                "peers": [
+                    {"site": 0, "name": "alice", "connected": true},
+                    {"site": 2, "name": "carol", "connected": false},
+                ],
+            }))
+        );
+        let no_leader = Status {
+            leader: None,
+            membership: Membership::Voting,
+            peers: Vec::new(),
+            ..status
+        };
+        assert_eq!(
+            to_wire(&Ok(Answer::Status(no_leader))),
+            ok(json!({
+                "site": 1, "name": "bob", "decided": 12, "leader": null,
+                "membership": "voting", "peers": [],
+            }))
+        );
+    }
+
+    #[test]
+    fn a_fault_set_is_an_empty_object() {
+        assert_eq!(to_wire(&Ok(Answer::FaultSet)), ok(json!({})));
+    }
+
+    /// A refusal is its code with its reason as the body, a JSON string.
+    #[test]
+    fn a_refusal_is_its_code_and_reason() {
+        for (refusal, stat) in [
+            (Refusal::bad_request("\"tweet\" takes the tweet text"), 400),
+            (Refusal::refused("alice already blocks bob"), 409),
+            (Refusal::internal("cannot read the decided log"), 500),
+            (Refusal::unavailable("not decided in time"), 503),
+        ] {
+            let body = Json::String(refusal.reason.clone());
+            assert_eq!(to_wire(&Err(refusal)), Response { stat, body });
+        }
+    }
+
+    /// The bytes of an answer line: the envelope's fields in order, the
+    /// body's keys sorted, no spaces.
+    #[test]
+    fn answer_lines_are_compact_json() {
+        assert_eq!(
+            encode(&Ok(Answer::Decided { slot: 3, index: 0 })),
+            r#"{"stat":200,"body":{"index":0,"slot":3}}"#
+        );
+        assert_eq!(
+            encode(&Err(Refusal::refused("alice already blocks bob"))),
+            r#"{"stat":409,"body":"alice already blocks bob"}"#
+        );
+        assert_eq!(encode(&Ok(Answer::FaultSet)), r#"{"stat":200,"body":{}}"#);
+    }
+
     #[test]
     fn bad_requests_get_400_with_the_usage() {
         for line in [
