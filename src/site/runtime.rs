@@ -433,9 +433,7 @@ impl Runtime {
             Vec::new()
         };
         for (slot, value) in committed {
-            self.state
-                .apply(slot, &value)
-                .map_err(|e| anyhow!("applying slot {slot}: {e}"))?;
+            apply_decided(&mut self.state, &self.name, slot, &value)?;
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
         }
@@ -719,6 +717,17 @@ impl Runtime {
     }
 }
 
+/// Applies decided slot `slot` to the site's state. A failure means the
+/// state no longer follows the decided log, and the site cannot go on: it
+/// is logged here, and the site stops with it (the UI, the demo or the
+/// shell that runs the site says why).
+fn apply_decided(state: &mut State, name: &str, slot: Slot, value: &Value) -> anyhow::Result<()> {
+    state.apply(slot, value).map_err(|e| {
+        tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
+        anyhow!("cannot apply decided slot {slot}: {e}")
+    })
+}
+
 /// Reads the `archived` slots (on the blocking pool, a few readers at a
 /// time) and adds the decided slots from `memory` after them, unless the
 /// archived part was cut short by its byte budget: then the page ends
@@ -758,6 +767,31 @@ mod tests {
             Ok(Answer::Log(entries)) => entries.iter().map(|e| e.slot).collect(),
             other => panic!("not a log page: {other:?}"),
         }
+    }
+
+    /// A decided slot that cannot be applied is an error (the site stops
+    /// with it), logged with the slot and why.
+    #[test]
+    fn a_slot_that_cannot_be_applied_is_an_error_and_logged() {
+        let mut state = State::new(vec!["alice".into(), "bob".into()]);
+        let (result, logs) =
+            crate::logs::captured(|| apply_decided(&mut state, "alice", 3, &Value::noop()));
+        let err = result.expect_err("slot 3 is not the next one").to_string();
+        assert_eq!(
+            err,
+            "cannot apply decided slot 3: slot 3 applied out of order: the next slot to apply is 0"
+        );
+        assert!(
+            logs.contains("ERROR")
+                && logs.contains("site alice cannot apply decided slot 3: slot 3"),
+            "{logs}"
+        );
+        assert_eq!(state.next_slot(), 0);
+        // The next slot applies, and nothing is logged.
+        let (result, logs) =
+            crate::logs::captured(|| apply_decided(&mut state, "alice", 0, &Value::noop()));
+        assert!(result.is_ok() && logs.is_empty(), "{result:?} {logs}");
+        assert_eq!(state.next_slot(), 1);
     }
 
     /// `log` answers a window of the decided log when the UI asks for one,
