@@ -14,6 +14,8 @@ mod demo;
 mod replay;
 mod requests;
 mod sites;
+#[cfg(test)]
+mod tests;
 
 pub use requests::{Pending, PendingOp, LOG_WINDOW, MAX_PENDING_ROWS};
 pub use sites::SiteModel;
