@@ -293,7 +293,12 @@ impl Controller {
         let client = site.client.clone();
         self.sites[i] = Some(site);
         if self.cut[i] || self.slow_ms > 0 {
-            client.request(Request::Fault(self.fault_for(i))).await;
+            if let Err(e) = client.request(Request::Fault(self.fault_for(i))).await {
+                let _ = self.to_ui.send(DemoEvent::Error(format!(
+                    "cannot set the network filter of {} after its start: {e}",
+                    self.name(i)
+                )));
+            }
         }
         Ok(client)
     }
@@ -330,12 +335,11 @@ impl Controller {
         }
         self.cut[i] = on;
         if let Some(site) = &self.sites[i] {
-            let resp = site.client.request(Request::Fault(self.fault_for(i))).await;
-            if !resp.is_ok() {
+            let reply = site.client.request(Request::Fault(self.fault_for(i))).await;
+            if let Err(e) = reply {
                 let _ = self.to_ui.send(DemoEvent::Error(format!(
-                    "cannot set the network filter of {}: {}",
-                    self.name(i),
-                    resp.body
+                    "cannot set the network filter of {}: {e}",
+                    self.name(i)
                 )));
                 return;
             }
@@ -363,9 +367,8 @@ impl Controller {
         );
         let client = site.client.clone();
         tokio::spawn(async move {
-            let resp = client.request(Request::Tweet(text)).await;
-            if !resp.is_ok() {
-                tracing::info!("demo chatter: {} {}", resp.stat, resp.body);
+            if let Err(e) = client.request(Request::Tweet(text)).await {
+                tracing::info!("demo chatter: {e}");
             }
         });
     }

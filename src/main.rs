@@ -427,7 +427,7 @@ async fn ctl_log_pages(addr: std::net::SocketAddr, start: u64) -> anyhow::Result
     }
 }
 
-fn print_human(command: &str, resp: &tweettui::site::api::Response) {
+fn print_human(command: &str, resp: &control::Response) {
     let body = &resp.body;
     if !resp.is_ok() {
         let msg = body

@@ -63,7 +63,7 @@ async fn a_recorded_cluster_replays_to_the_same_decided_log() {
         };
         sites.push(start(opts, None).await.unwrap());
     }
-    let ok = |r: tweettui::site::api::Response| assert!(r.is_ok(), "{r:?}");
+    let ok = |r: tweettui::site::api::Reply| assert!(r.is_ok(), "{r:?}");
     ok(sites[0].client.request(Request::Tweet("one".into())).await);
     ok(sites[1].client.request(Request::Tweet("two".into())).await);
     let cut = FaultSpec {
@@ -112,6 +112,8 @@ async fn a_recorded_cluster_replays_to_the_same_decided_log() {
     }
     assert!(!mermaid.contains("no. 1 "), "only slot 0:\n{mermaid}");
     let player = replay::load(&[path]).unwrap();
+    // What the control endpoint sends for that answer.
+    let live = tweettui::site::control::to_wire(&live);
     assert_eq!(log_rows(&player.log), live.body);
     assert!(player.log.len() >= 5, "{}", player.log.len());
     // At the end, alice has every slot applied and sees every tweet; bob

@@ -12,8 +12,9 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::style::Color;
 use ratatui::Terminal;
+use tweettui::paxos::DecidedEntry;
 use tweettui::paxos::{Ballot, Dir, MsgKind, TraceEvent};
-use tweettui::site::api::{PeerStatus, Request, Response, SiteEvent, Status};
+use tweettui::site::api::{Answer, PeerStatus, Refusal, Request, SiteEvent, Status};
 use tweettui::state::op::{Command, Op, OpId, Value};
 use tweettui::state::State;
 use tweettui::ui::theme::Theme;
@@ -460,7 +461,7 @@ fn slash_tweet_always_tweets_and_the_answer_shows() {
     assert_eq!(app.input_text(), "");
     app.feed(Msg::Reply {
         tag: *tag,
-        resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
+        reply: Ok(Answer::Decided { slot: 8, index: 0 }),
     });
     let text = screen_text(&render(&app));
     assert!(text.contains("tweet decided in slot 8"), "{text}");
@@ -473,7 +474,9 @@ fn slash_tweet_always_tweets_and_the_answer_shows() {
     assert_eq!(*req, Request::Tweet("plain text is a tweet".into()));
     app.feed(Msg::Reply {
         tag: *tag,
-        resp: Response::error(503, "not decided in time: no quorum reachable"),
+        reply: Err(Refusal::unavailable(
+            "not decided in time: no quorum reachable",
+        )),
     });
     let text = screen_text(&render(&app));
     assert!(text.contains("(503): not decided in time"), "{text}");
@@ -674,10 +677,26 @@ fn log_popup_lists_the_decided_log() {
     );
     app.feed(Msg::Reply {
         tag: *tag,
-        resp: Response::ok(serde_json::json!([
-            {"slot": 0, "index": 0, "op": {"kind": "tweet", "user": "alice", "text": "hello", "time": "2025-06-15T15:06:50Z"}},
-            {"slot": 1, "op": {"kind": "noop"}},
-            {"slot": 2, "index": 0, "op": {"kind": "block", "user": "alice", "target": "carol"}},
+        reply: Ok(Answer::Log(vec![
+            DecidedEntry {
+                slot: 0,
+                value: tweet(0, 1, 0, "hello"),
+            },
+            DecidedEntry {
+                slot: 1,
+                value: Value::noop(),
+            },
+            DecidedEntry {
+                slot: 2,
+                value: cmd(
+                    0,
+                    2,
+                    Op::Block {
+                        user: "alice".into(),
+                        target: "carol".into(),
+                    },
+                ),
+            },
         ])),
     });
     let text = screen_text(&render(&app));
@@ -734,7 +753,7 @@ fn a_block_is_pending_until_decided_here() {
     // The answer comes before the commit reaches the UI: still pending.
     app.feed(Msg::Reply {
         tag: *tag,
-        resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
+        reply: Ok(Answer::Decided { slot: 8, index: 0 }),
     });
     assert_eq!(pending(&app), Some("blocking…"));
     app.feed(Msg::Site(
@@ -817,13 +836,15 @@ fn a_tweet_shows_as_pending_in_the_timeline_until_decided_here() {
     for tag in more {
         app.feed(Msg::Reply {
             tag,
-            resp: Response::error(503, "not decided in time: no quorum reachable"),
+            reply: Err(Refusal::unavailable(
+                "not decided in time: no quorum reachable",
+            )),
         });
     }
     // Answered but not yet applied here: still pending.
     app.feed(Msg::Reply {
         tag: first,
-        resp: Response::ok(serde_json::json!({"slot": 8, "index": 0})),
+        reply: Ok(Answer::Decided { slot: 8, index: 0 }),
     });
     let text = screen_text(&render(&app));
     assert!(text.contains("⧗ alice  posting…  on its way"), "{text}");

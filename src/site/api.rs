@@ -2,13 +2,15 @@
 //! answers (SPEC section 8), and the events the UI follows.
 //!
 //! The control endpoint, `tweettui ctl` and the UI all go through
-//! [`SiteClient::request`]; the UI also receives [`SiteEvent`]s to keep its
+//! [`SiteClient::request`], which answers a typed [`Reply`] (the control
+//! endpoint alone turns it into JSON); the UI also receives [`SiteEvent`]s to keep its
 //! own copy of the replicated state and the trace up to date without ever
 //! waiting on the runtime.
 
-use crate::paxos::{Membership, SiteId, Slot, TraceEvent};
+use crate::paxos::{DecidedEntry, Membership, SiteId, Slot, TraceEvent};
 use crate::state::op::Value;
 use crate::state::State;
+pub use crate::state::Tweet;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{mpsc, oneshot};
 
@@ -36,27 +38,66 @@ pub enum Request {
 /// The most slots one `log` answer holds, with no limit or a larger one.
 pub const LOG_PAGE: Slot = 1000;
 
-/// The control protocol's answer: `{"stat": code, "body": ...}`.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct Response {
-    pub stat: u16,
-    pub body: serde_json::Value,
+/// What a site answers to a request: a typed [`Answer`], or a [`Refusal`]
+/// with its code. The control endpoint turns it into the JSON of SPEC
+/// section 8 (`control::to_wire`); in one process nobody sees JSON.
+pub type Reply = Result<Answer, Refusal>;
+
+/// The answer to a request that succeeded (code 200), one variant per
+/// request kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Answer {
+    /// `tweet`, `block`, `unblock`: the operation was decided in `slot`, at
+    /// `index` of that slot's batch.
+    Decided {
+        slot: Slot,
+        index: usize,
+    },
+    /// `view`: the timeline of this site's user, newest first.
+    View(Vec<Tweet>),
+    /// `blocked`: the users this site's user blocks.
+    Blocked(Vec<String>),
+    /// `log`: one page of decided slots, ascending (see [`Request::Log`]).
+    Log(Vec<DecidedEntry>),
+    Status(Status),
+    /// `fault`: the network filter is set.
+    FaultSet,
 }
 
-impl Response {
-    pub fn ok(body: serde_json::Value) -> Self {
-        Response { stat: 200, body }
+/// A request not carried out, with the code of SPEC section 8 and why.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{reason} ({stat})")]
+pub struct Refusal {
+    pub stat: u16,
+    pub reason: String,
+}
+
+impl Refusal {
+    /// 400: the request can never succeed as written.
+    pub fn bad_request(reason: impl Into<String>) -> Self {
+        Self::with(400, reason)
     }
 
-    pub fn error(stat: u16, message: impl Into<String>) -> Self {
-        Response {
+    /// 409: refused by the current state under the rules.
+    pub fn refused(reason: impl Into<String>) -> Self {
+        Self::with(409, reason)
+    }
+
+    /// 500: a fault of the program itself.
+    pub fn internal(reason: impl Into<String>) -> Self {
+        Self::with(500, reason)
+    }
+
+    /// 503: not decided in time, or the site is not running.
+    pub fn unavailable(reason: impl Into<String>) -> Self {
+        Self::with(503, reason)
+    }
+
+    fn with(stat: u16, reason: impl Into<String>) -> Self {
+        Refusal {
             stat,
-            body: serde_json::Value::String(message.into()),
+            reason: reason.into(),
         }
-    }
-
-    pub fn is_ok(&self) -> bool {
-        self.stat == 200
     }
 }
 
@@ -114,22 +155,22 @@ pub enum SiteEvent {
 /// A handle to talk to a running site.
 #[derive(Clone, Debug)]
 pub struct SiteClient {
-    tx: mpsc::Sender<(Request, oneshot::Sender<Response>)>,
+    tx: mpsc::Sender<(Request, oneshot::Sender<Reply>)>,
 }
 
 impl SiteClient {
-    pub fn new(tx: mpsc::Sender<(Request, oneshot::Sender<Response>)>) -> Self {
+    pub fn new(tx: mpsc::Sender<(Request, oneshot::Sender<Reply>)>) -> Self {
         SiteClient { tx }
     }
 
     /// Sends a request and waits for its answer. A site that stopped answers
     /// 503 (it is down, as far as the caller can tell).
-    pub async fn request(&self, req: Request) -> Response {
+    pub async fn request(&self, req: Request) -> Reply {
         let (tx, rx) = oneshot::channel();
         if self.tx.send((req, tx)).await.is_err() {
-            return Response::error(503, "the site is not running");
+            return Err(Refusal::unavailable("the site is not running"));
         }
         rx.await
-            .unwrap_or_else(|_| Response::error(503, "the site stopped before answering"))
+            .unwrap_or_else(|_| Err(Refusal::unavailable("the site stopped before answering")))
     }
 }

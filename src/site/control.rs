@@ -1,9 +1,15 @@
 //! The control endpoint (SPEC section 8): TCP on 127.0.0.1, one JSON object
 //! per line each way, requests answered in order.
+//!
+//! The one place where a site's typed answers ([`Reply`]) become the JSON
+//! of the wire ([`to_wire`]), and lines of JSON become [`Request`]s.
 
-use super::api::{FaultSpec, Request, Response, SiteClient};
+use super::api::{Answer, FaultSpec, Refusal, Reply, Request, SiteClient};
+use crate::paxos::DecidedEntry;
+use crate::state::Tweet;
 use futures::{SinkExt, StreamExt};
-use serde_json::Value as Json;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value as Json};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
@@ -19,9 +25,86 @@ log null or {\"from\": n} or {\"from\": n, \"limit\": m} (at most 1000 slots an 
 ask again from the last slot + 1) | status null | \
 fault {\"drop_to\": [i...], \"drop_from\": [i...], \"loss\": 0.0..1.0, \"delay_ms\": n} ({} clears it)";
 
+/// An answer as the wire carries it: `{"stat": code, "body": data or a
+/// message}` (what [`call`] reads back, for `tweettui ctl` and tests).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub stat: u16,
+    pub body: Json,
+}
+
+impl Response {
+    pub fn is_ok(&self) -> bool {
+        self.stat == 200
+    }
+}
+
+/// A site's reply in the JSON of SPEC section 8: an answer is code 200 with
+/// its data, a refusal its code with its reason as a JSON string.
+pub fn to_wire(reply: &Reply) -> Response {
+    match reply {
+        Ok(answer) => match answer_body(answer) {
+            Ok(body) => Response { stat: 200, body },
+            Err(e) => refusal(&Refusal::internal(format!(
+                "could not encode the answer: {e}"
+            ))),
+        },
+        Err(r) => refusal(r),
+    }
+}
+
+fn refusal(r: &Refusal) -> Response {
+    Response {
+        stat: r.stat,
+        body: Json::String(r.reason.clone()),
+    }
+}
+
+/// The 200 answer's body of each request kind (SPEC section 8).
+fn answer_body(answer: &Answer) -> serde_json::Result<Json> {
+    Ok(match answer {
+        Answer::Decided { slot, index } => json!({"slot": slot, "index": index}),
+        Answer::View(tweets) => Json::Array(tweets.iter().map(tweet_json).collect()),
+        Answer::Blocked(users) => json!(users),
+        Answer::Log(entries) => log_rows(entries)?,
+        Answer::Status(status) => serde_json::to_value(status)?,
+        Answer::FaultSet => json!({}),
+    })
+}
+
+/// A tweet of `view`, its time in RFC 3339 UTC to the millisecond.
+fn tweet_json(t: &Tweet) -> Json {
+    json!({
+        "slot": t.slot,
+        "index": t.index,
+        "user": t.user,
+        "text": t.text,
+        "time": t.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+    })
+}
+
+/// The `log` answer's rows: one per operation, with its slot, its index in
+/// the batch and its submission id, or one no-op row for an empty slot.
+fn log_rows(entries: &[DecidedEntry]) -> serde_json::Result<Json> {
+    let mut rows = Vec::new();
+    for e in entries {
+        if e.value.is_noop() {
+            rows.push(json!({"slot": e.slot, "op": {"kind": "noop"}}));
+        }
+        for (index, cmd) in e.value.cmds.iter().enumerate() {
+            let mut op = serde_json::to_value(&cmd.op)?;
+            if let Some(obj) = op.as_object_mut() {
+                obj.insert("id".into(), json!(cmd.id.to_string()));
+            }
+            rows.push(json!({"slot": e.slot, "index": index, "op": op}));
+        }
+    }
+    Ok(Json::Array(rows))
+}
+
 /// Parses one request line. A bad line is answered 400 with the usage.
-pub fn parse_request(line: &str) -> Result<Request, Response> {
-    let bad = |why: String| Response::error(400, format!("{why}; {USAGE}"));
+pub fn parse_request(line: &str) -> Result<Request, Refusal> {
+    let bad = |why: String| Refusal::bad_request(format!("{why}; {USAGE}"));
     let json: Json = serde_json::from_str(line).map_err(|e| bad(format!("invalid JSON: {e}")))?;
     let Json::Object(mut obj) = json else {
         return Err(bad("a request is a JSON object".into()));
@@ -113,30 +196,30 @@ async fn serve_connection(
 ) -> Result<(), LinesCodecError> {
     let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_REQUEST_LINE));
     while let Some(line) = lines.next().await {
-        let answer = match line {
+        let reply = match line {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => match parse_request(&line) {
                 Ok(req) => client.request(req).await,
-                Err(resp) => resp,
+                Err(refusal) => Err(refusal),
             },
             Err(LinesCodecError::MaxLineLengthExceeded) => {
                 // Answer, then close: the rest of the line cannot be framed.
-                let resp = Response::error(
-                    400,
-                    format!("request line longer than {MAX_REQUEST_LINE} bytes; {USAGE}"),
-                );
-                lines.send(encode(&resp)).await?;
+                let refusal = Refusal::bad_request(format!(
+                    "request line longer than {MAX_REQUEST_LINE} bytes; {USAGE}"
+                ));
+                lines.send(encode(&Err(refusal))).await?;
                 return Ok(());
             }
             Err(e) => return Err(e),
         };
-        lines.send(encode(&answer)).await?;
+        lines.send(encode(&reply)).await?;
     }
     Ok(())
 }
 
-fn encode(resp: &Response) -> String {
-    serde_json::to_string(resp)
+/// One answer line.
+fn encode(reply: &Reply) -> String {
+    serde_json::to_string(&to_wire(reply))
         .unwrap_or_else(|_| r#"{"stat":500,"body":"could not encode the answer"}"#.to_string())
 }
 
@@ -200,6 +283,198 @@ mod tests {
         assert!(matches!(f, Ok(Request::Fault(s)) if s.drop_to == vec![1] && s.loss == 0.5));
     }
 
+    use crate::paxos::{Membership, SiteId};
+    use crate::site::api::{PeerStatus, Status};
+    use crate::state::op::{Command, Op, OpId, Value};
+    use chrono::{TimeZone, Utc};
+
+    fn ok(body: Json) -> Response {
+        Response { stat: 200, body }
+    }
+
+    fn cmd(site: SiteId, seq: u64, op: Op) -> Command {
+        let id = OpId {
+            site,
+            boot: 0xbeef,
+            seq,
+        };
+        Command { id, op }
+    }
+
+    fn at_millis(ms: i64) -> chrono::DateTime<Utc> {
+        Utc.timestamp_millis_opt(ms).single().expect("a valid time")
+    }
+
+    #[test]
+    fn a_decided_submission_is_its_slot_and_index() {
+        let answer = Answer::Decided { slot: 7, index: 2 };
+        assert_eq!(to_wire(&Ok(answer)), ok(json!({"slot": 7, "index": 2})));
+    }
+
+    #[test]
+    fn view_is_the_tweets_newest_first_with_times_in_utc_millis() {
+        let tweets = vec![
+            Tweet {
+                slot: 4,
+                index: 1,
+                user: "bob".into(),
+                text: "later".into(),
+                time: at_millis(1_750_000_000_123) + chrono::Duration::nanoseconds(456_789),
+            },
+            Tweet {
+                slot: 2,
+                index: 0,
+                user: "alice".into(),
+                text: "héllo 👋".into(),
+                time: at_millis(1_749_999_999_000),
+            },
+        ];
+        assert_eq!(
+            to_wire(&Ok(Answer::View(tweets))),
+            ok(json!([
+                {"slot": 4, "index": 1, "user": "bob", "text": "later",
+                 "time": "2025-06-15T15:06:40.123Z"},
+                {"slot": 2, "index": 0, "user": "alice", "text": "héllo 👋",
+                 "time": "2025-06-15T15:06:39.000Z"},
+            ]))
+        );
+        assert_eq!(to_wire(&Ok(Answer::View(Vec::new()))), ok(json!([])));
+    }
+
+    #[test]
+    fn blocked_is_a_list_of_names() {
+        let answer = Answer::Blocked(vec!["bob".into(), "carol".into()]);
+        assert_eq!(to_wire(&Ok(answer)), ok(json!(["bob", "carol"])));
+        assert_eq!(to_wire(&Ok(Answer::Blocked(Vec::new()))), ok(json!([])));
+    }
+
+    /// One row per operation with its slot, index and id; one row for a
+    /// no-op slot, without an index.
+    #[test]
+    fn log_is_one_row_per_operation() {
+        let tweet = Op::Tweet {
+            user: "alice".into(),
+            text: "hi".into(),
+            time: at_millis(1_750_000_000_000),
+        };
+        let block = Op::Block {
+            user: "bob".into(),
+            target: "alice".into(),
+        };
+        let unblock = Op::Unblock {
+            user: "bob".into(),
+            target: "alice".into(),
+        };
+        let entries = vec![
+            DecidedEntry {
+                slot: 3,
+                value: Value::noop(),
+            },
+            DecidedEntry {
+                slot: 4,
+                value: Value::batch(vec![cmd(0, 1, tweet), cmd(1, 9, block)]),
+            },
+            DecidedEntry {
+                slot: 5,
+                value: Value::batch(vec![cmd(1, 10, unblock)]),
+            },
+        ];
+        assert_eq!(
+            to_wire(&Ok(Answer::Log(entries))),
+            ok(json!([
+                {"slot": 3, "op": {"kind": "noop"}},
+                {"slot": 4, "index": 0, "op": {"kind": "tweet", "user": "alice", "text": "hi",
+                    "time": "2025-06-15T15:06:40Z", "id": "0.beef.1"}},
+                {"slot": 4, "index": 1, "op": {"kind": "block", "user": "bob", "target": "alice",
+                    "id": "1.beef.9"}},
+                {"slot": 5, "index": 0, "op": {"kind": "unblock", "user": "bob", "target": "alice",
+                    "id": "1.beef.10"}},
+            ]))
+        );
+        assert_eq!(to_wire(&Ok(Answer::Log(Vec::new()))), ok(json!([])));
+    }
+
+    #[test]
+    fn status_names_the_site_its_leader_and_peers() {
+        let status = Status {
+            site: 1,
+            name: "bob".into(),
+            decided: 12,
+            leader: Some(0),
+            membership: Membership::Rejoining,
+            peers: vec![
+                PeerStatus {
+                    site: 0,
+                    name: "alice".into(),
+                    connected: true,
+                },
+                PeerStatus {
+                    site: 2,
+                    name: "carol".into(),
+                    connected: false,
+                },
+            ],
+        };
+        assert_eq!(
+            to_wire(&Ok(Answer::Status(status.clone()))),
+            ok(json!({
+                "site": 1, "name": "bob", "decided": 12, "leader": 0,
+                "membership": "rejoining",
+                "peers": [
+                    {"site": 0, "name": "alice", "connected": true},
+                    {"site": 2, "name": "carol", "connected": false},
+                ],
+            }))
+        );
+        let no_leader = Status {
+            leader: None,
+            membership: Membership::Voting,
+            peers: Vec::new(),
+            ..status
+        };
+        assert_eq!(
+            to_wire(&Ok(Answer::Status(no_leader))),
+            ok(json!({
+                "site": 1, "name": "bob", "decided": 12, "leader": null,
+                "membership": "voting", "peers": [],
+            }))
+        );
+    }
+
+    #[test]
+    fn a_fault_set_is_an_empty_object() {
+        assert_eq!(to_wire(&Ok(Answer::FaultSet)), ok(json!({})));
+    }
+
+    /// A refusal is its code with its reason as the body, a JSON string.
+    #[test]
+    fn a_refusal_is_its_code_and_reason() {
+        for (refusal, stat) in [
+            (Refusal::bad_request("\"tweet\" takes the tweet text"), 400),
+            (Refusal::refused("alice already blocks bob"), 409),
+            (Refusal::internal("cannot read the decided log"), 500),
+            (Refusal::unavailable("not decided in time"), 503),
+        ] {
+            let body = Json::String(refusal.reason.clone());
+            assert_eq!(to_wire(&Err(refusal)), Response { stat, body });
+        }
+    }
+
+    /// The bytes of an answer line: the envelope's fields in order, the
+    /// body's keys sorted, no spaces.
+    #[test]
+    fn answer_lines_are_compact_json() {
+        assert_eq!(
+            encode(&Ok(Answer::Decided { slot: 3, index: 0 })),
+            r#"{"stat":200,"body":{"index":0,"slot":3}}"#
+        );
+        assert_eq!(
+            encode(&Err(Refusal::refused("alice already blocks bob"))),
+            r#"{"stat":409,"body":"alice already blocks bob"}"#
+        );
+        assert_eq!(encode(&Ok(Answer::FaultSet)), r#"{"stat":200,"body":{}}"#);
+    }
+
     #[test]
     fn bad_requests_get_400_with_the_usage() {
         for line in [
@@ -221,8 +496,7 @@ mod tests {
         ] {
             let err = parse_request(line).expect_err(line);
             assert_eq!(err.stat, 400, "{line}");
-            let msg = err.body.as_str().unwrap_or_default();
-            assert!(msg.contains("commands: tweet"), "{line}: {msg}");
+            assert!(err.reason.contains("commands: tweet"), "{line}: {err}");
         }
     }
 }

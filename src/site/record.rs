@@ -666,7 +666,8 @@ mod tests {
             drop_from: vec![0, 1],
             ..Fault::default()
         };
-        sites[2].client.request(Request::Fault(cut)).await;
+        let set = sites[2].client.request(Request::Fault(cut)).await;
+        assert!(set.is_ok(), "{set:?}");
         let resp = sites[0].client.request(Request::Tweet("two".into())).await;
         assert!(resp.is_ok(), "{resp:?}");
         for s in sites {

@@ -10,7 +10,7 @@
 //! never goes out before the state it announces is on disk).
 
 use super::api::{
-    FaultSpec, PeerStatus, Request, Response, SiteClient, SiteEvent, Status, LOG_PAGE,
+    Answer, FaultSpec, PeerStatus, Refusal, Reply, Request, SiteClient, SiteEvent, Status, LOG_PAGE,
 };
 use super::control;
 use super::record::{self, Recorder, What};
@@ -24,7 +24,6 @@ use crate::state::op::{Command, Op, OpId, Value};
 use crate::state::{rules, State};
 use crate::storage::{ArchiveReader, Identity, Store};
 use anyhow::{anyhow, Context};
-use serde_json::json;
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::ops::Range;
@@ -294,7 +293,7 @@ struct Runtime {
     seq: u64,
     started: Instant,
     /// Submissions waiting for their slot, with whom to answer.
-    waiting: HashMap<OpId, oneshot::Sender<Response>>,
+    waiting: HashMap<OpId, oneshot::Sender<Reply>>,
     events: Option<mpsc::UnboundedSender<SiteEvent>>,
     /// The recording and the UI's events of the one vocabulary.
     sink: Sink,
@@ -323,7 +322,7 @@ impl Runtime {
     async fn run(
         mut self,
         mut inbound: mpsc::Receiver<(SiteId, Message)>,
-        mut requests: mpsc::Receiver<(Request, oneshot::Sender<Response>)>,
+        mut requests: mpsc::Receiver<(Request, oneshot::Sender<Reply>)>,
         mut stop: oneshot::Receiver<()>,
     ) -> anyhow::Result<()> {
         let status = self.status();
@@ -349,7 +348,7 @@ impl Runtime {
         &mut self,
         first: Output,
         inbound: &mut mpsc::Receiver<(SiteId, Message)>,
-        requests: &mut mpsc::Receiver<(Request, oneshot::Sender<Response>)>,
+        requests: &mut mpsc::Receiver<(Request, oneshot::Sender<Reply>)>,
         stop: &mut oneshot::Receiver<()>,
     ) -> anyhow::Result<()> {
         self.carry_out(first).await?;
@@ -434,9 +433,7 @@ impl Runtime {
             Vec::new()
         };
         for (slot, value) in committed {
-            self.state
-                .apply(slot, &value)
-                .map_err(|e| anyhow!("applying slot {slot}: {e}"))?;
+            apply_decided(&mut self.state, &self.name, slot, &value)?;
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
         }
@@ -525,15 +522,17 @@ impl Runtime {
     fn answer(&mut self, completed: Vec<Completion>, failed: Vec<OpId>) {
         for c in completed {
             if let Some(reply) = self.waiting.remove(&c.id) {
-                let _ = reply.send(Response::ok(json!({"slot": c.slot, "index": c.index})));
+                let _ = reply.send(Ok(Answer::Decided {
+                    slot: c.slot,
+                    index: c.index,
+                }));
             }
         }
         for id in failed {
             if let Some(reply) = self.waiting.remove(&id) {
-                let _ = reply.send(Response::error(
-                    503,
+                let _ = reply.send(Err(Refusal::unavailable(
                     "not decided in time: no quorum reachable (the operation may still be decided later, at most once)",
-                ));
+                )));
             }
         }
     }
@@ -607,7 +606,7 @@ impl Runtime {
         }
     }
 
-    fn submit(&mut self, op: Op, reply: oneshot::Sender<Response>, out: &mut Output) {
+    fn submit(&mut self, op: Op, reply: oneshot::Sender<Reply>, out: &mut Output) {
         self.seq += 1;
         let id = OpId {
             site: self.me,
@@ -624,7 +623,7 @@ impl Runtime {
     async fn handle_request(
         &mut self,
         req: Request,
-        reply: oneshot::Sender<Response>,
+        reply: oneshot::Sender<Reply>,
         out: &mut Output,
     ) -> anyhow::Result<()> {
         let user = self.name.clone();
@@ -639,43 +638,28 @@ impl Runtime {
                     self.submit(op, reply, out);
                     return Ok(());
                 }
-                Err(e) => Response::error(409, e.to_string()),
+                Err(e) => Err(Refusal::refused(e.to_string())),
             },
             Request::Block(target) => match self.state.check_block(&user, &target) {
                 Ok(()) => {
                     self.submit(Op::Block { user, target }, reply, out);
                     return Ok(());
                 }
-                Err(e) => Response::error(409, e.to_string()),
+                Err(e) => Err(Refusal::refused(e.to_string())),
             },
             Request::Unblock(target) => match self.state.check_unblock(&user, &target) {
                 Ok(()) => {
                     self.submit(Op::Unblock { user, target }, reply, out);
                     return Ok(());
                 }
-                Err(e) => Response::error(409, e.to_string()),
+                Err(e) => Err(Refusal::refused(e.to_string())),
             },
-            Request::View => {
-                let tweets: Vec<serde_json::Value> = self
-                    .state
-                    .timeline(&user)
-                    .map(|t| {
-                        json!({
-                            "slot": t.slot,
-                            "index": t.index,
-                            "user": t.user,
-                            "text": t.text,
-                            "time": t.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
-                        })
-                    })
-                    .collect();
-                Response::ok(json!(tweets))
-            }
-            Request::Blocked => Response::ok(json!(self.state.blocked_by(&user))),
-            Request::Status => Response::ok(serde_json::to_value(self.status())?),
+            Request::View => Ok(Answer::View(self.state.timeline(&user).collect())),
+            Request::Blocked => Ok(Answer::Blocked(self.state.blocked_by(&user))),
+            Request::Status => Ok(Answer::Status(self.status())),
             Request::Fault(spec) => {
                 self.set_fault(spec);
-                Response::ok(json!({}))
+                Ok(Answer::FaultSet)
             }
             Request::Log { from, to } => {
                 self.serve_log(from.unwrap_or(0), to, reply);
@@ -700,7 +684,7 @@ impl Runtime {
     /// copies the few decided values above the applied prefix from memory;
     /// the archive is read and the answer built on a task of its own, so
     /// the loop never waits for it.
-    fn serve_log(&self, from: Slot, to: Option<Slot>, reply: oneshot::Sender<Response>) {
+    fn serve_log(&self, from: Slot, to: Option<Slot>, reply: oneshot::Sender<Reply>) {
         let to = to.unwrap_or(Slot::MAX).min(from.saturating_add(LOG_PAGE));
         // Every applied slot is archived (archived before it is applied);
         // slots decided after a hole are in the core's memory.
@@ -720,15 +704,28 @@ impl Runtime {
         let permits = Arc::clone(&self.log_readers);
         tokio::spawn(async move {
             let answer = match log_page(reader, permits, archived, memory).await {
-                Ok(rows) => Response::ok(rows),
+                Ok(entries) => Ok(Answer::Log(entries)),
                 Err(e) => {
                     tracing::error!("cannot read the decided log: {e:#}");
-                    Response::error(500, format!("cannot read the decided log: {e:#}"))
+                    Err(Refusal::internal(format!(
+                        "cannot read the decided log: {e:#}"
+                    )))
                 }
             };
             let _ = reply.send(answer);
         });
     }
+}
+
+/// Applies decided slot `slot` to the site's state. A failure means the
+/// state no longer follows the decided log, and the site cannot go on: it
+/// is logged here, and the site stops with it (the UI, the demo or the
+/// shell that runs the site says why).
+fn apply_decided(state: &mut State, name: &str, slot: Slot, value: &Value) -> anyhow::Result<()> {
+    state.apply(slot, value).map_err(|e| {
+        tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
+        anyhow!("cannot apply decided slot {slot}: {e}")
+    })
 }
 
 /// Reads the `archived` slots (on the blocking pool, a few readers at a
@@ -740,7 +737,7 @@ async fn log_page(
     permits: Arc<Semaphore>,
     archived: Range<Slot>,
     memory: Vec<DecidedEntry>,
-) -> anyhow::Result<serde_json::Value> {
+) -> anyhow::Result<Vec<DecidedEntry>> {
     let _permit = permits.acquire_owned().await?;
     tokio::task::spawn_blocking(move || {
         let mut entries = if archived.is_empty() {
@@ -755,38 +752,46 @@ async fn log_page(
         if whole {
             entries.extend(memory);
         }
-        log_rows(&entries)
+        Ok(entries)
     })
     .await
     .context("the log reading task failed")?
-}
-
-/// The `log` answer's rows (SPEC section 8): one per operation, with its
-/// slot and index in the batch, or one no-op row for an empty slot.
-fn log_rows(entries: &[DecidedEntry]) -> anyhow::Result<serde_json::Value> {
-    let mut rows = Vec::new();
-    for e in entries {
-        if e.value.is_noop() {
-            rows.push(json!({"slot": e.slot, "op": {"kind": "noop"}}));
-        }
-        for (index, cmd) in e.value.cmds.iter().enumerate() {
-            let mut op = serde_json::to_value(&cmd.op)?;
-            if let Some(obj) = op.as_object_mut() {
-                obj.insert("id".into(), json!(cmd.id.to_string()));
-            }
-            rows.push(json!({"slot": e.slot, "index": index, "op": op}));
-        }
-    }
-    Ok(json!(rows))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn slots(resp: &Response) -> Vec<u64> {
-        let rows = resp.body.as_array().cloned().unwrap_or_default();
-        rows.iter().filter_map(|r| r["slot"].as_u64()).collect()
+    fn slots(reply: &Reply) -> Vec<u64> {
+        match reply {
+            Ok(Answer::Log(entries)) => entries.iter().map(|e| e.slot).collect(),
+            other => panic!("not a log page: {other:?}"),
+        }
+    }
+
+    /// A decided slot that cannot be applied is an error (the site stops
+    /// with it), logged with the slot and why.
+    #[test]
+    fn a_slot_that_cannot_be_applied_is_an_error_and_logged() {
+        let mut state = State::new(vec!["alice".into(), "bob".into()]);
+        let (result, logs) =
+            crate::logs::captured(|| apply_decided(&mut state, "alice", 3, &Value::noop()));
+        let err = result.expect_err("slot 3 is not the next one").to_string();
+        assert_eq!(
+            err,
+            "cannot apply decided slot 3: slot 3 applied out of order: the next slot to apply is 0"
+        );
+        assert!(
+            logs.contains("ERROR")
+                && logs.contains("site alice cannot apply decided slot 3: slot 3"),
+            "{logs}"
+        );
+        assert_eq!(state.next_slot(), 0);
+        // The next slot applies, and nothing is logged.
+        let (result, logs) =
+            crate::logs::captured(|| apply_decided(&mut state, "alice", 0, &Value::noop()));
+        assert!(result.is_ok() && logs.is_empty(), "{result:?} {logs}");
+        assert_eq!(state.next_slot(), 1);
     }
 
     /// `log` answers a window of the decided log when the UI asks for one,
@@ -802,8 +807,8 @@ mod tests {
         };
         let site = start(opts, None).await.unwrap();
         for i in 0..5 {
-            let resp = site.client.request(Request::Tweet(format!("t{i}"))).await;
-            assert_eq!(resp.body["slot"].as_u64(), Some(i), "{resp:?}");
+            let reply = site.client.request(Request::Tweet(format!("t{i}"))).await;
+            assert_eq!(reply, Ok(Answer::Decided { slot: i, index: 0 }));
         }
         let log = |from, to| site.client.request(Request::Log { from, to });
         assert_eq!(slots(&log(None, None).await), [0, 1, 2, 3, 4]);

@@ -32,7 +32,7 @@ pub use cluster::{DemoCmd, DemoEvent, SafetyCheck};
 pub use panes::Focus;
 pub use view::draw;
 
-use crate::site::api::{Response, SiteClient, SiteEvent};
+use crate::site::api::{Refusal, Reply, SiteClient, SiteEvent};
 use anyhow::Context;
 use crossterm::event::EventStream;
 use futures::StreamExt;
@@ -110,7 +110,7 @@ struct UiLoop {
     app: App,
     /// A client per site, for the sites running (in this process).
     clients: Vec<Option<SiteClient>>,
-    reply_tx: mpsc::UnboundedSender<(u64, Response)>,
+    reply_tx: mpsc::UnboundedSender<(u64, Reply)>,
     demo_cmds: Option<mpsc::UnboundedSender<DemoCmd>>,
     /// The screen needs a redraw.
     dirty: bool,
@@ -130,7 +130,7 @@ impl UiLoop {
         &mut self,
         guard: &mut TerminalGuard,
         mut events: mpsc::UnboundedReceiver<(usize, SiteEvent)>,
-        mut replies: mpsc::UnboundedReceiver<(u64, Response)>,
+        mut replies: mpsc::UnboundedReceiver<(u64, Reply)>,
         mut demo_events: Option<mpsc::UnboundedReceiver<DemoEvent>>,
     ) -> anyhow::Result<()> {
         let mut term_events = EventStream::new();
@@ -155,7 +155,7 @@ impl UiLoop {
                     }
                     next
                 }
-                Some((tag, resp)) = replies.recv() => self.handle(Msg::Reply { tag, resp })?,
+                Some((tag, reply)) = replies.recv() => self.handle(Msg::Reply { tag, reply })?,
                 Some(ev) = recv_opt(&mut demo_events) => {
                     match &ev {
                         DemoEvent::Up { site, client } => self.clients[*site] = Some(client.clone()),
@@ -192,11 +192,11 @@ impl UiLoop {
                     let client = self.clients.get(site).cloned().flatten();
                     let tx = self.reply_tx.clone();
                     tokio::spawn(async move {
-                        let resp = match client {
+                        let reply = match client {
                             Some(c) => c.request(req).await,
-                            None => Response::error(503, "the site is not running"),
+                            None => Err(Refusal::unavailable("the site is not running")),
                         };
-                        let _ = tx.send((tag, resp));
+                        let _ = tx.send((tag, reply));
                     });
                 }
                 Effect::Demo(cmd) => {

@@ -84,11 +84,16 @@ impl App {
                 m.up = false;
                 let at = m.trace.last_ms();
                 m.trace.note(at, format!("{} crashed", m.name));
-                let text = match reason {
-                    Some(r) => format!("{} stopped: {r}", m.name),
-                    None => format!("{} crashed (its data dir is kept; r restarts it)", m.name),
+                // A site that stopped by itself (a slot it could not apply,
+                // say) is an error to show, not news.
+                let (level, text) = match reason {
+                    Some(r) => (Level::Error, format!("{} stopped: {r}", m.name)),
+                    None => (
+                        Level::Info,
+                        format!("{} crashed (its data dir is kept; r restarts it)", m.name),
+                    ),
                 };
-                self.say(Level::Info, text);
+                self.say(level, text);
             }
             DemoEvent::Up { site, .. } => {
                 let Some(m) = self.sites.get_mut(site) else {

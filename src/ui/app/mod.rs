@@ -14,6 +14,8 @@ mod demo;
 mod replay;
 mod requests;
 mod sites;
+#[cfg(test)]
+mod tests;
 
 pub use requests::{Pending, PendingOp, LOG_WINDOW, MAX_PENDING_ROWS};
 pub use sites::SiteModel;
@@ -31,7 +33,7 @@ use super::panes::{blocks, Ask, Focus, Level};
 use super::seen::{Diagram, Grid};
 use super::theme::Theme;
 use crate::paxos::SiteId;
-use crate::site::api::{Request, Response, SiteEvent};
+use crate::site::api::{Reply, Request, SiteEvent};
 use crossterm::event::{
     Event, KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -52,9 +54,10 @@ pub struct Note {
 pub enum Msg {
     Term(Event),
     Site(usize, SiteEvent),
+    /// The site's answer to the request `tag`.
     Reply {
         tag: u64,
-        resp: Response,
+        reply: Reply,
     },
     Demo(DemoEvent),
     /// A frame went by (`ms` of real time): a replay that plays moves on.
@@ -222,8 +225,8 @@ impl App {
                 true
             }
             Msg::Site(site, ev) => self.on_site(site, ev),
-            Msg::Reply { tag, resp } => {
-                self.on_reply(tag, resp);
+            Msg::Reply { tag, reply } => {
+                self.on_reply(tag, reply);
                 true
             }
             Msg::Demo(ev) => {

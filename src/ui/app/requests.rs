@@ -2,8 +2,9 @@
 //! operations on their way, and what their answers show.
 
 use super::{App, Effect};
-use crate::paxos::Slot;
-use crate::site::api::{Request, Response};
+use crate::paxos::{DecidedEntry, Slot};
+use crate::site::api::{Answer, Refusal, Reply, Request};
+use crate::state::op::Op;
 use crate::ui::command::Command;
 use crate::ui::panes::popup::{self, LogLine, Popup};
 use crate::ui::panes::{Focus, Level};
@@ -157,35 +158,42 @@ impl App {
     }
 
     /// The answer to the request `tag`.
-    pub(super) fn on_reply(&mut self, tag: u64, resp: Response) {
+    pub(super) fn on_reply(&mut self, tag: u64, reply: Reply) {
         let Some(i) = self.pending.iter().position(|p| p.tag == tag) else {
             return;
         };
         let site = self.pending[i].site;
         let name = self.sites[site].name.clone();
         let op = self.pending[i].op.clone();
-        if !resp.is_ok() {
-            self.pending.remove(i);
-            self.keep_selection_visible();
-            let what = match &op {
-                PendingOp::Tweet(_) => "tweet not posted".to_string(),
-                PendingOp::Block(u) => format!("block {u} failed"),
-                PendingOp::Unblock(u) => format!("unblock {u} failed"),
-                PendingOp::Log => "log unavailable".to_string(),
-            };
-            let reason = match resp.body.as_str() {
-                Some(s) => s.to_string(),
-                None => resp.body.to_string(),
-            };
-            self.say(Level::Error, format!("✗ {what} ({}): {reason}", resp.stat));
-            return;
-        }
+        let answer = match reply {
+            Ok(answer) => answer,
+            Err(refusal) => {
+                self.pending.remove(i);
+                self.keep_selection_visible();
+                let what = match &op {
+                    PendingOp::Tweet(_) => "tweet not posted".to_string(),
+                    PendingOp::Block(u) => format!("block {u} failed"),
+                    PendingOp::Unblock(u) => format!("unblock {u} failed"),
+                    PendingOp::Log => "log unavailable".to_string(),
+                };
+                let Refusal { stat, reason } = refusal;
+                self.say(Level::Error, format!("✗ {what} ({stat}): {reason}"));
+                return;
+            }
+        };
         if op == PendingOp::Log {
             self.pending.remove(i);
-            self.show_log(site, log_lines(&resp.body));
+            let entries = match answer {
+                Answer::Log(entries) => entries,
+                _ => Vec::new(),
+            };
+            self.show_log(site, log_lines(&entries));
             return;
         }
-        let slot = resp.body.get("slot").and_then(|s| s.as_u64());
+        let slot = match answer {
+            Answer::Decided { slot, .. } => Some(slot),
+            _ => None,
+        };
         let slot_txt = slot.map_or_else(|| "?".to_string(), |s| s.to_string());
         let text = match &op {
             PendingOp::Tweet(t) => {
@@ -245,28 +253,29 @@ impl App {
     }
 }
 
-/// The `/log` answer as lines.
-fn log_lines(body: &serde_json::Value) -> Vec<LogLine> {
-    let s = |v: &serde_json::Value| v.as_str().map_or_else(|| v.to_string(), str::to_string);
-    body.as_array()
-        .map(|rows| {
-            rows.iter()
-                .map(|e| {
-                    let op = &e["op"];
-                    let author = op["user"].as_str().map(str::to_string);
-                    let what = match op["kind"].as_str() {
-                        Some("tweet") => format!("tweets: {}", s(&op["text"])),
-                        Some("block") => format!("blocks {}", s(&op["target"])),
-                        Some("unblock") => format!("unblocks {}", s(&op["target"])),
-                        _ => "no-op".to_string(),
-                    };
-                    LogLine {
-                        slot: e["slot"].as_u64().unwrap_or(0),
-                        author,
-                        what,
-                    }
-                })
-                .collect()
-        })
-        .unwrap_or_default()
+/// The `/log` answer as lines: one per operation, one for a no-op slot.
+fn log_lines(entries: &[DecidedEntry]) -> Vec<LogLine> {
+    let mut lines = Vec::new();
+    for e in entries {
+        if e.value.is_noop() {
+            lines.push(LogLine {
+                slot: e.slot,
+                author: None,
+                what: "no-op".to_string(),
+            });
+        }
+        for cmd in &e.value.cmds {
+            let what = match &cmd.op {
+                Op::Tweet { text, .. } => format!("tweets: {text}"),
+                Op::Block { target, .. } => format!("blocks {target}"),
+                Op::Unblock { target, .. } => format!("unblocks {target}"),
+            };
+            lines.push(LogLine {
+                slot: e.slot,
+                author: Some(cmd.op.user().to_string()),
+                what,
+            });
+        }
+    }
+    lines
 }
