@@ -78,6 +78,7 @@ fn app_with(state: State) -> App {
         decided: state.next_slot(),
         leader: Some(0),
         membership: tweettui::paxos::Membership::Voting,
+        ballot: None,
         peers: (1..5)
             .map(|p| PeerStatus {
                 site: p,

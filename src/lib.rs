@@ -2,6 +2,7 @@
 
 pub mod bench;
 pub mod config;
+pub mod ctl;
 pub mod demo;
 pub mod logs;
 pub mod net;

@@ -2,13 +2,11 @@
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
-use serde_json::{json, Value as Json};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::sync::mpsc;
 use tweettui::config::{Config, ConfigSource};
 use tweettui::signal::{stop_requested, Hangup};
-use tweettui::site::control;
 use tweettui::site::record::{self, Recorder};
 use tweettui::site::runtime::{self, SiteOptions};
 use tweettui::ui::{self, UiSetup};
@@ -48,19 +46,8 @@ struct Common {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Send one control request to a running site and print the answer.
-    Ctl {
-        /// The site: index or name.
-        site: String,
-        /// tweet | block | unblock | view | blocked | log | status | fault
-        command: String,
-        /// The argument: tweet text, user name, a JSON fault spec; for log: FROM_SLOT (all
-        /// slots from there, fetched page by page) or {"from": n, "limit": m} (one page).
-        arg: Vec<String>,
-        /// Print the raw JSON answer line.
-        #[arg(long)]
-        json: bool,
-    },
+    /// Send one control request to a running site and print the answer (see `ctl --help`).
+    Ctl(tweettui::ctl::CtlArgs),
     /// The load benchmark: closed-loop clients submit tweets for a while;
     /// prints throughput and latency percentiles.
     Bench {
@@ -138,12 +125,16 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Command::Ctl {
-            site,
-            command,
-            arg,
-            json,
-        }) => ctl(&cli.common, &site, &command, &arg, json).await,
+        Some(Command::Ctl(args)) => {
+            let config = load_config(&cli.common)?;
+            Ok(match tweettui::ctl::run(&config, args).await {
+                Ok(exit) => exit.code(),
+                Err(e) => {
+                    eprintln!("tweettui ctl: {e:#}");
+                    tweettui::ctl::exit_of(&e).code()
+                }
+            })
+        }
         Some(Command::Bench {
             sites,
             clients,
@@ -336,186 +327,4 @@ async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
         }
         None => anyhow::bail!("the site {name} stopped by itself"),
     }
-}
-
-/// The request body for `ctl COMMAND ARG...`.
-fn ctl_body(command: &str, arg: &[String]) -> anyhow::Result<Json> {
-    let joined = arg.join(" ");
-    let need = |what: &str| -> anyhow::Result<Json> {
-        if joined.is_empty() {
-            anyhow::bail!("usage: tweettui ctl SITE {command} {what}");
-        }
-        Ok(Json::String(joined.clone()))
-    };
-    match command {
-        "tweet" => need("TEXT"),
-        "block" | "unblock" => need("USER"),
-        "view" | "blocked" | "status" => Ok(Json::Null),
-        "log" if joined.is_empty() => Ok(Json::Null),
-        "log" => match joined.parse::<u64>() {
-            Ok(n) => Ok(json!({ "from": n })),
-            Err(_) => serde_json::from_str(&joined).map_err(|_| {
-                anyhow!(
-                    "usage: tweettui ctl SITE log [FROM_SLOT | '{{\"from\": n, \"limit\": m}}']"
-                )
-            }),
-        },
-        "fault" if joined.is_empty() => Ok(json!({})),
-        "fault" => serde_json::from_str(&joined).map_err(|e| {
-            anyhow!("usage: tweettui ctl SITE fault '{{\"drop_to\": [1], \"loss\": 0.1}}' ({e})")
-        }),
-        // Unknown commands go to the site, which answers with the usage.
-        _ => Ok(if joined.is_empty() {
-            Json::Null
-        } else {
-            Json::String(joined)
-        }),
-    }
-}
-
-async fn ctl(
-    common: &Common,
-    site: &str,
-    command: &str,
-    arg: &[String],
-    raw: bool,
-) -> anyhow::Result<ExitCode> {
-    let config = load_config(common)?;
-    let index = config.site_index(site)?;
-    let port = config.sites[index].control_port()?;
-    let body = ctl_body(command, arg)?;
-    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
-    if command == "log" && !raw && body.get("limit").is_none() {
-        let from = body.get("from").and_then(Json::as_u64).unwrap_or(0);
-        return ctl_log_pages(addr, from).await;
-    }
-    let resp = control::call(addr, command, body).await?;
-    if raw {
-        println!("{}", serde_json::to_string(&resp)?);
-    } else {
-        print_human(command, &resp);
-    }
-    Ok(if resp.is_ok() {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::FAILURE
-    })
-}
-
-/// `ctl SITE log [FROM]`: the whole decided log from `FROM` on, one page
-/// (at most `LOG_PAGE` slots) per request, printed as it comes.
-async fn ctl_log_pages(addr: std::net::SocketAddr, start: u64) -> anyhow::Result<ExitCode> {
-    let mut from = start;
-    loop {
-        let resp = control::call(addr, "log", json!({ "from": from })).await?;
-        if !resp.is_ok() {
-            print_human("log", &resp);
-            return Ok(ExitCode::FAILURE);
-        }
-        let last = resp.body.as_array().and_then(|rows| rows.last());
-        let Some(last) = last.and_then(|row| row["slot"].as_u64()) else {
-            if from == start {
-                println!("(no decided slots from slot {start} on)");
-            }
-            return Ok(ExitCode::SUCCESS);
-        };
-        if last < from {
-            anyhow::bail!("the site answered slot {last} to a request for slots from {from} on");
-        }
-        print_human("log", &resp);
-        from = last.saturating_add(1);
-    }
-}
-
-fn print_human(command: &str, resp: &control::Response) {
-    let body = &resp.body;
-    if !resp.is_ok() {
-        let msg = body
-            .as_str()
-            .map_or_else(|| body.to_string(), str::to_string);
-        println!("error {}: {msg}", resp.stat);
-        return;
-    }
-    let s = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
-    match command {
-        "tweet" | "block" | "unblock" => println!("done: slot {}", body["slot"]),
-        "view" => {
-            let rows = body.as_array().cloned().unwrap_or_default();
-            if rows.is_empty() {
-                println!("(no tweets)");
-            }
-            for t in rows {
-                println!(
-                    "[{}] {} @{}: {}",
-                    t["slot"],
-                    s(&t["time"]),
-                    s(&t["user"]),
-                    s(&t["text"])
-                );
-            }
-        }
-        "blocked" => {
-            let rows = body.as_array().cloned().unwrap_or_default();
-            if rows.is_empty() {
-                println!("(nobody blocked)");
-            }
-            for u in rows {
-                println!("{}", s(&u));
-            }
-        }
-        "log" => {
-            for e in body.as_array().cloned().unwrap_or_default() {
-                let op = &e["op"];
-                let what = match op["kind"].as_str() {
-                    Some("tweet") => format!("{} tweets: {}", s(&op["user"]), s(&op["text"])),
-                    Some("block") => format!("{} blocks {}", s(&op["user"]), s(&op["target"])),
-                    Some("unblock") => format!("{} unblocks {}", s(&op["user"]), s(&op["target"])),
-                    _ => "no-op".to_string(),
-                };
-                println!("slot {:>5}  {what}", e["slot"]);
-            }
-        }
-        "status" => print_status(body),
-        _ => println!("{body}"),
-    }
-}
-
-/// `ctl SITE status`, for people.
-fn print_status(body: &Json) {
-    let s = |v: &Json| v.as_str().map_or_else(|| v.to_string(), str::to_string);
-    let leader = body["leader"]
-        .as_u64()
-        .and_then(|l| {
-            body["peers"]
-                .as_array()?
-                .iter()
-                .find(|p| p["site"].as_u64() == Some(l))
-                .map(|p| s(&p["name"]))
-        })
-        .or_else(|| {
-            (body["leader"].as_u64() == body["site"].as_u64() && !body["leader"].is_null())
-                .then(|| s(&body["name"]))
-        })
-        .unwrap_or_else(|| "nobody".into());
-    let peers: Vec<String> = body["peers"]
-        .as_array()
-        .cloned()
-        .unwrap_or_default()
-        .iter()
-        .map(|p| {
-            let up = if p["connected"].as_bool() == Some(true) {
-                "up"
-            } else {
-                "down"
-            };
-            format!("{} {up}", s(&p["name"]))
-        })
-        .collect();
-    println!(
-        "{} (site {}): leader {leader}, {} slots decided; peers: {}",
-        s(&body["name"]),
-        body["site"],
-        body["decided"],
-        peers.join(", ")
-    );
 }

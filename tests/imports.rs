@@ -1,7 +1,7 @@
 //! The import check (`.ci/check-imports` runs it; so does `cargo test`):
 //! dependencies between the crate's top-level modules point one way.
 //!
-//! main (the binary) > demo, bench > ui > site > net, storage > paxos >
+//! main (the binary) > demo, bench, ctl > ui > site > net, storage > paxos >
 //! state, config, logs, signal
 //!
 //! A module may use the modules of a lower layer, never one of its own
@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 /// The layers, highest first.
 const LAYERS: &[&[&str]] = &[
     &["main"],
-    &["demo", "bench"],
+    &["demo", "bench", "ctl"],
     &["ui"],
     &["site"],
     &["net", "storage"],

@@ -53,6 +53,7 @@ fn status(site: u32, leader: Option<u32>, decided: u64, down: &[u32]) -> Status 
         decided,
         leader,
         membership: tweettui::paxos::Membership::Voting,
+        ballot: None,
         peers: (0..5u32)
             .filter(|&p| p != site)
             .map(|p| PeerStatus {

@@ -7,7 +7,7 @@
 //! own copy of the replicated state and the trace up to date without ever
 //! waiting on the runtime.
 
-use crate::paxos::{DecidedEntry, Membership, SiteId, Slot, TraceEvent};
+use crate::paxos::{Ballot, DecidedEntry, Membership, SiteId, Slot, TraceEvent};
 use crate::state::op::Value;
 use crate::state::State;
 pub use crate::state::Tweet;
@@ -118,6 +118,9 @@ pub struct Status {
     /// asking its peers) or "rejoining" (SPEC 6).
     #[serde(default = "voting")]
     pub membership: Membership,
+    /// The highest ballot this site has promised (`ctl cluster` shows it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ballot: Option<Ballot>,
     pub peers: Vec<PeerStatus>,
 }
 

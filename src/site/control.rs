@@ -95,6 +95,11 @@ fn log_rows(entries: &[DecidedEntry]) -> serde_json::Result<Json> {
             let mut op = serde_json::to_value(&cmd.op)?;
             if let Some(obj) = op.as_object_mut() {
                 obj.insert("id".into(), json!(cmd.id.to_string()));
+                // One time format in every answer: RFC 3339 UTC, milliseconds.
+                if let crate::state::op::Op::Tweet { time, .. } = &cmd.op {
+                    let ms = time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    obj.insert("time".into(), json!(ms));
+                }
             }
             rows.push(json!({"slot": e.slot, "index": index, "op": op}));
         }
@@ -384,7 +389,7 @@ mod tests {
             ok(json!([
                 {"slot": 3, "op": {"kind": "noop"}},
                 {"slot": 4, "index": 0, "op": {"kind": "tweet", "user": "alice", "text": "hi",
-                    "time": "2025-06-15T15:06:40Z", "id": "0.beef.1"}},
+                    "time": "2025-06-15T15:06:40.000Z", "id": "0.beef.1"}},
                 {"slot": 4, "index": 1, "op": {"kind": "block", "user": "bob", "target": "alice",
                     "id": "1.beef.9"}},
                 {"slot": 5, "index": 0, "op": {"kind": "unblock", "user": "bob", "target": "alice",
@@ -402,6 +407,7 @@ mod tests {
             decided: 12,
             leader: Some(0),
             membership: Membership::Rejoining,
+            ballot: None,
             peers: vec![
                 PeerStatus {
                     site: 0,
@@ -429,6 +435,7 @@ mod tests {
         let no_leader = Status {
             leader: None,
             membership: Membership::Voting,
+            ballot: None,
             peers: Vec::new(),
             ..status
         };

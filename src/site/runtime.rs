@@ -580,6 +580,7 @@ impl Runtime {
             decided: self.core.decided_prefix(),
             leader: self.core.leader(),
             membership: self.core.membership(),
+            ballot: Some(self.core.promised()),
             peers: self
                 .net
                 .connected()

@@ -104,6 +104,7 @@ impl App {
                 decided: s.decided,
                 leader: s.leader,
                 membership: s.membership,
+                ballot: None,
                 peers,
             });
         }

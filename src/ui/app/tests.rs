@@ -44,6 +44,7 @@ fn snapshot(state: State) -> Msg {
         decided: state.next_slot(),
         leader: None,
         membership: Membership::Voting,
+        ballot: None,
         peers: Vec::new(),
     };
     Msg::Site(
