@@ -57,8 +57,8 @@ pub fn human(head: &str, resp: &Response, names: &[String]) {
 fn what(stat: u16) -> &'static str {
     match Exit::of_stat(stat) {
         Exit::BadRequest => "refused as written",
-        Exit::Refused => "refused by the current state",
-        Exit::NotDecided => "not decided in time; it may still be decided later",
+        Exit::Refused => "refused",
+        Exit::NotDecided => "not decided",
         _ => "the site failed",
     }
 }
