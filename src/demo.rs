@@ -41,11 +41,16 @@ fn fresh_dir() -> anyhow::Result<PathBuf> {
 /// panic ends it: see the UI's panic hook).
 static REMOVE_ON_EXIT: Mutex<Option<PathBuf>> = Mutex::new(None);
 
-/// Removes the demo's directory (unless `--keep`); for the panic path.
-fn remove_dir_on_exit() {
+/// The panic path: the demo's directory is kept, not removed, so that its
+/// log (`demo.log`) tells what happened; says where it is.
+fn keep_dir_on_panic() {
     let dir = REMOVE_ON_EXIT.lock().ok().and_then(|mut d| d.take());
     if let Some(dir) = dir {
-        let _ = std::fs::remove_dir_all(dir);
+        let _ = writeln!(
+            std::io::stderr(),
+            "tweettui: the demo's data and its log are kept in {} (demo.log)",
+            dir.display()
+        );
     }
 }
 
@@ -60,6 +65,8 @@ pub struct DemoOptions {
     pub record: Option<PathBuf>,
     /// Slow motion: every message is held back this long (0: off).
     pub slow_ms: u64,
+    /// The data dirs go here, and stay (else a temp dir, removed on exit).
+    pub data_dir: Option<PathBuf>,
 }
 
 /// Slow motion's timeouts: a peer answers after two held-back messages,
@@ -80,7 +87,12 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         keep,
         record,
         slow_ms,
+        data_dir,
     } = opts;
+    anyhow::ensure!(
+        crate::ui::has_terminal(),
+        "no terminal to draw the demo on (stdin and stdout must be one)"
+    );
     let most = crate::config::LOOPBACK_NAMES.len();
     anyhow::ensure!(
         (1..=most).contains(&sites),
@@ -88,7 +100,15 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
     );
     let config = slowed(Config::loopback(sites)?, slow_ms);
     let recorder = Recorder::create_if(record.as_deref(), config.names())?;
-    let dir = fresh_dir()?;
+    let keep = keep || data_dir.is_some();
+    let dir = match data_dir {
+        Some(d) => {
+            std::fs::create_dir_all(&d)
+                .with_context(|| format!("cannot create the demo dir {}", d.display()))?;
+            d
+        }
+        None => fresh_dir()?,
+    };
     if !keep {
         if let Ok(mut d) = REMOVE_ON_EXIT.lock() {
             *d = Some(dir.clone());
@@ -128,9 +148,15 @@ async fn run_in(
 ) -> anyhow::Result<()> {
     let _log = crate::logs::to_file(dir, "demo.log")?;
     let names = config.names();
+    // A config of the demo's ports, so that `ctl` can reach its sites.
+    let config_file = dir.join("config.json");
+    let text = serde_json::to_string_pretty(&config)?;
+    std::fs::write(&config_file, text)
+        .with_context(|| format!("cannot write {}", config_file.display()))?;
     let (ev_tx, ev_rx) = mpsc::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
     let (demo_tx, demo_rx) = mpsc::unbounded_channel();
+    let tell = demo_tx.clone();
     let mut ctl = Controller::new(config, dir.to_path_buf(), ev_tx, demo_tx);
     ctl.recorder = recorder;
     ctl.slow_ms = slow_ms;
@@ -145,6 +171,11 @@ async fn run_in(
         }
     }
     tracing::info!("demo: {} sites up, data in {}", names.len(), dir.display());
+    let _ = tell.send(DemoEvent::Info(format!(
+        "ctl reaches the demo's sites: tweettui ctl --config {} {} view",
+        config_file.display(),
+        names.last().map_or("alice", String::as_str)
+    )));
     let ctl_task = tokio::spawn(ctl.run(cmd_rx));
     let setup = crate::ui::UiSetup {
         names,
@@ -154,7 +185,8 @@ async fn run_in(
         events: ev_rx,
         demo_cmds: Some(cmd_tx),
         demo_events: Some(demo_rx),
-        on_fatal: Some(remove_dir_on_exit),
+        on_fatal: Some(keep_dir_on_panic),
+        log_file: Some(dir.join("demo.log")),
     };
     // The UI ends (quit or error); dropping its command sender stops the
     // controller, which stops every site.

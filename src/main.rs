@@ -2,6 +2,7 @@
 
 use anyhow::{anyhow, Context};
 use clap::{Args, Parser, Subcommand};
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use tokio::sync::mpsc;
@@ -14,7 +15,8 @@ use tweettui::ui::{self, UiSetup};
 #[derive(Parser, Debug)]
 #[command(
     name = "tweettui",
-    version,
+    version = concat!(env!("CARGO_PKG_VERSION"), " (", env!("TWEETTUI_COMMIT"), ")"),
+    arg_required_else_help = true,
     about = "A Twitter with no server: sites agree on one log with Multi-Paxos",
     args_conflicts_with_subcommands = true,
     after_help = "Examples:\n  tweettui demo                 a five-site cluster in one process, UI on site 0\n  tweettui alice --headless     run site alice without UI\n  tweettui ctl alice tweet hi   send one request to a running site"
@@ -36,18 +38,33 @@ struct Cli {
 
 #[derive(Args, Debug, Clone)]
 struct Common {
-    /// The config file [default: ./config.json when it exists, else the built-in five sites].
-    #[arg(long, value_name = "PATH", global = true)]
-    config: Option<PathBuf>,
+    #[command(flatten)]
+    config: ConfigArg,
     /// The site's data dir [default: <platform data dir>/tweettui/<site name>].
-    #[arg(long, value_name = "DIR", global = true)]
+    #[arg(long, value_name = "DIR")]
     data_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone, Default)]
+struct ConfigArg {
+    /// The config file [default: $TWEETTUI_CONFIG, else ./config.json, else <platform config dir>/config.json, else the built-in five sites].
+    #[arg(long, value_name = "PATH")]
+    config: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Send one control request to a running site and print the answer (see `ctl --help`).
-    Ctl(tweettui::ctl::CtlArgs),
+    Ctl {
+        #[command(flatten)]
+        args: tweettui::ctl::CtlArgs,
+        #[command(flatten)]
+        config: ConfigArg,
+    },
+    /// Shell completions for bash, zsh, fish, elvish or powershell, on stdout.
+    Completions { shell: clap_complete::Shell },
+    /// The man page (roff), on stdout: `tweettui man | man -l -`.
+    Man,
     /// The load benchmark: closed-loop clients submit tweets for a while;
     /// prints throughput and latency percentiles.
     Bench {
@@ -66,6 +83,8 @@ enum Command {
         /// Measure the running sites of the config instead of starting a cluster.
         #[arg(long)]
         remote: bool,
+        #[command(flatten)]
+        config: ConfigArg,
     },
     /// A whole local cluster in one process (fresh data dirs in a temp dir), UI on site 0.
     Demo {
@@ -78,6 +97,9 @@ enum Command {
         /// Record every site's events (messages, drops, crashes, decisions) to FILE as JSON lines.
         #[arg(long, value_name = "FILE")]
         record: Option<PathBuf>,
+        /// Keep the sites' data dirs (and demo.log, config.json) in DIR [default: a temp dir, removed on exit].
+        #[arg(long, value_name = "DIR")]
+        data_dir: Option<PathBuf>,
         /// Slow motion: every message takes MS milliseconds more (timeouts scaled to match), so that rounds can be followed.
         #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
         slow: Option<u64>,
@@ -125,25 +147,17 @@ fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Some(Command::Ctl(args)) => {
-            let config = load_config(&cli.common)?;
-            Ok(match tweettui::ctl::run(&config, args).await {
-                Ok(exit) => exit.code(),
-                Err(e) => {
-                    eprintln!("tweettui ctl: {e:#}");
-                    tweettui::ctl::exit_of(&e).code()
-                }
-            })
-        }
+        Some(Command::Ctl { args, config }) => ctl(args, &config).await,
         Some(Command::Bench {
             sites,
             clients,
             seconds,
             size,
             remote,
+            config,
         }) => {
             let remote = if remote {
-                Some(load_config(&cli.common)?)
+                Some(load_config(&config)?)
             } else {
                 None
             };
@@ -163,12 +177,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             keep,
             record,
             slow,
+            data_dir,
         }) => {
             let opts = tweettui::demo::DemoOptions {
                 sites,
                 keep,
                 record,
                 slow_ms: slow.unwrap_or(0),
+                data_dir,
             };
             tweettui::demo::run(opts).await?;
             Ok(ExitCode::SUCCESS)
@@ -183,6 +199,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let _ = std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes());
             Ok(ExitCode::SUCCESS)
         }
+        Some(Command::Completions { shell }) => {
+            let mut cmd = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut cmd, "tweettui", &mut std::io::stdout());
+            Ok(ExitCode::SUCCESS)
+        }
+        Some(Command::Man) => man(),
         Some(Command::Replay { files }) => {
             let player = ui::replay::load(&files)?;
             ui::replay::run(player).await?;
@@ -197,12 +219,49 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-fn load_config(common: &Common) -> anyhow::Result<Config> {
-    let (config, source) = Config::resolve(common.config.as_deref())?;
-    if let ConfigSource::BuiltinDefault = source {
-        eprintln!(
-            "tweettui: no ./config.json: using the built-in default (the five sites of config-sample.json)"
-        );
+/// `tweettui ctl`: its outcome is its exit code.
+async fn ctl(args: tweettui::ctl::CtlArgs, config: &ConfigArg) -> anyhow::Result<ExitCode> {
+    let config = load_config(config)?;
+    Ok(match tweettui::ctl::run(&config, args).await {
+        Ok(exit) => exit.code(),
+        Err(e) => {
+            eprintln!("tweettui ctl: {e:#}");
+            tweettui::ctl::exit_of(&e).code()
+        }
+    })
+}
+
+/// `tweettui man`: the man page, from the clap definitions.
+fn man() -> anyhow::Result<ExitCode> {
+    let man = clap_mangen::Man::new(<Cli as clap::CommandFactory>::command());
+    man.render(&mut std::io::stdout())?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The config: `--config`, else `$TWEETTUI_CONFIG`, else `./config.json`,
+/// else `config.json` in the platform config dir, else the built-in
+/// default; where it came from is said once, unless it was asked for.
+fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
+    let env = std::env::var_os("TWEETTUI_CONFIG").filter(|v| !v.is_empty());
+    let platform = directories::ProjectDirs::from("", "", "tweettui")
+        .map(|d| d.config_dir().join("config.json"))
+        .filter(|p| p.is_file());
+    let (path, from) = match (&arg.config, env) {
+        (Some(p), _) => (Some(p.clone()), None),
+        (None, Some(p)) => (Some(PathBuf::from(p)), Some("TWEETTUI_CONFIG")),
+        (None, None) if std::path::Path::new("config.json").exists() => (None, None),
+        (None, None) => match platform {
+            Some(p) => (Some(p), Some("the platform config dir")),
+            None => (None, None),
+        },
+    };
+    let (config, source) = Config::resolve(path.as_deref())?;
+    match (source, from, path) {
+        (ConfigSource::BuiltinDefault, ..) => eprintln!(
+            "tweettui: no config file: using the built-in default (the five sites of config-sample.json)"
+        ),
+        (_, Some(from), Some(p)) => eprintln!("tweettui: config {} (from {from})", p.display()),
+        _ => {}
     }
     Ok(config)
 }
@@ -219,8 +278,18 @@ async fn run_site(
     headless: bool,
     record: Option<PathBuf>,
 ) -> anyhow::Result<ExitCode> {
-    let config = load_config(common)?;
-    let index = config.site_index(site)?;
+    let config = load_config(&common.config)?;
+    let index = config
+        .site_index(site)
+        .map_err(|e| match did_you_mean(site) {
+            Some(cmd) => anyhow!("{e}; did you mean `tweettui {cmd}`?"),
+            None => e.into(),
+        })?;
+    if !headless && !tweettui::ui::has_terminal() {
+        anyhow::bail!(
+            "no terminal to draw the UI on: run `tweettui {site} --headless` (logs to stderr) instead"
+        );
+    }
     let name = config.sites[index].name.clone();
     let data_dir = match &common.data_dir {
         Some(d) => d.clone(),
@@ -279,6 +348,7 @@ async fn run_headless(
 /// the UI: the UI shows a site, it does not start one.
 async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
     let _log = tweettui::logs::to_file(&opts.data_dir, "tweettui.log")?;
+    let log_file = opts.data_dir.join("tweettui.log");
     let index = opts.site as usize;
     let names = opts.config.names();
     let name = names.get(index).cloned().unwrap_or_default();
@@ -310,6 +380,7 @@ async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
         demo_cmds: None,
         demo_events: None,
         on_fatal: None,
+        log_file: Some(log_file.clone()),
     };
     let ended_by_ui = tokio::select! {
         r = ui::run(setup) => Some(r),
@@ -319,6 +390,12 @@ async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
             None
         }
     };
+    // Not eprintln!: it panics when the terminal is gone (SIGHUP).
+    let _ = writeln!(
+        std::io::stderr(),
+        "tweettui: {name}'s log is in {}",
+        log_file.display()
+    );
     match ended_by_ui {
         Some(ui) => {
             let stopped = site.stop().await;
@@ -327,4 +404,16 @@ async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
         }
         None => anyhow::bail!("the site {name} stopped by itself"),
     }
+}
+
+/// The subcommand a mistyped word (taken as a site name) was probably
+/// meant to be: `dmeo` → `demo`.
+fn did_you_mean(word: &str) -> Option<String> {
+    let cmd = <Cli as clap::CommandFactory>::command();
+    cmd.get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .map(|name| (strsim::damerau_levenshtein(word, &name), name))
+        .filter(|(d, name)| *d > 0 && *d <= 2 && *d < name.len())
+        .min()
+        .map(|(_, name)| name)
 }

@@ -44,6 +44,8 @@ pub enum DemoEvent {
         on: bool,
     },
     Chatter(bool),
+    /// Something to tell the user (the message line).
+    Info(String),
     Error(String),
 }
 

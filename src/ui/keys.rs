@@ -176,6 +176,7 @@ pub enum AnyPane {
     Help,
     PauseTrace,
     ToInput,
+    Quit,
     Demo(DemoKey),
 }
 
@@ -193,6 +194,11 @@ pub const ANY_PANE: &[KeyHelp] = &[
         ("i", "input"),
         "back to the input box",
     ),
+    help_only(
+        "q",
+        &[ch('q')],
+        "quit (on a pane; in the input box q is text: Ctrl-C quits anywhere)",
+    ),
 ];
 
 /// `demo`: whether the demo's keys work.
@@ -201,6 +207,7 @@ pub fn any_pane(key: &KeyEvent, demo: bool) -> Option<AnyPane> {
         KeyCode::Char('i') | KeyCode::Enter => AnyPane::ToInput,
         KeyCode::Char('?') => AnyPane::Help,
         KeyCode::Char('p') => AnyPane::PauseTrace,
+        KeyCode::Char('q') => AnyPane::Quit,
         _ if demo => AnyPane::Demo(super::cluster::demo_key(key)?),
         _ => return None,
     })

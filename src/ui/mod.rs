@@ -62,6 +62,8 @@ pub struct UiSetup {
     /// Run when a panic ends the process while the UI runs, after the
     /// terminal is restored (the demo removes its temporary data dirs).
     pub on_fatal: Option<fn()>,
+    /// Where this process logs (the help popup shows it).
+    pub log_file: Option<std::path::PathBuf>,
 }
 
 /// Receives from an optional channel; pending forever without one.
@@ -72,8 +74,19 @@ async fn recv_opt<T>(rx: &mut Option<mpsc::UnboundedReceiver<T>>) -> Option<T> {
     }
 }
 
+/// Whether there is a terminal to draw on (stdin and stdout both are one).
+pub fn has_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdin().is_terminal() && std::io::stdout().is_terminal()
+}
+
 /// Runs the UI until the user quits (or the process is asked to stop).
 pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        has_terminal(),
+        "no terminal to draw the UI on (stdin and stdout must be one); \
+         a site runs without UI with `tweettui <SITE> --headless`"
+    );
     if let Ok(mut f) = terminal::ON_FATAL.lock() {
         *f = setup.on_fatal;
     }
@@ -83,7 +96,7 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
     let hosted = (0..setup.names.len())
         .filter(|&i| clients[i].is_some())
         .collect();
-    let app = App::new(AppConfig {
+    let mut app = App::new(AppConfig {
         names: setup.names,
         shown: setup.shown,
         hosted,
@@ -93,6 +106,7 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
         mouse_capture: true,
         size: (size.width, size.height),
     });
+    app.log_file = setup.log_file;
     let (reply_tx, replies) = mpsc::unbounded_channel();
     let mut ui = UiLoop {
         app,

@@ -117,7 +117,7 @@ fn draw_popup(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {
             frame,
             area,
             " Help · every key (↑↓ PgUp/PgDn scroll · Esc closes) ",
-            help::lines(theme, app.mode()),
+            app.help_lines(),
             *scroll,
         ),
         Some(Popup::Log {

@@ -131,6 +131,7 @@ impl App {
                     },
                 );
             }
+            DemoEvent::Info(text) => self.say(Level::Info, text),
             DemoEvent::Error(e) => self.say(Level::Error, e),
         }
     }

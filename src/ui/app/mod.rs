@@ -94,6 +94,8 @@ pub struct AppConfig {
 
 /// The whole UI state.
 pub struct App {
+    /// Where this process logs, for the help popup.
+    pub log_file: Option<std::path::PathBuf>,
     pub sites: Vec<SiteModel>,
     pub shown: usize,
     pub demo: bool,
@@ -131,6 +133,7 @@ impl App {
             .map(|(i, n)| SiteModel::new(i, n.clone(), cfg.hosted.contains(&i)))
             .collect();
         App {
+            log_file: None,
             sites,
             shown: cfg.shown,
             demo: cfg.demo,
@@ -303,6 +306,10 @@ impl App {
                 Some(AnyPane::ToInput) => Ask::Focus(Focus::Input),
                 Some(AnyPane::Help) => return self.open_help(),
                 Some(AnyPane::PauseTrace) => self.with_trace(|t| t.toggle_pause()),
+                Some(AnyPane::Quit) => {
+                    self.quit = true;
+                    return;
+                }
                 Some(AnyPane::Demo(k)) => return self.on_demo_key(k, fx),
                 None => self.pane_key(&key),
             },
@@ -365,10 +372,23 @@ impl App {
         self.popup = Some(Popup::Help { scroll: 0 });
     }
 
+    /// The help popup: every key, then where the log is.
+    pub fn help_lines<'a>(&self) -> Vec<ratatui::text::Line<'a>> {
+        let mut lines = help::lines(&self.theme, self.mode());
+        if let Some(f) = &self.log_file {
+            lines.push(ratatui::text::Line::raw(""));
+            lines.push(ratatui::text::Line::raw(format!(
+                "Log file: {}",
+                f.display()
+            )));
+        }
+        lines
+    }
+
     /// Lines of the open popup.
     fn popup_len(&self) -> usize {
         match &self.popup {
-            Some(Popup::Help { .. }) => help::lines(&self.theme, self.mode()).len(),
+            Some(Popup::Help { .. }) => self.help_lines().len(),
             Some(Popup::Log { lines, .. }) => lines.len(),
             _ => 0,
         }
