@@ -639,21 +639,21 @@ impl Runtime {
                     self.submit(op, reply, out);
                     return Ok(());
                 }
-                Err(e) => Response::error(409, e.to_string()),
+                Err(e) => Response::error(e.stat(), e.to_string()),
             },
             Request::Block(target) => match self.state.check_block(&user, &target) {
                 Ok(()) => {
                     self.submit(Op::Block { user, target }, reply, out);
                     return Ok(());
                 }
-                Err(e) => Response::error(409, e.to_string()),
+                Err(e) => Response::error(e.stat(), e.to_string()),
             },
             Request::Unblock(target) => match self.state.check_unblock(&user, &target) {
                 Ok(()) => {
                     self.submit(Op::Unblock { user, target }, reply, out);
                     return Ok(());
                 }
-                Err(e) => Response::error(409, e.to_string()),
+                Err(e) => Response::error(e.stat(), e.to_string()),
             },
             Request::View => {
                 let tweets: Vec<serde_json::Value> = self
