@@ -54,8 +54,9 @@
 //!   batch can never pass for a following one (the full argument is in
 //!   `batch.rs`). Other damage (any in an older segment, a missing segment,
 //!   a bad checkpoint, a good checksum on bytes that do not decode) is
-//!   corruption too. The tests drop every subset of a batch's pages, and
-//!   cut and flip bytes at chosen offsets.
+//!   corruption too. The tests drop every subset of a batch's pages, cut
+//!   the last write (a batch, a checkpoint, an archive entry) at every byte
+//!   offset, and flip bytes at chosen offsets.
 //! - **Cheap durable appends.** [`Store::append`] encodes a whole batch of
 //!   records into one buffer, writes it once and syncs once (group commit),
 //!   into space the segment already has (preallocated in 4 MiB steps), so
