@@ -5,6 +5,7 @@
 //! `{"format":1,"applied":..,"wal_start":..,"acceptor":{..},"state":..}`.
 
 use super::error::{IoContext, StorageError};
+use super::faults::{self, Io};
 use super::frame::sync_dir;
 use crate::paxos::durable::AcceptorState;
 use crate::paxos::types::Slot;
@@ -69,8 +70,12 @@ pub(crate) fn write_atomic(dir: &Path, content: &[u8]) -> Result<(), StorageErro
     let tmp = dir.join(TMP);
     let path = dir.join(FILE);
     let mut f = File::create(&tmp).at(&tmp)?;
-    f.write_all(content).at(&tmp)?;
-    f.sync_all().at(&tmp)?;
+    faults::check(&tmp, Io::Write)
+        .and_then(|()| f.write_all(content))
+        .at(&tmp)?;
+    faults::check(&tmp, Io::Sync)
+        .and_then(|()| f.sync_all())
+        .at(&tmp)?;
     drop(f);
     fs::rename(&tmp, &path).at(&path)?;
     sync_dir(dir)

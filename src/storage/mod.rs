@@ -85,6 +85,7 @@ mod archive;
 mod batch;
 mod checkpoint;
 mod error;
+pub(crate) mod faults;
 mod frame;
 mod identity;
 mod wal;
@@ -316,6 +317,21 @@ impl Store {
         self.segment.trim()?;
         self.segment = Segment::create(&self.wal_dir, wal_start)?;
         checkpoint::write_atomic(&self.dir, content)
+    }
+
+    /// After a failed write or sync (the store refuses writes: see
+    /// [`StorageError::Failed`]): cuts the newest WAL segment back to the
+    /// end of its last synced batch and syncs it and the directories, so no
+    /// byte that was never acknowledged stays in the file or the page cache.
+    /// After a failed fsync the kernel may have dropped those pages' data
+    /// yet go on serving them to readers, so a reopen without this could
+    /// take them for durable. Fails while the disk still fails; once it has
+    /// succeeded, drop the store and open the data dir again to go on from
+    /// what is durable.
+    pub fn discard_unsynced(&mut self) -> Result<(), StorageError> {
+        self.segment.discard_unsynced()?;
+        frame::sync_dir(&self.wal_dir)?;
+        frame::sync_dir(&self.dir)
     }
 
     fn writable(&self) -> Result<(), StorageError> {
