@@ -89,7 +89,16 @@ pub(crate) fn load<S: DeserializeOwned>(dir: &Path) -> Result<Option<Checkpoint<
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StorageError::io(&path, e)),
     };
-    let corrupt = |reason: String| StorageError::corrupt(&path, None, reason);
+    decode(&bytes, &path).map(Some)
+}
+
+/// Decodes the content of a checkpoint file read from `path` (named in
+/// errors): any damage is [`StorageError::Corrupt`].
+pub(crate) fn decode<S: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<Checkpoint<S>, StorageError> {
+    let corrupt = |reason: String| StorageError::corrupt(path, None, reason);
     let Some(nl) = bytes.iter().position(|&b| b == b'\n') else {
         return Err(corrupt("no `crc32` header line".into()));
     };
@@ -116,5 +125,5 @@ pub(crate) fn load<S: DeserializeOwned>(dir: &Path) -> Result<Option<Checkpoint<
             ckpt.format
         )));
     }
-    Ok(Some(ckpt))
+    Ok(ckpt)
 }

@@ -452,6 +452,7 @@ fn an_archive_reader_reads_on_another_thread_while_the_store_appends() {
 }
 
 mod cut;
+mod decode;
 mod model;
 mod pages;
 mod torn;
