@@ -8,8 +8,10 @@ use std::path::Path;
 /// What a write or sync is about to do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Io {
-    /// Bytes or a size into a file (write, set_len, create).
+    /// Bytes into a file, or a file made longer: what needs space.
     Write,
+    /// A file made shorter (which a full disk still allows).
+    Cut,
     /// fsync / fdatasync of a file or a directory.
     Sync,
 }
@@ -18,9 +20,9 @@ pub(crate) enum Io {
 #[cfg(test)]
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Fault {
-    /// Every write and sync fails (a full or dead disk): nothing new
-    /// reaches the file.
-    All,
+    /// A full disk: every write that needs space fails; cutting a file
+    /// and syncing still work.
+    Full,
     /// Writes go to the page cache, syncs fail: the file then holds bytes
     /// that were never acknowledged, and after a failed fsync the kernel
     /// may never write them (nor report it again).
@@ -51,8 +53,11 @@ pub(crate) fn check(path: &Path, io: Io) -> io::Result<()> {
         .find(|(dir, _)| path.starts_with(dir))
         .map(|&(_, f)| f);
     match (fault, io) {
-        (Some(Fault::All), _) | (Some(Fault::Syncs), Io::Sync) => Err(io::Error::other(
-            "injected disk failure (No space left on device)",
+        (Some(Fault::Full), Io::Write) => Err(io::Error::other(
+            "injected disk failure: no space left on device",
+        )),
+        (Some(Fault::Syncs), Io::Sync) => Err(io::Error::other(
+            "injected disk failure: input/output error on sync",
         )),
         _ => Ok(()),
     }

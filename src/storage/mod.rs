@@ -325,9 +325,11 @@ impl Store {
     /// byte that was never acknowledged stays in the file or the page cache.
     /// After a failed fsync the kernel may have dropped those pages' data
     /// yet go on serving them to readers, so a reopen without this could
-    /// take them for durable. Fails while the disk still fails; once it has
-    /// succeeded, drop the store and open the data dir again to go on from
-    /// what is durable.
+    /// take them for durable. Then it checks that the disk takes a write
+    /// again (a synced page of zeros where the next batch goes: a full disk
+    /// allows the cut but refuses that). Fails while the disk still fails;
+    /// once it has succeeded, drop the store and open the data dir again to
+    /// go on from what is durable.
     pub fn discard_unsynced(&mut self) -> Result<(), StorageError> {
         self.segment.discard_unsynced()?;
         frame::sync_dir(&self.wal_dir)?;

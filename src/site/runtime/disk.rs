@@ -11,7 +11,8 @@
 //! on without it, as with a site that is down). Every [`DISK_RETRY`] it
 //! tries to go on: it cuts the bytes of the failed write off its WAL
 //! ([`Store::discard_unsynced`]: after a failed fsync they may be in the
-//! page cache and never on the disk), reopens the data dir and rebuilds
+//! page cache and never on the disk) and checks that the disk takes a
+//! write again (a full disk allows the cut), reopens the data dir, rebuilds
 //! its state and consensus core from what is durable, exactly as a restart
 //! would; then it logs one line and votes again, catching up like a site
 //! that was down. Nothing acknowledged is lost: a promise or an ack leaves
@@ -306,7 +307,7 @@ mod tests {
         // carol's disk fails: what she was asked is answered 503, and so is
         // everything after, with why; one error line, however many retries.
         let carol_dir = root.path().join("carol");
-        faults::set(&carol_dir, Some(Fault::All));
+        faults::set(&carol_dir, Some(Fault::Full));
         let failed = tweet(carol, "while failing").await;
         assert_eq!(failed.stat, 503, "{failed:?}");
         let why = failed.body.as_str().unwrap_or_default().to_string();
