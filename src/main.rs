@@ -52,6 +52,14 @@ struct ConfigArg {
     config: Option<PathBuf>,
 }
 
+/// `ctl`'s `--config`: also after its subcommand (`ctl alice view --config x`).
+#[derive(Args, Debug, Clone, Default)]
+struct CtlConfigArg {
+    /// The config file [default: $TWEETTUI_CONFIG, else ./config.json, else <platform config dir>/config.json, else the built-in five sites].
+    #[arg(long, value_name = "PATH", global = true)]
+    config: Option<PathBuf>,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Send one control request to a running site and print the answer (see `ctl --help`).
@@ -59,7 +67,7 @@ enum Command {
         #[command(flatten)]
         args: tweettui::ctl::CtlArgs,
         #[command(flatten)]
-        config: ConfigArg,
+        config: CtlConfigArg,
     },
     /// Shell completions for bash, zsh, fish, elvish or powershell, on stdout.
     Completions { shell: clap_complete::Shell },
@@ -220,8 +228,10 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 /// `tweettui ctl`: its outcome is its exit code.
-async fn ctl(args: tweettui::ctl::CtlArgs, config: &ConfigArg) -> anyhow::Result<ExitCode> {
-    let config = load_config(config)?;
+async fn ctl(args: tweettui::ctl::CtlArgs, config: &CtlConfigArg) -> anyhow::Result<ExitCode> {
+    let config = load_config(&ConfigArg {
+        config: config.config.clone(),
+    })?;
     Ok(match tweettui::ctl::run(&config, args).await {
         Ok(exit) => exit.code(),
         Err(e) => {

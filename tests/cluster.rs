@@ -66,13 +66,13 @@ fn blocking_end_to_end() {
         "{twice}"
     );
     let unknown = c.call(alice, "block", json!("zed"));
-    assert_eq!(unknown["stat"], 409, "{unknown}");
+    assert_eq!(unknown["stat"], 400, "{unknown}");
     assert!(
         unknown["body"].as_str().unwrap_or_default().contains("zed"),
         "{unknown}"
     );
     let me = c.call(alice, "block", json!("alice"));
-    assert_eq!(me["stat"], 409, "{me}");
+    assert_eq!(me["stat"], 400, "{me}");
     let not_blocked = c.call(alice, "unblock", json!("carol"));
     assert_eq!(not_blocked["stat"], 409, "{not_blocked}");
     let missing = c.call(alice, "block", Json::Null);

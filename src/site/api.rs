@@ -93,7 +93,7 @@ impl Refusal {
         Self::with(503, reason)
     }
 
-    fn with(stat: u16, reason: impl Into<String>) -> Self {
+    pub fn with(stat: u16, reason: impl Into<String>) -> Self {
         Refusal {
             stat,
             reason: reason.into(),

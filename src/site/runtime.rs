@@ -9,6 +9,7 @@
 //! tasks, and only then do the batch's messages leave (a promise or an ack
 //! never goes out before the state it announces is on disk).
 
+use self::disk::{recover, Stall};
 use super::api::{
     Answer, FaultSpec, PeerStatus, Refusal, Reply, Request, SiteClient, SiteEvent, Status, LOG_PAGE,
 };
@@ -33,6 +34,8 @@ use std::time::{Duration, Instant};
 use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
+
+mod disk;
 
 /// Decided slots between two checkpoints of the replicated state.
 pub const CHECKPOINT_EVERY: u64 = 1000;
@@ -197,6 +200,7 @@ pub async fn start(
         last_status: None,
         since_checkpoint: 0,
         tick: Duration::from_millis((config.timeout_ms / 20).clamp(1, 10)),
+        opts,
     };
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(runtime.run(inbound_rx, req_rx, stop_rx));
@@ -208,45 +212,6 @@ pub async fn start(
         task,
         control,
     })
-}
-
-/// Opens the data dir as this site's (SPEC 6) and rebuilds its state and
-/// consensus core from what is durable.
-async fn recover(
-    opts: &SiteOptions,
-    names: &[String],
-    site_name: &str,
-) -> anyhow::Result<(Store, State, Core)> {
-    let config = &opts.config;
-    let dir = opts.data_dir.clone();
-    let identity = Identity::new(names.to_vec(), site_name);
-    let (store, recovered) =
-        tokio::task::spawn_blocking(move || Store::open_as::<State>(&dir, &identity))
-            .await
-            .context("storage task failed")??;
-    let state = match recovered.state {
-        Some(state) => {
-            if state.users() != names {
-                anyhow::bail!(
-                    "{}: the data dir was written for the sites {:?}, but the config has {:?}",
-                    opts.data_dir.display(),
-                    state.users(),
-                    names
-                );
-            }
-            state
-        }
-        None => State::new(names.to_vec()),
-    };
-    let core_cfg = CoreConfig::new(
-        config.sites.len() as u32,
-        opts.site,
-        config.timeout_ms,
-        config.submit_timeout_ms,
-        rand::random(),
-    );
-    let core = Core::new(core_cfg, recovered.acceptor, recovered.applied);
-    Ok((store, state, core))
 }
 
 /// Listens for peers and starts dialing them.
@@ -278,6 +243,8 @@ async fn start_net(
 }
 
 struct Runtime {
+    /// How the site was started (its data dir is reopened after a disk failure).
+    opts: SiteOptions,
     core: Core,
     /// Taken while a blocking storage call runs.
     store: Option<Store>,
@@ -351,11 +318,21 @@ impl Runtime {
         requests: &mut mpsc::Receiver<(Request, oneshot::Sender<Reply>)>,
         stop: &mut oneshot::Receiver<()>,
     ) -> anyhow::Result<()> {
-        self.carry_out(first).await?;
         let mut tick = tokio::time::interval(self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        let mut out = first;
         loop {
-            let mut out = Output::default();
+            if let Err(e) = self.carry_out(out).await {
+                // A failing disk is waited out (see `disk`); anything else stops the site.
+                match self.stall_if_disk(e, inbound, requests, stop).await? {
+                    Stall::Resumed(first) => {
+                        out = first;
+                        continue;
+                    }
+                    Stall::Stopped => return Ok(()),
+                }
+            }
+            out = Output::default();
             tokio::select! {
                 _ = &mut *stop => return Ok(()),
                 msg = inbound.recv() => {
@@ -381,7 +358,6 @@ impl Runtime {
                     self.publish_status();
                 }
             }
-            self.carry_out(out).await?;
         }
     }
 
@@ -639,21 +615,21 @@ impl Runtime {
                     self.submit(op, reply, out);
                     return Ok(());
                 }
-                Err(e) => Err(Refusal::refused(e.to_string())),
+                Err(e) => Err(Refusal::with(e.stat(), e.to_string())),
             },
             Request::Block(target) => match self.state.check_block(&user, &target) {
                 Ok(()) => {
                     self.submit(Op::Block { user, target }, reply, out);
                     return Ok(());
                 }
-                Err(e) => Err(Refusal::refused(e.to_string())),
+                Err(e) => Err(Refusal::with(e.stat(), e.to_string())),
             },
             Request::Unblock(target) => match self.state.check_unblock(&user, &target) {
                 Ok(()) => {
                     self.submit(Op::Unblock { user, target }, reply, out);
                     return Ok(());
                 }
-                Err(e) => Err(Refusal::refused(e.to_string())),
+                Err(e) => Err(Refusal::with(e.stat(), e.to_string())),
             },
             Request::View => Ok(Answer::View(self.state.timeline(&user).collect())),
             Request::Blocked => Ok(Answer::Blocked(self.state.blocked_by(&user))),

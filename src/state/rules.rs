@@ -7,7 +7,8 @@ use thiserror::Error;
 /// The longest tweet, in characters (Unicode scalar values), after trimming.
 pub const MAX_TWEET_CHARS: usize = 280;
 
-/// Why an operation is refused (the control protocol answers 409).
+/// Why an operation is refused; [`RuleError::stat`] is the control
+/// protocol's code for it (SPEC 8: 400 or 409).
 #[derive(Clone, Debug, PartialEq, Eq, Error)]
 pub enum RuleError {
     #[error("a tweet is 1 to {MAX_TWEET_CHARS} characters, this one is empty")]
@@ -23,7 +24,7 @@ pub enum RuleError {
     },
     #[error("unknown user '{name}' (users: {})", users.join(", "))]
     UnknownUser { name: String, users: Vec<String> },
-    #[error("{user} cannot block themselves")]
+    #[error("{user} cannot block or unblock themselves")]
     BlockSelf { user: String },
     #[error("{user} already blocks {target}")]
     AlreadyBlocked { user: String, target: String },
@@ -34,6 +35,23 @@ pub enum RuleError {
         /// Whom `user` does block, for the message.
         blocked: Vec<String>,
     },
+}
+
+impl RuleError {
+    /// The control protocol's code (SPEC 8): 400 when the request can never
+    /// succeed as written (the text of the tweet, a user who is not a site,
+    /// a block of oneself), 409 when the current state refuses it (already
+    /// blocked, not blocked) and another state would not.
+    pub fn stat(&self) -> u16 {
+        match self {
+            RuleError::EmptyTweet
+            | RuleError::TweetTooLong { .. }
+            | RuleError::ControlCharacter { .. }
+            | RuleError::UnknownUser { .. }
+            | RuleError::BlockSelf { .. } => 400,
+            RuleError::AlreadyBlocked { .. } | RuleError::NotBlocked { .. } => 409,
+        }
+    }
 }
 
 fn list_blocked(blocked: &[String]) -> String {
@@ -105,10 +123,17 @@ impl State {
         Ok(())
     }
 
-    /// May `user` unblock `target` now? `user` must currently block `target`.
+    /// May `user` unblock `target` now? `user` must currently block `target`
+    /// (so never themselves: that is [`RuleError::BlockSelf`], as a request
+    /// that can never succeed).
     pub fn check_unblock(&self, user: &str, target: &str) -> Result<(), RuleError> {
         let a = self.known(user)?;
         let b = self.known(target)?;
+        if a == b {
+            return Err(RuleError::BlockSelf {
+                user: user.to_string(),
+            });
+        }
         if !self.blocks[a].contains(&b) {
             return Err(RuleError::NotBlocked {
                 user: user.to_string(),

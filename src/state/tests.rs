@@ -339,7 +339,7 @@ fn block_rules() {
     assert_eq!(s.check_block("alice", "bob"), Ok(()));
 
     let err = s.check_block("alice", "alice").unwrap_err();
-    assert_eq!(err.to_string(), "alice cannot block themselves");
+    assert_eq!(err.to_string(), "alice cannot block or unblock themselves");
 
     let err = s.check_block("alice", "zed").unwrap_err();
     assert_eq!(
@@ -718,4 +718,23 @@ fn a_timeline_can_be_walked_from_any_tweet_both_ways() {
     let first = s.timeline_at("alice", hidden.key()).next().unwrap();
     assert_ne!(first.user, "dave");
     assert!(first.key() < hidden.key());
+}
+
+/// SPEC 8: 400 for what can never succeed as written, 409 for what the
+/// current state refuses.
+#[test]
+fn rule_errors_carry_the_control_protocol_code() {
+    let mut s = State::new(users());
+    apply_all(&mut s, [block("alice", "bob")]);
+    let code = |r: Result<(), RuleError>| r.unwrap_err().stat();
+    let tweet = |t: &str| check_tweet(t).map(|_| ()).unwrap_err().stat();
+    assert_eq!(tweet("   "), 400, "empty after trimming");
+    assert_eq!(tweet(&"x".repeat(MAX_TWEET_CHARS + 1)), 400, "too long");
+    assert_eq!(tweet("two\nlines"), 400, "a control character");
+    assert_eq!(code(s.check_block("alice", "zed")), 400, "unknown user");
+    assert_eq!(code(s.check_unblock("alice", "zed")), 400, "unknown user");
+    assert_eq!(code(s.check_block("alice", "alice")), 400, "oneself");
+    assert_eq!(code(s.check_unblock("alice", "alice")), 400, "oneself");
+    assert_eq!(code(s.check_block("alice", "bob")), 409, "already blocked");
+    assert_eq!(code(s.check_unblock("alice", "carol")), 409, "not blocked");
 }

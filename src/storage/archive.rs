@@ -8,6 +8,7 @@
 //! are archived again after a crash.
 
 use super::error::{IoContext, StorageError};
+use super::faults::{self, Io};
 use super::frame::{self, read_exact_at, HEADER, MAX_PAYLOAD};
 use crate::paxos::types::{DecidedEntry, Slot};
 use crate::state::op::Value;
@@ -76,7 +77,9 @@ impl Archive {
         }
         let mut buf = Vec::new();
         frame::encode_json(&mut buf, &EntryRef { slot, value }, "decided entry")?;
-        self.log.write_all(&buf).at(&self.log_path)?;
+        faults::check(&self.log_path, Io::Write)
+            .and_then(|()| self.log.write_all(&buf))
+            .at(&self.log_path)?;
         self.idx
             .write_all(&self.log_len.to_le_bytes())
             .at(&self.idx_path)?;
@@ -86,7 +89,9 @@ impl Archive {
     }
 
     pub(crate) fn sync(&self) -> Result<(), StorageError> {
-        self.log.sync_data().at(&self.log_path)?;
+        faults::check(&self.log_path, Io::Sync)
+            .and_then(|()| self.log.sync_data())
+            .at(&self.log_path)?;
         self.idx.sync_data().at(&self.idx_path)
     }
 

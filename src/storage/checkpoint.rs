@@ -5,6 +5,7 @@
 //! `{"format":1,"applied":..,"wal_start":..,"acceptor":{..},"state":..}`.
 
 use super::error::{IoContext, StorageError};
+use super::faults::{self, Io};
 use super::frame::sync_dir;
 use crate::paxos::durable::AcceptorState;
 use crate::paxos::types::Slot;
@@ -69,8 +70,12 @@ pub(crate) fn write_atomic(dir: &Path, content: &[u8]) -> Result<(), StorageErro
     let tmp = dir.join(TMP);
     let path = dir.join(FILE);
     let mut f = File::create(&tmp).at(&tmp)?;
-    f.write_all(content).at(&tmp)?;
-    f.sync_all().at(&tmp)?;
+    faults::check(&tmp, Io::Write)
+        .and_then(|()| f.write_all(content))
+        .at(&tmp)?;
+    faults::check(&tmp, Io::Sync)
+        .and_then(|()| f.sync_all())
+        .at(&tmp)?;
     drop(f);
     fs::rename(&tmp, &path).at(&path)?;
     sync_dir(dir)
@@ -84,7 +89,16 @@ pub(crate) fn load<S: DeserializeOwned>(dir: &Path) -> Result<Option<Checkpoint<
         Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(StorageError::io(&path, e)),
     };
-    let corrupt = |reason: String| StorageError::corrupt(&path, None, reason);
+    decode(&bytes, &path).map(Some)
+}
+
+/// Decodes the content of a checkpoint file read from `path` (named in
+/// errors): any damage is [`StorageError::Corrupt`].
+pub(crate) fn decode<S: DeserializeOwned>(
+    bytes: &[u8],
+    path: &Path,
+) -> Result<Checkpoint<S>, StorageError> {
+    let corrupt = |reason: String| StorageError::corrupt(path, None, reason);
     let Some(nl) = bytes.iter().position(|&b| b == b'\n') else {
         return Err(corrupt("no `crc32` header line".into()));
     };
@@ -111,5 +125,5 @@ pub(crate) fn load<S: DeserializeOwned>(dir: &Path) -> Result<Option<Checkpoint<
             ckpt.format
         )));
     }
-    Ok(Some(ckpt))
+    Ok(ckpt)
 }

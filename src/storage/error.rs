@@ -97,6 +97,13 @@ fn at_offset(offset: &Option<u64>) -> String {
 }
 
 impl StorageError {
+    /// A write, sync or read the operating system refused (a full or
+    /// failing disk), as opposed to data that cannot be trusted or a
+    /// program error: the disk may work again.
+    pub fn is_disk_failure(&self) -> bool {
+        matches!(self, StorageError::Io { .. } | StorageError::Failed { .. })
+    }
+
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         StorageError::Io {
             path: path.into(),

@@ -139,7 +139,10 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<(), StorageError> {
     #[cfg(unix)]
     {
         use super::error::IoContext;
-        File::open(dir).and_then(|d| d.sync_all()).at(dir)
+        super::faults::check(dir, super::faults::Io::Sync)
+            .and_then(|()| File::open(dir))
+            .and_then(|d| d.sync_all())
+            .at(dir)
     }
     #[cfg(not(unix))]
     {

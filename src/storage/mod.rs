@@ -54,8 +54,9 @@
 //!   batch can never pass for a following one (the full argument is in
 //!   `batch.rs`). Other damage (any in an older segment, a missing segment,
 //!   a bad checkpoint, a good checksum on bytes that do not decode) is
-//!   corruption too. The tests drop every subset of a batch's pages, and
-//!   cut and flip bytes at chosen offsets.
+//!   corruption too. The tests drop every subset of a batch's pages, cut
+//!   the last write (a batch, a checkpoint, an archive entry) at every byte
+//!   offset, and flip bytes at chosen offsets.
 //! - **Cheap durable appends.** [`Store::append`] encodes a whole batch of
 //!   records into one buffer, writes it once and syncs once (group commit),
 //!   into space the segment already has (preallocated in 4 MiB steps), so
@@ -84,6 +85,7 @@ mod archive;
 mod batch;
 mod checkpoint;
 mod error;
+pub(crate) mod faults;
 mod frame;
 mod identity;
 mod wal;
@@ -315,6 +317,23 @@ impl Store {
         self.segment.trim()?;
         self.segment = Segment::create(&self.wal_dir, wal_start)?;
         checkpoint::write_atomic(&self.dir, content)
+    }
+
+    /// After a failed write or sync (the store refuses writes: see
+    /// [`StorageError::Failed`]): cuts the newest WAL segment back to the
+    /// end of its last synced batch and syncs it and the directories, so no
+    /// byte that was never acknowledged stays in the file or the page cache.
+    /// After a failed fsync the kernel may have dropped those pages' data
+    /// yet go on serving them to readers, so a reopen without this could
+    /// take them for durable. Then it checks that the disk takes a write
+    /// again (a synced page of zeros where the next batch goes: a full disk
+    /// allows the cut but refuses that). Fails while the disk still fails;
+    /// once it has succeeded, drop the store and open the data dir again to
+    /// go on from what is durable.
+    pub fn discard_unsynced(&mut self) -> Result<(), StorageError> {
+        self.segment.discard_unsynced()?;
+        frame::sync_dir(&self.wal_dir)?;
+        frame::sync_dir(&self.dir)
     }
 
     fn writable(&self) -> Result<(), StorageError> {

@@ -4,7 +4,9 @@
 
 use super::batch::{self, WalRecovery};
 use super::error::{IoContext, StorageError};
+use super::faults::{self, Io};
 use super::frame::sync_dir;
+use super::WAL_PAGE;
 use crate::paxos::durable::AcceptorState;
 use std::fs::{self, File, OpenOptions};
 use std::io::{Seek, SeekFrom, Write};
@@ -126,7 +128,9 @@ impl Segment {
             .create_new(true)
             .open(&path)
             .at(&path)?;
-        file.sync_all().at(&path)?;
+        faults::check(&path, Io::Sync)
+            .and_then(|()| file.sync_all())
+            .at(&path)?;
         sync_dir(wal_dir)?;
         Ok(Segment {
             number,
@@ -145,13 +149,46 @@ impl Segment {
             // The new size must be durable before records rely on it; the
             // zeros are what a reader takes for the end.
             let size = end + PREALLOCATE;
-            self.file.set_len(size).at(&self.path)?;
-            self.file.sync_all().at(&self.path)?;
-            self.size = size;
+            self.set_len_synced(size, Io::Write)?;
         }
-        self.file.write_all(buf).at(&self.path)?;
-        self.file.sync_data().at(&self.path)?;
+        faults::check(&self.path, Io::Write)
+            .and_then(|()| self.file.write_all(buf))
+            .at(&self.path)?;
+        faults::check(&self.path, Io::Sync)
+            .and_then(|()| self.file.sync_data())
+            .at(&self.path)?;
         self.len = end;
+        Ok(())
+    }
+
+    /// Sets the file's size to `size` and makes that durable (`io`:
+    /// whether that grows or cuts the file).
+    fn set_len_synced(&mut self, size: u64, io: Io) -> Result<(), StorageError> {
+        faults::check(&self.path, io)
+            .and_then(|()| self.file.set_len(size))
+            .at(&self.path)?;
+        faults::check(&self.path, Io::Sync)
+            .and_then(|()| self.file.sync_all())
+            .at(&self.path)?;
+        self.size = size;
+        Ok(())
+    }
+
+    /// After a failed write or sync: cuts the file back to the end of its
+    /// last synced batch (and syncs that), so the bytes of the failed write
+    /// leave the file and the page cache (see `Store::discard_unsynced`);
+    /// then writes and syncs a page of zeros where the next batch goes
+    /// (zeros read as the end), since a full disk still allows the cut.
+    pub(crate) fn discard_unsynced(&mut self) -> Result<(), StorageError> {
+        self.set_len_synced(self.len, Io::Cut)?;
+        faults::check(&self.path, Io::Write)
+            .and_then(|()| self.file.seek(SeekFrom::Start(self.len)))
+            .and_then(|_| self.file.write_all(&[0; WAL_PAGE]))
+            .at(&self.path)?;
+        faults::check(&self.path, Io::Sync)
+            .and_then(|()| self.file.sync_data())
+            .at(&self.path)?;
+        self.size = self.len + WAL_PAGE as u64;
         Ok(())
     }
 
@@ -166,9 +203,7 @@ impl Segment {
     /// segment may end in zeros (see [`replay_segment`]), and on close.
     pub(crate) fn trim(&mut self) -> Result<(), StorageError> {
         if self.size > self.len {
-            self.file.set_len(self.len).at(&self.path)?;
-            self.file.sync_all().at(&self.path)?;
-            self.size = self.len;
+            self.set_len_synced(self.len, Io::Cut)?;
         }
         Ok(())
     }

@@ -451,6 +451,8 @@ fn an_archive_reader_reads_on_another_thread_while_the_store_appends() {
     t.join().unwrap();
 }
 
+mod cut;
+mod decode;
 mod model;
 mod pages;
 mod torn;

@@ -37,7 +37,7 @@ fn logged<T>(f: impl FnOnce() -> T) -> (T, String) {
 
 /// Records whose batch is at least `bytes` long, with texts in several
 /// scripts (multi-byte UTF-8 included).
-fn big_records(bytes: usize) -> Vec<Record> {
+pub(super) fn big_records(bytes: usize) -> Vec<Record> {
     let mut out = Vec::new();
     let mut n = 0u64;
     while encode_wal_batch(&out).unwrap().len() < bytes {
@@ -54,7 +54,7 @@ fn big_records(bytes: usize) -> Vec<Record> {
 
 /// Appends committed batches to a new store in `dir` so that its WAL ends
 /// exactly at `start`; returns their records.
-fn committed_up_to(dir: &Path, start: usize) -> Vec<Record> {
+pub(super) fn committed_up_to(dir: &Path, start: usize) -> Vec<Record> {
     let mut records = five_records()[..3].to_vec();
     let (mut s, _) = open(dir);
     s.append(&records).unwrap();

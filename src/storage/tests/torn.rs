@@ -105,7 +105,7 @@ fn a_group_commit_torn_in_the_middle_is_discarded_whole() {
 /// A copy of data dir `dir` as a `kill -9` leaves it: the files as they
 /// are while the store is open (the newest segment with its preallocated
 /// zeros), nothing trimmed.
-fn crash_copy(dir: &Path, to: &Path) {
+pub(super) fn crash_copy(dir: &Path, to: &Path) {
     for sub in ["", wal::DIR] {
         fs::create_dir_all(to.join(sub)).unwrap();
         for entry in fs::read_dir(dir.join(sub)).unwrap() {

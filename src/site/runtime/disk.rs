@@ -1,0 +1,392 @@
+//! The site's data dir: opened at start-up, and waited out when the disk
+//! fails.
+//!
+//! # A failing disk
+//!
+//! When a write or sync of the data dir fails (a full disk, an I/O error),
+//! the site stops taking part until the disk takes writes again: it logs
+//! one error line; answers 503 to the submissions waiting and to every
+//! request; drops its peers' messages, so it neither votes nor leads (it
+//! promises and accepts nothing it cannot make durable, and the others go
+//! on without it, as with a site that is down). Every [`DISK_RETRY`] it
+//! tries to go on: it cuts the bytes of the failed write off its WAL
+//! ([`Store::discard_unsynced`]: after a failed fsync they may be in the
+//! page cache and never on the disk) and checks that the disk takes a
+//! write again (a full disk allows the cut), reopens the data dir, rebuilds
+//! its state and consensus core from what is durable, exactly as a restart
+//! would; then it logs one line and votes again, catching up like a site
+//! that was down. Nothing acknowledged is lost: a promise or an ack leaves
+//! only after its sync succeeded, and a slot is applied only once durable.
+//! Damage found on reopening stops the site, as it would at start-up.
+
+use super::*;
+use crate::storage::StorageError;
+
+/// How often a site whose disk failed tries to go on.
+pub(super) const DISK_RETRY: Duration = Duration::from_millis(500);
+
+/// How a stall on a failing disk ended.
+pub(super) enum Stall {
+    /// The data dir takes writes again: carry out this first output of
+    /// the rebuilt core.
+    Resumed(Output),
+    /// The site was stopped meanwhile.
+    Stopped,
+}
+
+/// Is `e` a failing disk, which the site waits out, rather than a fault it
+/// must stop on (damaged data, a program error)?
+pub(super) fn disk_failure(e: &anyhow::Error) -> bool {
+    e.downcast_ref::<StorageError>()
+        .is_some_and(StorageError::is_disk_failure)
+}
+
+/// Opens the data dir as this site's (SPEC 6) and rebuilds its state and
+/// consensus core from what is durable.
+pub(super) async fn recover(
+    opts: &SiteOptions,
+    names: &[String],
+    site_name: &str,
+) -> anyhow::Result<(Store, State, Core)> {
+    let config = &opts.config;
+    let dir = opts.data_dir.clone();
+    let identity = Identity::new(names.to_vec(), site_name);
+    let (store, recovered) =
+        tokio::task::spawn_blocking(move || Store::open_as::<State>(&dir, &identity))
+            .await
+            .context("storage task failed")??;
+    let state = match recovered.state {
+        Some(state) => {
+            if state.users() != names {
+                anyhow::bail!(
+                    "{}: the data dir was written for the sites {:?}, but the config has {:?}",
+                    opts.data_dir.display(),
+                    state.users(),
+                    names
+                );
+            }
+            state
+        }
+        None => State::new(names.to_vec()),
+    };
+    let core_cfg = CoreConfig::new(
+        config.sites.len() as u32,
+        opts.site,
+        config.timeout_ms,
+        config.submit_timeout_ms,
+        rand::random(),
+    );
+    let core = Core::new(core_cfg, recovered.acceptor, recovered.applied);
+    Ok((store, state, core))
+}
+
+impl Runtime {
+    /// Waits out a failing disk (see the module documentation) when `err`,
+    /// which stopped the site's loop, is one; else hands `err` back.
+    pub(super) async fn stall_if_disk(
+        &mut self,
+        err: anyhow::Error,
+        inbound: &mut mpsc::Receiver<(SiteId, Message)>,
+        requests: &mut mpsc::Receiver<(Request, oneshot::Sender<Reply>)>,
+        stop: &mut oneshot::Receiver<()>,
+    ) -> anyhow::Result<Stall> {
+        if !disk_failure(&err) {
+            return Err(err);
+        }
+        let why = format!("site {} cannot write its data dir: {err:#}", self.name);
+        tracing::error!(
+            "{why}; it stops voting and answers 503 until the disk takes writes again \
+             (it tries every {DISK_RETRY:?}); nothing it acknowledged is lost"
+        );
+        let answer = || {
+            Err(Refusal::unavailable(format!(
+                "{why}; this site does not vote until its disk takes writes again"
+            )))
+        };
+        for (_, reply) in self.waiting.drain() {
+            let _ = reply.send(answer());
+        }
+        let mut retry = tokio::time::interval(DISK_RETRY);
+        retry.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+        retry.tick().await; // the first tick is now
+        loop {
+            tokio::select! {
+                _ = &mut *stop => return Ok(Stall::Stopped),
+                msg = inbound.recv() => if msg.is_none() {
+                    return Ok(Stall::Stopped);
+                },
+                req = requests.recv() => match req {
+                    Some((_, reply)) => {
+                        let _ = reply.send(answer());
+                    }
+                    None => return Ok(Stall::Stopped),
+                },
+                _ = retry.tick() => match self.resume().await {
+                    Ok(out) => {
+                        tracing::info!(
+                            "site {} writes its data dir again: recovered from what is durable, \
+                             it votes again",
+                            self.name
+                        );
+                        return Ok(Stall::Resumed(out));
+                    }
+                    Err(e) if disk_failure(&e) => {
+                        tracing::debug!("site {}: the disk still fails: {e:#}", self.name);
+                    }
+                    Err(e) => return Err(e),
+                },
+            }
+        }
+    }
+
+    /// Cuts the failed write off, reopens the data dir and rebuilds the
+    /// state and the core from it, as a restart does.
+    async fn resume(&mut self) -> anyhow::Result<Output> {
+        if self.store.is_some() {
+            self.with_store(|store| Ok(store.discard_unsynced()?))
+                .await?;
+            // Closes the data dir (a failed store writes nothing on close).
+            self.store = None;
+        }
+        let (store, state, core) = recover(&self.opts, &self.names, &self.name).await?;
+        self.archive = Arc::new(store.archive_reader()?);
+        self.store = Some(store);
+        self.state = state;
+        self.core = core;
+        self.since_checkpoint = 0;
+        self.last_prefix = None;
+        let status = self.status();
+        self.emit(SiteEvent::Snapshot {
+            state: Box::new(self.state.clone()),
+            status: status.clone(),
+        });
+        self.last_status = Some(status);
+        Ok(self.core.start(self.now()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::paxos::Membership;
+    use crate::site::control::Response;
+    use crate::storage::faults::{self, Fault};
+    use std::future::Future;
+    use std::path::Path;
+    use std::sync::Mutex;
+
+    /// What the sites log, for the lines a disk failure must (and must only
+    /// once) write.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Logs {
+        type Writer = Logs;
+        fn make_writer(&'a self) -> Logs {
+            self.clone()
+        }
+    }
+
+    impl Logs {
+        /// Captures this thread's logs (the test's runtime runs every site
+        /// task on it) until the guard is dropped.
+        fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+            let logs = Logs::default();
+            let subscriber = tracing_subscriber::fmt()
+                .with_writer(logs.clone())
+                .with_ansi(false)
+                .with_max_level(tracing::Level::DEBUG)
+                .finish();
+            (logs.clone(), tracing::subscriber::set_default(subscriber))
+        }
+
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+
+        fn count(&self, what: &str) -> usize {
+            String::from_utf8_lossy(&self.0.lock().unwrap())
+                .matches(what)
+                .count()
+        }
+    }
+
+    /// Polls `cond` until it holds or 20 s have passed.
+    async fn eventually<F, Fut>(what: &str, mut cond: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let end = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < end {
+            if cond().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("timed out waiting for: {what}");
+    }
+
+    async fn start_sites(config: &Config, root: &Path, which: Range<usize>) -> Vec<RunningSite> {
+        let mut sites = Vec::new();
+        for i in which {
+            let opts = SiteOptions {
+                config: config.clone(),
+                site: i as SiteId,
+                data_dir: root.join(&config.sites[i].name),
+                record: None,
+            };
+            sites.push(start(opts, None).await.unwrap());
+        }
+        sites
+    }
+
+    /// A request's answer as the control protocol's JSON (the test reads
+    /// what a script would).
+    async fn ask(site: &RunningSite, req: Request) -> Response {
+        crate::site::control::to_wire(&site.client.request(req).await)
+    }
+
+    async fn status(site: &RunningSite) -> Option<Status> {
+        let r = ask(site, Request::Status).await;
+        let ok = r.is_ok();
+        serde_json::from_value(r.body).ok().filter(|_| ok)
+    }
+
+    async fn tweet(site: &RunningSite, text: &str) -> Response {
+        ask(site, Request::Tweet(text.into())).await
+    }
+
+    async fn texts(site: &RunningSite) -> Vec<String> {
+        let r = ask(site, Request::View).await;
+        let rows = r.body.as_array().cloned().unwrap_or_default();
+        rows.iter()
+            .filter_map(|t| t["text"].as_str().map(String::from))
+            .collect()
+    }
+
+    async fn log(site: &RunningSite) -> serde_json::Value {
+        let r = ask(
+            site,
+            Request::Log {
+                from: None,
+                to: None,
+            },
+        )
+        .await;
+        assert!(r.is_ok(), "{r:?}");
+        r.body
+    }
+
+    #[tokio::test]
+    async fn a_site_whose_disk_fails_answers_503_stops_voting_and_goes_on_once_it_works() {
+        let (logs, _guard) = Logs::capture();
+        let root = tempfile::tempdir().unwrap();
+        let config = Config::loopback(3).unwrap();
+        let sites = start_sites(&config, root.path(), 0..3).await;
+        let (alice, carol) = (&sites[0], &sites[2]);
+        eventually("every site votes", || async {
+            let mut all = true;
+            for s in &sites {
+                all &= status(s)
+                    .await
+                    .is_some_and(|st| st.membership == Membership::Voting);
+            }
+            all
+        })
+        .await;
+        assert_eq!(tweet(alice, "before").await.stat, 200);
+        eventually("carol holds slot 0", || async {
+            status(carol).await.is_some_and(|s| s.decided >= 1)
+        })
+        .await;
+
+        // carol's disk fails: what she was asked is answered 503, and so is
+        // everything after, with why; one error line, however many retries.
+        let carol_dir = root.path().join("carol");
+        faults::set(&carol_dir, Some(Fault::Full));
+        let failed = tweet(carol, "while failing").await;
+        assert_eq!(failed.stat, 503, "{failed:?}");
+        let why = failed.body.as_str().unwrap_or_default().to_string();
+        assert!(why.contains("cannot write its data dir"), "{why}");
+        let asked = ask(carol, Request::Status).await;
+        assert_eq!(asked.stat, 503, "{asked:?}");
+        // alice and bob go on without her.
+        assert_eq!(tweet(alice, "during").await.stat, 200);
+        eventually("carol retried twice", || async {
+            logs.count("the disk still fails") >= 2
+        })
+        .await;
+        let once = logs.count("site carol cannot write its data dir");
+        assert_eq!(once, 1, "{}", logs.text());
+
+        // The disk works again: she recovers, catches up and votes.
+        faults::set(&carol_dir, None);
+        eventually("carol is back and caught up", || async {
+            let target = status(alice).await.map_or(u64::MAX, |s| s.decided);
+            status(carol)
+                .await
+                .is_some_and(|s| s.membership == Membership::Voting && s.decided >= target)
+        })
+        .await;
+        assert_eq!(logs.count("site carol writes its data dir again"), 1);
+        assert_eq!(logs.count("site carol cannot write its data dir"), 1);
+        assert_eq!(tweet(carol, "after").await.stat, 200);
+        eventually("every site holds one log", || async {
+            let (a, b, c) = (log(alice).await, log(&sites[1]).await, log(carol).await);
+            a == b && a == c && a.as_array().map_or(0, Vec::len) >= 3
+        })
+        .await;
+        // Nothing decided was lost; the 503 tweet was decided at most once.
+        let seen = texts(carol).await;
+        for text in ["before", "during", "after"] {
+            assert!(seen.contains(&text.to_string()), "{seen:?}");
+        }
+        assert!(seen.iter().filter(|t| *t == "while failing").count() <= 1);
+        for site in sites {
+            site.stop().await.unwrap();
+        }
+    }
+
+    /// Writes reach the page cache, syncs fail: the failed batch is in the
+    /// file, but it was never acknowledged and may never reach the disk, so
+    /// the site must not take it for durable when it goes on.
+    #[tokio::test]
+    async fn bytes_whose_sync_failed_are_not_taken_for_durable() {
+        // Every test that reaches the log lines of a failing disk captures
+        // them: a thread without a subscriber could leave tracing's cached
+        // interest in those lines at "never" for the other test.
+        let (logs, _guard) = Logs::capture();
+        let root = tempfile::tempdir().unwrap();
+        let config = Config::loopback(1).unwrap();
+        let dir = root.path().join(&config.sites[0].name);
+        let site = start_sites(&config, root.path(), 0..1).await.remove(0);
+        assert_eq!(tweet(&site, "kept").await.stat, 200);
+        faults::set(&dir, Some(Fault::Syncs));
+        assert_eq!(tweet(&site, "never synced").await.stat, 503);
+        faults::set(&dir, None);
+        eventually("the site is back", || async {
+            status(&site).await.is_some()
+        })
+        .await;
+        assert_eq!(logs.count("site alice cannot write its data dir"), 1);
+        assert_eq!(texts(&site).await, ["kept"]);
+        let next = tweet(&site, "next").await;
+        assert_eq!(next.body["slot"], 1, "{next:?}");
+        site.stop().await.unwrap();
+        // A restart finds the same.
+        let site = start_sites(&config, root.path(), 0..1).await.remove(0);
+        assert_eq!(texts(&site).await, ["next", "kept"]);
+        site.stop().await.unwrap();
+    }
+}
