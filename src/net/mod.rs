@@ -4,9 +4,9 @@
 //! - [`wire`]: one JSON object per line, `{"from": i, "head": "<kind>", "body": {...}}`,
 //!   at most [`MAX_LINE`] bytes per line.
 //! - [`fault`]: the network filter of the `fault` control command.
-//! - [`transport`]: the listener, one dialer per peer (reconnecting with
-//!   backoff), one reader per inbound connection, and the [`NetHandle`] the
-//!   runtime sends through.
+//! - [`transport`]: the [`NetHandle`] the runtime sends through; its tasks
+//!   are the listener and one reader per inbound connection ([`inbound`]),
+//!   and one dialer per peer, reconnecting with backoff ([`outbound`]).
 //!
 //! Each direction has its own TCP connection: messages to peer P travel on
 //! the connection this site dialed to P, messages from P arrive on
@@ -15,6 +15,8 @@
 
 pub mod events;
 pub mod fault;
+mod inbound;
+mod outbound;
 pub mod transport;
 pub mod wire;
 
