@@ -198,6 +198,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 fn load_config(common: &Common) -> anyhow::Result<Config> {
     let (config, source) = Config::resolve(common.config.as_deref())?;
+    let config = config.with_env_secret()?;
     if let ConfigSource::BuiltinDefault = source {
         eprintln!(
             "tweettui: no ./config.json: using the built-in default (the five sites of config-sample.json)"
