@@ -1,7 +1,9 @@
-//! The inbound side of the transport: the accept loop, and one reader per
-//! connection, which hands the connection's messages to the runtime.
+//! The inbound side of the transport: the accept loop, which admits
+//! connections through the listener's [`Gate`](super::limits::Gate), and
+//! one reader per connection, which hands its messages to the runtime.
 
 use super::events::{DropReason, NetEvent};
+use super::limits::Ticket;
 use super::transport::{bump, Shared};
 use super::wire::{self, MAX_LINE};
 use crate::paxos::{Message, SiteId};
@@ -13,17 +15,33 @@ use std::time::Duration;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
-use tokio_util::codec::{FramedRead, LinesCodec, LinesCodecError};
+use tokio::time::Instant;
+use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+type Inbound = mpsc::Sender<(SiteId, Message)>;
+type Lines = Framed<TcpStream, LinesCodec>;
+
+/// Why this site closed an inbound connection.
+enum Close {
+    /// It broke the protocol: a malformed or oversized line, a wrong sender.
+    Bad(String),
+    /// It could not be admitted.
+    Refused(String),
+    /// It sent nothing useful in time.
+    TimedOut(String),
+    /// It was pushed out at the connection cap before it proved itself.
+    PushedOut,
+}
+
 pub(super) async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
-    inbound: mpsc::Sender<(SiteId, Message)>,
+    inbound: Inbound,
     token: CancellationToken,
 ) {
     let mut readers = JoinSet::new();
@@ -32,15 +50,23 @@ pub(super) async fn accept_loop(
             _ = token.cancelled() => break,
             Some(_) = readers.join_next(), if !readers.is_empty() => {}
             accepted = listener.accept() => match accepted {
-                Ok((stream, addr)) => {
-                    readers.spawn(reader(
-                        stream,
-                        addr,
-                        shared.clone(),
-                        inbound.clone(),
-                        token.clone(),
-                    ));
-                }
+                Ok((stream, addr)) => match shared.gate.admit() {
+                    Some(ticket) => {
+                        readers.spawn(reader(
+                            stream,
+                            addr,
+                            ticket,
+                            shared.clone(),
+                            inbound.clone(),
+                            token.clone(),
+                        ));
+                    }
+                    None => {
+                        let limit = shared.gate.limits().max_connections;
+                        let why = format!("{limit} connections open, each in use");
+                        report(&shared, addr, Close::Refused(why));
+                    }
+                },
                 Err(e) => {
                     warn!(site = shared.me, "accepting a peer connection failed: {e}");
                     tokio::select! {
@@ -58,93 +84,190 @@ pub(super) async fn accept_loop(
 async fn reader(
     stream: TcpStream,
     addr: SocketAddr,
+    ticket: Ticket,
     shared: Arc<Shared>,
-    inbound: mpsc::Sender<(SiteId, Message)>,
+    inbound: Inbound,
     token: CancellationToken,
 ) {
-    tokio::select! {
-        _ = token.cancelled() => {}
-        end = read_lines(stream, addr, &shared, &inbound) => {
-            if let Err(reason) = end {
-                bump(&shared.counters.rejected_connections);
-                warn!(site = shared.me, %addr, "closing peer connection: {reason}");
-            }
-        }
+    let end = tokio::select! {
+        _ = token.cancelled() => return,
+        _ = ticket.pushed_out() => Err(Close::PushedOut),
+        end = read_connection(stream, addr, &ticket, &shared, &inbound) => end,
+    };
+    if let Err(close) = end {
+        report(&shared, addr, close);
     }
 }
 
-/// Reads one inbound connection until it ends (`Ok`) or breaks the protocol
-/// (`Err` with the reason; the connection is then closed by the caller
-/// dropping it).
-async fn read_lines(
+/// Counts and logs a closed connection; refusals and bad input at most once
+/// per period and address, with how many more there were.
+fn report(shared: &Shared, addr: SocketAddr, close: Close) {
+    let c = &shared.counters;
+    let (counter, what, reason) = match close {
+        Close::Bad(r) => (&c.rejected_connections, "bad input", r),
+        Close::Refused(r) => (&c.refused, "refused", r),
+        Close::TimedOut(r) => (&c.timed_out, "timed out", r),
+        Close::PushedOut => {
+            bump(&c.pushed_out);
+            debug!(site = shared.me, %addr, "peer connection pushed out at the connection cap");
+            return;
+        }
+    };
+    bump(counter);
+    match shared.inbound_log.check(&addr.ip()) {
+        Some(0) => warn!(site = shared.me, %addr, "closing peer connection ({what}): {reason}"),
+        Some(n) => warn!(
+            site = shared.me,
+            %addr,
+            "closing peer connection ({what}): {reason} ({n} more from this address not logged)"
+        ),
+        None => debug!(site = shared.me, %addr, "closing peer connection ({what}): {reason}"),
+    }
+}
+
+/// What is known of a connection while it is read.
+struct Link {
+    /// The site it carries messages of (from its first line).
+    peer: Option<SiteId>,
+}
+
+/// Reads one inbound connection until it ends (`Ok`) or must be closed.
+async fn read_connection(
     stream: TcpStream,
     addr: SocketAddr,
+    ticket: &Ticket,
     shared: &Shared,
-    inbound: &mpsc::Sender<(SiteId, Message)>,
-) -> Result<(), String> {
+    inbound: &Inbound,
+) -> Result<(), Close> {
     let _ = stream.set_nodelay(true);
-    let mut lines = FramedRead::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
-    let mut peer: Option<SiteId> = None;
-    while let Some(line) = lines.next().await {
-        let line = match line {
-            Ok(line) => line,
-            Err(LinesCodecError::MaxLineLengthExceeded) => {
-                return Err(format!("line longer than {MAX_LINE} bytes"));
-            }
-            Err(LinesCodecError::Io(e)) if e.kind() == io::ErrorKind::InvalidData => {
-                return Err(format!("line is not UTF-8 ({e})"));
-            }
-            Err(LinesCodecError::Io(e)) => {
-                debug!(site = shared.me, %addr, ?peer, "peer connection ended: {e}");
+    let limits = shared.gate.limits();
+    let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
+    let mut link = Link { peer: None };
+    let mut proven = false;
+    let (mut deadline, mut waited) = (Instant::now() + limits.first_line, limits.first_line);
+    loop {
+        let line = match next_line(&mut lines, deadline, waited, proven).await? {
+            Some(line) => line,
+            None => {
+                debug!(site = shared.me, %addr, peer = ?link.peer, "peer connection ended");
                 return Ok(());
             }
         };
         if line.trim().is_empty() {
             continue;
         }
-        let wire::Line { from, seq, msg } = wire::decode_line(&line).map_err(|e| e.to_string())?;
-        if from == shared.me {
-            return Err(format!("message claims to come from this site ({from})"));
+        let (from, seq, msg) = link.read(&line, shared)?;
+        if !proven {
+            proven = true;
+            ticket.proven();
         }
-        if from >= shared.sites {
-            return Err(format!(
-                "message claims to come from site {from}, but there are {} sites",
-                shared.sites
-            ));
-        }
-        match peer {
-            None => {
-                debug!(site = shared.me, %addr, from, "peer connection identified");
-                peer = Some(from);
-            }
-            Some(p) if p != from => {
-                return Err(format!(
-                    "message claims to come from site {from} on a connection of site {p}"
-                ));
-            }
-            Some(_) => {}
-        }
-        if shared.fault().drops_incoming(from) {
-            bump(&shared.counters.dropped_fault_in);
-            shared.observe(NetEvent::Dropped {
-                from,
-                to: shared.me,
-                seq,
-                msg: &msg,
-                reason: DropReason::FaultIn,
-            });
-            continue;
-        }
-        bump(&shared.counters.received);
-        shared.observe(NetEvent::Received {
-            from,
-            seq,
-            msg: &msg,
-        });
-        if inbound.send((from, msg)).await.is_err() {
+        (deadline, waited) = (Instant::now() + limits.idle, limits.idle);
+        if !deliver(shared, inbound, from, seq, msg).await {
             debug!(site = shared.me, "runtime gone: reader stops");
             return Ok(());
         }
     }
-    Ok(())
+}
+
+/// The next complete line, by `deadline` (`waited` after the last useful
+/// one, or after accept); `None` at the end of the connection.
+async fn next_line(
+    lines: &mut Lines,
+    deadline: Instant,
+    waited: Duration,
+    proven: bool,
+) -> Result<Option<String>, Close> {
+    let next = match tokio::time::timeout_at(deadline, lines.next()).await {
+        Err(_) if proven => {
+            return Err(Close::TimedOut(format!(
+                "no complete message for {waited:?}"
+            )))
+        }
+        Err(_) => {
+            return Err(Close::TimedOut(format!(
+                "no complete first line within {waited:?}"
+            )))
+        }
+        Ok(next) => next,
+    };
+    match next {
+        None => Ok(None),
+        Some(Ok(line)) => Ok(Some(line)),
+        Some(Err(LinesCodecError::MaxLineLengthExceeded)) => {
+            Err(Close::Bad(format!("line longer than {MAX_LINE} bytes")))
+        }
+        Some(Err(LinesCodecError::Io(e))) if e.kind() == io::ErrorKind::InvalidData => {
+            Err(Close::Bad(format!("line is not UTF-8 ({e})")))
+        }
+        Some(Err(LinesCodecError::Io(e))) => {
+            debug!("peer connection ended: {e}");
+            Ok(None)
+        }
+    }
+}
+
+impl Link {
+    /// The sender, number and message of one line, checked: its shape, its
+    /// sender.
+    fn read(
+        &mut self,
+        line: &str,
+        shared: &Shared,
+    ) -> Result<(SiteId, Option<u64>, Message), Close> {
+        let wire::Line { from, seq, msg } =
+            wire::decode_line(line).map_err(|e| Close::Bad(e.to_string()))?;
+        if from == shared.me {
+            return Err(Close::Bad(format!(
+                "message claims to come from this site ({from})"
+            )));
+        }
+        if from >= shared.sites {
+            return Err(Close::Bad(format!(
+                "message claims to come from site {from}, but there are {} sites",
+                shared.sites
+            )));
+        }
+        match self.peer {
+            None => {
+                debug!(site = shared.me, from, "peer connection identified");
+                self.peer = Some(from);
+            }
+            Some(p) if p != from => {
+                return Err(Close::Bad(format!(
+                    "message claims to come from site {from} on a connection of site {p}"
+                )));
+            }
+            Some(_) => {}
+        }
+        Ok((from, seq, msg))
+    }
+}
+
+/// Hands one message to the runtime, unless the fault filter drops it.
+/// False when the runtime is gone.
+async fn deliver(
+    shared: &Shared,
+    inbound: &Inbound,
+    from: SiteId,
+    seq: Option<u64>,
+    msg: Message,
+) -> bool {
+    if shared.fault().drops_incoming(from) {
+        bump(&shared.counters.dropped_fault_in);
+        shared.observe(NetEvent::Dropped {
+            from,
+            to: shared.me,
+            seq,
+            msg: &msg,
+            reason: DropReason::FaultIn,
+        });
+        return true;
+    }
+    bump(&shared.counters.received);
+    shared.observe(NetEvent::Received {
+        from,
+        seq,
+        msg: &msg,
+    });
+    inbound.send((from, msg)).await.is_ok()
 }

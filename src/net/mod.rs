@@ -7,6 +7,8 @@
 //! - [`transport`]: the [`NetHandle`] the runtime sends through; its tasks
 //!   are the listener and one reader per inbound connection ([`inbound`]),
 //!   and one dialer per peer, reconnecting with backoff ([`outbound`]).
+//! - [`limits`]: the cap on inbound connections and the deadlines for a
+//!   first line and between lines (the control endpoint uses them too).
 //!
 //! Each direction has its own TCP connection: messages to peer P travel on
 //! the connection this site dialed to P, messages from P arrive on
@@ -16,6 +18,7 @@
 pub mod events;
 pub mod fault;
 mod inbound;
+pub mod limits;
 mod outbound;
 pub mod transport;
 pub mod wire;
@@ -25,6 +28,7 @@ mod tests;
 
 pub use events::{DropReason, NetEvent, Observer};
 pub use fault::Fault;
+pub use limits::{Gate, Limits};
 pub use transport::{
     start, start_with_listener, NetConfig, NetError, NetHandle, NetStats, PeerAddr, QUEUE_CAPACITY,
 };

@@ -11,14 +11,16 @@
 
 use super::events::{DropReason, NetEvent, Observer};
 use super::fault::Fault;
+use super::limits::{Gate, Limits, Throttle};
 use super::{inbound, outbound};
 use crate::paxos::{Message, SiteId};
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+use std::time::Duration;
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::watch;
@@ -29,6 +31,9 @@ use tracing::{debug, info};
 
 /// How many messages may wait for one peer; beyond that, sends are dropped.
 pub const QUEUE_CAPACITY: usize = 4096;
+/// A recurring refusal is logged at most once per this period, with the
+/// count of attempts in between.
+pub const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Where a peer listens: a host name or address, and a port. A name is
 /// looked up at every connection attempt, so a name that does not resolve
@@ -78,6 +83,9 @@ pub struct NetConfig {
     /// How many sites the config has: inbound messages must come from a
     /// site below this, other than `me`.
     pub sites: u32,
+    /// The limits of the listener ([`Limits::PEER`]; raised to fit the
+    /// peers when there are many).
+    pub limits: Limits,
 }
 
 /// Why the transport could not start.
@@ -113,6 +121,13 @@ pub struct NetStats {
     pub dropped_too_large: u64,
     /// Inbound connections closed for bad input.
     pub rejected_connections: u64,
+    /// Inbound connections refused at the cap.
+    pub refused: u64,
+    /// Inbound connections closed for sending nothing useful in time.
+    pub timed_out: u64,
+    /// Inbound connections pushed out at the cap before they proved
+    /// themselves.
+    pub pushed_out: u64,
 }
 
 #[derive(Default)]
@@ -125,6 +140,9 @@ pub(super) struct Counters {
     pub(super) dropped_fault_in: AtomicU64,
     pub(super) dropped_too_large: AtomicU64,
     pub(super) rejected_connections: AtomicU64,
+    pub(super) refused: AtomicU64,
+    pub(super) timed_out: AtomicU64,
+    pub(super) pushed_out: AtomicU64,
 }
 
 pub(super) fn bump(counter: &AtomicU64) {
@@ -136,10 +154,14 @@ pub(super) fn bump(counter: &AtomicU64) {
 pub(super) struct Shared {
     pub(super) me: SiteId,
     pub(super) sites: u32,
+    /// Admission to the listener.
+    pub(super) gate: Gate,
     fault: Mutex<Fault>,
     pub(super) counters: Counters,
     connected: watch::Sender<Vec<(SiteId, bool)>>,
     observer: OnceLock<Observer>,
+    /// When to log a closed inbound connection, per address.
+    pub(super) inbound_log: Throttle<IpAddr>,
 }
 
 impl Shared {
@@ -245,13 +267,20 @@ pub async fn start_with_listener(
     let mut peers = cfg.peers;
     peers.sort_unstable();
     let (connected, _) = watch::channel(peers.iter().map(|(id, _)| (*id, false)).collect());
+    // Room for every peer twice (a reconnect overlaps the old connection).
+    let limits = Limits {
+        max_connections: cfg.limits.max_connections.max(2 * cfg.sites as usize + 16),
+        ..cfg.limits
+    };
     let shared = Arc::new(Shared {
         me: cfg.me,
         sites: cfg.sites,
+        gate: Gate::new(limits),
         fault: Mutex::new(Fault::default()),
         counters: Counters::default(),
         connected,
         observer: OnceLock::new(),
+        inbound_log: Throttle::new(REFUSAL_LOG_EVERY),
     });
     let token = CancellationToken::new();
     let mut tasks = Vec::with_capacity(peers.len() + 1);
@@ -393,6 +422,9 @@ impl NetHandle {
             dropped_fault_in: get(&c.dropped_fault_in),
             dropped_too_large: get(&c.dropped_too_large),
             rejected_connections: get(&c.rejected_connections),
+            refused: get(&c.refused),
+            timed_out: get(&c.timed_out),
+            pushed_out: get(&c.pushed_out),
         }
     }
 

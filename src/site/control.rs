@@ -1,11 +1,18 @@
 //! The control endpoint (SPEC section 8): TCP on 127.0.0.1, one JSON object
-//! per line each way, requests answered in order.
+//! per line each way, requests answered in order. Its connections are
+//! limited as the peers' are (SPEC 7, [`Limits::CONTROL`]): a cap, a first
+//! request due soon after connecting, and no connection that sends no
+//! request for long.
 
 use super::api::{FaultSpec, Request, Response, SiteClient};
+use crate::net::limits::{Gate, Limits, Throttle, Ticket};
+use crate::net::transport::REFUSAL_LOG_EVERY;
 use futures::{SinkExt, StreamExt};
 use serde_json::Value as Json;
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 
 /// The longest request line accepted (a tweet is at most 280 characters; the
@@ -94,13 +101,35 @@ fn parse_log(body: &Json) -> Option<Request> {
 
 /// Serves the control protocol on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, client: SiteClient) {
+    let gate = Gate::new(Limits::CONTROL);
+    let refusals = Throttle::new(REFUSAL_LOG_EVERY);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait instead of spinning.
+                tracing::warn!("accepting a control connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(ticket) = gate.admit() else {
+            if let Some(n) = refusals.check(&peer.ip()) {
+                tracing::warn!(
+                    "control connection {peer} refused: {} connections open, each in use \
+                     ({n} more refused since the last report)",
+                    Limits::CONTROL.max_connections
+                );
+            }
             continue;
         };
         let client = client.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, client).await {
+            let end = tokio::select! {
+                _ = ticket.pushed_out() => Err("pushed out at the connection cap".to_string()),
+                end = serve_connection(stream, client, &ticket) => end,
+            };
+            if let Err(e) = end {
                 tracing::debug!("control connection {peer} closed: {e}");
             }
         });
@@ -110,29 +139,46 @@ pub async fn serve(listener: TcpListener, client: SiteClient) {
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     client: SiteClient,
-) -> Result<(), LinesCodecError> {
+    ticket: &Ticket,
+) -> Result<(), String> {
+    let limits = Limits::CONTROL;
     let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_REQUEST_LINE));
-    while let Some(line) = lines.next().await {
+    let mut deadline = Instant::now() + limits.first_line;
+    loop {
+        // Blank lines and bytes that never make a line do not count.
+        let Ok(line) = tokio::time::timeout_at(deadline, lines.next()).await else {
+            return Err("no complete request in time".to_string());
+        };
+        let Some(line) = line else {
+            return Ok(());
+        };
         let answer = match line {
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => match parse_request(&line) {
-                Ok(req) => client.request(req).await,
-                Err(resp) => resp,
-            },
+            Ok(line) => {
+                // A request: from now on this connection is never pushed out.
+                ticket.proven();
+                match parse_request(&line) {
+                    Ok(req) => client.request(req).await,
+                    Err(resp) => resp,
+                }
+            }
             Err(LinesCodecError::MaxLineLengthExceeded) => {
                 // Answer, then close: the rest of the line cannot be framed.
                 let resp = Response::error(
                     400,
                     format!("request line longer than {MAX_REQUEST_LINE} bytes; {USAGE}"),
                 );
-                lines.send(encode(&resp)).await?;
+                lines.send(encode(&resp)).await.map_err(|e| e.to_string())?;
                 return Ok(());
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.to_string()),
         };
-        lines.send(encode(&answer)).await?;
+        lines
+            .send(encode(&answer))
+            .await
+            .map_err(|e| e.to_string())?;
+        deadline = Instant::now() + limits.idle;
     }
-    Ok(())
 }
 
 fn encode(resp: &Response) -> String {
