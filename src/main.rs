@@ -62,7 +62,8 @@ enum Command {
         json: bool,
     },
     /// The load benchmark: closed-loop clients submit tweets for a while;
-    /// prints throughput and latency percentiles.
+    /// prints throughput and latency percentiles. With TWEETTUI_SECRET set,
+    /// the cluster it starts authenticates its peer connections.
     Bench {
         /// Sites of the cluster it starts in this process (1 to 7).
         #[arg(long, default_value_t = 3)]
@@ -159,6 +160,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seconds,
                 size,
                 remote,
+                secret: tweettui::config::Secret::from_env()?,
             };
             let report = tweettui::bench::run(opts).await?;
             println!("{report}");

@@ -1,11 +1,14 @@
 //! The inbound side of the transport: the accept loop, which admits
 //! connections through the listener's [`Gate`](super::limits::Gate), and
-//! one reader per connection, which hands its messages to the runtime.
+//! one reader per connection, which authenticates it when there is a secret
+//! and hands its messages to the runtime.
 
+use super::auth::{self, AuthError, Opener};
 use super::events::{DropReason, NetEvent};
 use super::limits::Ticket;
 use super::transport::{bump, Shared};
 use super::wire::{self, MAX_LINE};
+use crate::config::Secret;
 use crate::paxos::{Message, SiteId};
 use futures::StreamExt;
 use std::io;
@@ -23,14 +26,19 @@ use tracing::{debug, warn};
 /// Pause after a failed `accept` (e.g. out of file descriptors).
 const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
 
+/// Why a handshake line is refused at a site without a secret.
+const NO_SECRET: &str = "the peer authenticates with a secret, this site has none \
+                         (set \"secret\" in the config or TWEETTUI_SECRET)";
+
 type Inbound = mpsc::Sender<(SiteId, Message)>;
 type Lines = Framed<TcpStream, LinesCodec>;
 
 /// Why this site closed an inbound connection.
 enum Close {
-    /// It broke the protocol: a malformed or oversized line, a wrong sender.
+    /// It broke the protocol: a malformed, oversized or unauthentic line, a
+    /// wrong sender.
     Bad(String),
-    /// It could not be admitted.
+    /// It failed the handshake (or it has a secret and this site has none).
     Refused(String),
     /// It sent nothing useful in time.
     TimedOut(String),
@@ -127,8 +135,10 @@ fn report(shared: &Shared, addr: SocketAddr, close: Close) {
 
 /// What is known of a connection while it is read.
 struct Link {
-    /// The site it carries messages of (from its first line).
+    /// The site it carries messages of (from the handshake, or its first line).
     peer: Option<SiteId>,
+    /// With a secret: what checks each line.
+    opener: Option<Opener>,
 }
 
 /// Reads one inbound connection until it ends (`Ok`) or must be closed.
@@ -141,10 +151,25 @@ async fn read_connection(
 ) -> Result<(), Close> {
     let _ = stream.set_nodelay(true);
     let limits = shared.gate.limits();
-    let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
-    let mut link = Link { peer: None };
-    let mut proven = false;
-    let (mut deadline, mut waited) = (Instant::now() + limits.first_line, limits.first_line);
+    let (mut lines, mut link, mut waited) = match &shared.secret {
+        None => {
+            let lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
+            let link = Link {
+                peer: None,
+                opener: None,
+            };
+            (lines, link, limits.first_line)
+        }
+        Some(secret) => match authenticate(stream, addr, secret, shared).await? {
+            None => return Ok(()),
+            Some((lines, link)) => {
+                ticket.proven();
+                (lines, link, limits.idle)
+            }
+        },
+    };
+    let mut proven = link.opener.is_some();
+    let mut deadline = Instant::now() + waited;
     loop {
         let line = match next_line(&mut lines, deadline, waited, proven).await? {
             Some(line) => line,
@@ -153,7 +178,7 @@ async fn read_connection(
                 return Ok(());
             }
         };
-        if line.trim().is_empty() {
+        if link.opener.is_none() && line.trim().is_empty() {
             continue;
         }
         let (from, seq, msg) = link.read(&line, shared)?;
@@ -165,6 +190,39 @@ async fn read_connection(
         if !deliver(shared, inbound, from, seq, msg).await {
             debug!(site = shared.me, "runtime gone: reader stops");
             return Ok(());
+        }
+    }
+}
+
+/// The handshake (lines of at most [`auth::HANDSHAKE_LINE`] bytes), by the
+/// first-line deadline. `None` when the peer left during it.
+async fn authenticate(
+    stream: TcpStream,
+    addr: SocketAddr,
+    secret: &Secret,
+    shared: &Shared,
+) -> Result<Option<(Lines, Link)>, Close> {
+    let within = shared.gate.limits().first_line;
+    let mut lines = Framed::new(
+        stream,
+        LinesCodec::new_with_max_length(auth::HANDSHAKE_LINE),
+    );
+    let handshake = auth::accept(&mut lines, secret, shared.me, shared.sites);
+    match tokio::time::timeout(within, handshake).await {
+        Err(_) => Err(Close::TimedOut(format!("no handshake within {within:?}"))),
+        Ok(Err(AuthError::Closed | AuthError::Read(_))) => {
+            debug!(site = shared.me, %addr, "peer connection ended during the handshake");
+            Ok(None)
+        }
+        Ok(Err(e)) => Err(Close::Refused(e.to_string())),
+        Ok(Ok((peer, opener))) => {
+            debug!(site = shared.me, %addr, peer, "peer connection authenticated");
+            let link = Link {
+                peer: Some(peer),
+                opener: Some(opener),
+            };
+            let lines = lines.map_codec(|_| LinesCodec::new_with_max_length(MAX_LINE));
+            Ok(Some((lines, link)))
         }
     }
 }
@@ -207,15 +265,27 @@ async fn next_line(
 }
 
 impl Link {
-    /// The sender, number and message of one line, checked: its shape, its
-    /// sender.
+    /// The sender, number and message of one line, checked: its MAC (with a
+    /// secret), its shape, its sender.
     fn read(
         &mut self,
         line: &str,
         shared: &Shared,
     ) -> Result<(SiteId, Option<u64>, Message), Close> {
-        let wire::Line { from, seq, msg } =
-            wire::decode_line(line).map_err(|e| Close::Bad(e.to_string()))?;
+        let decoded = match &mut self.opener {
+            Some(opener) => {
+                let plain = opener.open(line).map_err(|e| Close::Bad(e.to_string()))?;
+                wire::decode_line(&plain)
+            }
+            None => wire::decode_line(line),
+        };
+        let wire::Line { from, seq, msg } = decoded.map_err(|e| {
+            if auth::is_handshake(line) {
+                Close::Refused(NO_SECRET.to_string())
+            } else {
+                Close::Bad(e.to_string())
+            }
+        })?;
         if from == shared.me {
             return Err(Close::Bad(format!(
                 "message claims to come from this site ({from})"

@@ -7,6 +7,8 @@
 //! - [`transport`]: the [`NetHandle`] the runtime sends through; its tasks
 //!   are the listener and one reader per inbound connection ([`inbound`]),
 //!   and one dialer per peer, reconnecting with backoff ([`outbound`]).
+//! - [`auth`]: with a cluster secret, the handshake that opens every
+//!   connection and the MAC on every line after it.
 //! - [`limits`]: the cap on inbound connections and the deadlines for a
 //!   first line and between lines (the control endpoint uses them too).
 //!
@@ -15,6 +17,7 @@
 //! connections P dialed to us. Sending never blocks: each peer has a bounded
 //! queue, and a message that does not fit is dropped (Paxos tolerates loss).
 
+pub mod auth;
 pub mod events;
 pub mod fault;
 mod inbound;

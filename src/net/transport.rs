@@ -13,6 +13,7 @@ use super::events::{DropReason, NetEvent, Observer};
 use super::fault::Fault;
 use super::limits::{Gate, Limits, Throttle};
 use super::{inbound, outbound};
+use crate::config::Secret;
 use crate::paxos::{Message, SiteId};
 use std::collections::HashMap;
 use std::fmt;
@@ -31,8 +32,8 @@ use tracing::{debug, info};
 
 /// How many messages may wait for one peer; beyond that, sends are dropped.
 pub const QUEUE_CAPACITY: usize = 4096;
-/// A recurring refusal is logged at most once per this period, with the
-/// count of attempts in between.
+/// A recurring refusal (a peer without the secret, say) is logged at most
+/// once per this period, with the count of attempts in between.
 pub const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Where a peer listens: a host name or address, and a port. A name is
@@ -83,6 +84,9 @@ pub struct NetConfig {
     /// How many sites the config has: inbound messages must come from a
     /// site below this, other than `me`.
     pub sites: u32,
+    /// The cluster secret: with one, every connection is authenticated
+    /// ([`auth`](super::auth)); without, lines are plain.
+    pub secret: Option<Secret>,
     /// The limits of the listener ([`Limits::PEER`]; raised to fit the
     /// peers when there are many).
     pub limits: Limits,
@@ -119,9 +123,10 @@ pub struct NetStats {
     pub dropped_fault_in: u64,
     /// Outgoing messages over the line limit, not sent.
     pub dropped_too_large: u64,
-    /// Inbound connections closed for bad input.
+    /// Inbound connections closed for bad input (an unauthentic line too).
     pub rejected_connections: u64,
-    /// Inbound connections refused at the cap.
+    /// Handshakes that failed, both ways (or a peer with a secret at a
+    /// site without), and inbound connections refused at the cap.
     pub refused: u64,
     /// Inbound connections closed for sending nothing useful in time.
     pub timed_out: u64,
@@ -154,6 +159,7 @@ pub(super) fn bump(counter: &AtomicU64) {
 pub(super) struct Shared {
     pub(super) me: SiteId,
     pub(super) sites: u32,
+    pub(super) secret: Option<Secret>,
     /// Admission to the listener.
     pub(super) gate: Gate,
     fault: Mutex<Fault>,
@@ -162,6 +168,8 @@ pub(super) struct Shared {
     observer: OnceLock<Observer>,
     /// When to log a closed inbound connection, per address.
     pub(super) inbound_log: Throttle<IpAddr>,
+    /// When to log a failed handshake, per peer dialed.
+    pub(super) dial_log: Throttle<SiteId>,
 }
 
 impl Shared {
@@ -275,12 +283,14 @@ pub async fn start_with_listener(
     let shared = Arc::new(Shared {
         me: cfg.me,
         sites: cfg.sites,
+        secret: cfg.secret,
         gate: Gate::new(limits),
         fault: Mutex::new(Fault::default()),
         counters: Counters::default(),
         connected,
         observer: OnceLock::new(),
         inbound_log: Throttle::new(REFUSAL_LOG_EVERY),
+        dial_log: Throttle::new(REFUSAL_LOG_EVERY),
     });
     let token = CancellationToken::new();
     let mut tasks = Vec::with_capacity(peers.len() + 1);
