@@ -476,6 +476,45 @@ mod tests {
         (Sealer::new(&key).unwrap(), Opener::new(&key).unwrap())
     }
 
+    /// What sealing and opening one line costs (`cargo test --release --lib
+    /// seal_and_open_cost -- --ignored --nocapture`; README, Reliability and
+    /// security).
+    #[test]
+    #[ignore = "a measurement, not a check"]
+    fn seal_and_open_cost() {
+        use crate::paxos::{Ballot, Message};
+        use crate::state::op::{Command, Op, OpId, Value};
+        let tweet = |n: u64| Command {
+            id: OpId {
+                site: 1,
+                boot: 7,
+                seq: n,
+            },
+            op: Op::Tweet {
+                user: "alice".into(),
+                text: "x".repeat(100),
+                time: chrono::DateTime::UNIX_EPOCH,
+            },
+        };
+        for batch in [1u64, 16] {
+            let msg = Message::Accept {
+                ballot: Ballot::new(3, 1),
+                slot: 12345,
+                value: Value::batch((0..batch).map(tweet).collect()),
+            };
+            let line = wire::encode_seq(1, Some(99), &msg).unwrap();
+            let (mut sealer, mut opener) = pair();
+            const N: u32 = 100_000;
+            let start = std::time::Instant::now();
+            for _ in 0..N {
+                let sealed = sealer.seal(&line).unwrap();
+                std::hint::black_box(opener.open(&sealed).unwrap());
+            }
+            let each = start.elapsed() / N;
+            println!("a {}-byte line: seal + open {each:?}", line.len());
+        }
+    }
+
     #[test]
     fn hex_round_trips_and_is_strict() {
         let bytes: [u8; LEN] = std::array::from_fn(|i| (i * 37) as u8);
