@@ -5,7 +5,7 @@
 
 use super::auth::{self, AuthError, Opener};
 use super::events::{DropReason, NetEvent};
-use super::limits::Ticket;
+use super::limits::{Limits, Ticket};
 use super::transport::{bump, Shared};
 use super::wire::{self, MAX_LINE};
 use crate::config::Secret;
@@ -42,7 +42,7 @@ enum Close {
     Refused(String),
     /// It sent nothing useful in time.
     TimedOut(String),
-    /// It was pushed out at the connection cap before it proved itself.
+    /// It was pushed out at the connection cap: not yet proven, or quiet.
     PushedOut,
 }
 
@@ -70,8 +70,10 @@ pub(super) async fn accept_loop(
                         ));
                     }
                     None => {
-                        let limit = shared.gate.limits().max_connections;
-                        let why = format!("{limit} connections open, each in use");
+                        let Limits { max_connections, idle, .. } = shared.gate.limits();
+                        let why = format!(
+                            "{max_connections} connections open, none quiet for {idle:?}"
+                        );
                         report(&shared, addr, Close::Refused(why));
                     }
                 },
@@ -117,7 +119,7 @@ fn report(shared: &Shared, addr: SocketAddr, close: Close) {
         Close::TimedOut(r) => (&c.timed_out, "timed out", r),
         Close::PushedOut => {
             bump(&c.pushed_out);
-            debug!(site = shared.me, %addr, "peer connection pushed out at the connection cap");
+            debug!(site = shared.me, %addr, "peer connection pushed out to make room (connection cap)");
             return;
         }
     };
@@ -150,28 +152,28 @@ async fn read_connection(
     inbound: &Inbound,
 ) -> Result<(), Close> {
     let _ = stream.set_nodelay(true);
-    let limits = shared.gate.limits();
-    let (mut lines, mut link, mut waited) = match &shared.secret {
+    let first_line = shared.gate.limits().first_line;
+    let (mut lines, mut link) = match &shared.secret {
         None => {
             let lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
             let link = Link {
                 peer: None,
                 opener: None,
             };
-            (lines, link, limits.first_line)
+            (lines, link)
         }
         Some(secret) => match authenticate(stream, addr, secret, shared).await? {
             None => return Ok(()),
             Some((lines, link)) => {
                 ticket.proven();
-                (lines, link, limits.idle)
+                (lines, link)
             }
         },
     };
-    let mut proven = link.opener.is_some();
-    let mut deadline = Instant::now() + waited;
+    // Until it has proven itself: the first-line deadline.
+    let mut deadline = link.opener.is_none().then(|| Instant::now() + first_line);
     loop {
-        let line = match next_line(&mut lines, deadline, waited, proven).await? {
+        let line = match next_line(&mut lines, deadline, first_line).await? {
             Some(line) => line,
             None => {
                 debug!(site = shared.me, %addr, peer = ?link.peer, "peer connection ended");
@@ -182,11 +184,11 @@ async fn read_connection(
             continue;
         }
         let (from, seq, msg) = link.read(&line, shared)?;
-        if !proven {
-            proven = true;
+        if deadline.take().is_some() {
             ticket.proven();
+        } else {
+            ticket.active();
         }
-        (deadline, waited) = (Instant::now() + limits.idle, limits.idle);
         if !deliver(shared, inbound, from, seq, msg).await {
             debug!(site = shared.me, "runtime gone: reader stops");
             return Ok(());
@@ -227,26 +229,23 @@ async fn authenticate(
     }
 }
 
-/// The next complete line, by `deadline` (`waited` after the last useful
-/// one, or after accept); `None` at the end of the connection.
+/// The next complete line, by `deadline` if there is one (`first_line`
+/// after accept); `None` at the end of the connection.
 async fn next_line(
     lines: &mut Lines,
-    deadline: Instant,
-    waited: Duration,
-    proven: bool,
+    deadline: Option<Instant>,
+    first_line: Duration,
 ) -> Result<Option<String>, Close> {
-    let next = match tokio::time::timeout_at(deadline, lines.next()).await {
-        Err(_) if proven => {
-            return Err(Close::TimedOut(format!(
-                "no complete message for {waited:?}"
-            )))
-        }
-        Err(_) => {
-            return Err(Close::TimedOut(format!(
-                "no complete first line within {waited:?}"
-            )))
-        }
-        Ok(next) => next,
+    let next = match deadline {
+        None => lines.next().await,
+        Some(deadline) => match tokio::time::timeout_at(deadline, lines.next()).await {
+            Ok(next) => next,
+            Err(_) => {
+                return Err(Close::TimedOut(format!(
+                    "no complete first line within {first_line:?}"
+                )))
+            }
+        },
     };
     match next {
         None => Ok(None),

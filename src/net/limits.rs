@@ -2,16 +2,18 @@
 //! control endpoint alike, and a throttle that keeps a refused peer from
 //! writing a log line per attempt.
 //!
+//! - A connection must prove itself within [`Limits::first_line`]: send a
+//!   complete first line (with a secret: finish the handshake). One that
+//!   stays silent, or trickles bytes without ever finishing a line, is
+//!   closed then.
 //! - A [`Gate`] counts a listener's open connections. At its cap, a new
 //!   connection pushes out the one that has waited longest without proving
-//!   itself (a complete first line; with a secret, a finished handshake);
-//!   when every open connection has proven itself, the new one is refused.
-//!   A flood of silent connections therefore never locks a peer out: its
-//!   connection proves itself in a round trip and is then never pushed out.
-//! - [`Limits::first_line`] bounds the time from accept to that proof, and
-//!   [`Limits::idle`] the time between two complete lines after it: a
-//!   connection that stays silent, or trickles bytes without ever finishing
-//!   a line, is closed.
+//!   itself; when every open connection has proven itself, it pushes out
+//!   the one that has sent no complete line for longest, if that is at
+//!   least [`Limits::idle`]; otherwise the new connection is refused. A
+//!   flood of silent connections therefore never locks a peer out (its
+//!   connection proves itself in a round trip), and a quiet peer link (two
+//!   followers with nothing to say) is never cut while there is room.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::Hash;
@@ -28,7 +30,8 @@ pub struct Limits {
     /// From accept to the first complete line (with a secret: to the end of
     /// the handshake), at most.
     pub first_line: Duration,
-    /// Between two complete lines after that, at most.
+    /// A proven connection that has sent no complete line for this long
+    /// gives its place to a new one when the listener is full.
     pub idle: Duration,
 }
 
@@ -54,6 +57,8 @@ impl Limits {
 #[derive(Clone)]
 pub struct Gate {
     limits: Limits,
+    /// What the activity times count from.
+    epoch: Instant,
     state: Arc<Mutex<GateState>>,
     counts: Arc<GateCounts>,
 }
@@ -64,6 +69,8 @@ struct GateState {
     next_id: u64,
     /// The connections not yet proven, oldest first.
     pending: BTreeMap<u64, CancellationToken>,
+    /// The proven connections, with when each last sent a complete line.
+    proven: HashMap<u64, (CancellationToken, Arc<AtomicU64>)>,
 }
 
 /// Connections pushed out or refused at the cap, since start.
@@ -77,6 +84,7 @@ impl Gate {
     pub fn new(limits: Limits) -> Gate {
         Gate {
             limits,
+            epoch: Instant::now(),
             state: Arc::default(),
             counts: Arc::default(),
         }
@@ -90,21 +98,27 @@ impl Gate {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// `at` in milliseconds since the epoch.
+    fn millis(&self, at: Instant) -> u64 {
+        at.saturating_duration_since(self.epoch).as_millis() as u64
+    }
+
     /// Lets a new connection in (its [`Ticket`] is held while it is open),
-    /// pushing out the oldest unproven one at the cap; `None` when it must
-    /// be closed at once (at the cap, every open connection proven).
+    /// making room at the cap as the module's doc says; `None` when it must
+    /// be closed at once.
     pub fn admit(&self) -> Option<Ticket> {
+        self.admit_at(Instant::now())
+    }
+
+    fn admit_at(&self, now: Instant) -> Option<Ticket> {
+        let now = self.millis(now);
         let mut state = self.state();
-        if state.open >= self.limits.max_connections.max(1) {
-            let Some((_, oldest)) = state.pending.pop_first() else {
-                self.counts.refused.fetch_add(1, Ordering::Relaxed);
-                return None;
-            };
-            // Its ticket still counts until its task lets go of it, a
-            // moment from now: the open count may pass the cap meanwhile.
-            oldest.cancel();
-            self.counts.pushed_out.fetch_add(1, Ordering::Relaxed);
+        if state.open >= self.limits.max_connections.max(1) && !self.push_out(&mut state, now) {
+            self.counts.refused.fetch_add(1, Ordering::Relaxed);
+            return None;
         }
+        // A connection pushed out still counts until its task lets go of
+        // its ticket, a moment from now: the count may pass the cap meanwhile.
         state.open += 1;
         state.next_id += 1;
         let id = state.next_id;
@@ -113,8 +127,37 @@ impl Gate {
         Some(Ticket {
             id,
             token,
+            last: Arc::new(AtomicU64::new(now)),
             gate: self.clone(),
         })
+    }
+
+    /// Pushes out the oldest unproven connection, else the proven one
+    /// quiet for longest if that is at least `idle`. False when none goes.
+    fn push_out(&self, state: &mut GateState, now: u64) -> bool {
+        let victim = match state.pending.pop_first() {
+            Some((_, token)) => token,
+            None => {
+                let idle = self.limits.idle.as_millis() as u64;
+                let quietest = state
+                    .proven
+                    .iter()
+                    .map(|(id, (_, last))| (last.load(Ordering::Relaxed), *id))
+                    .min();
+                match quietest {
+                    Some((last, id)) if now.saturating_sub(last) >= idle => {
+                        match state.proven.remove(&id) {
+                            Some((token, _)) => token,
+                            None => return false,
+                        }
+                    }
+                    _ => return false,
+                }
+            }
+        };
+        victim.cancel();
+        self.counts.pushed_out.fetch_add(1, Ordering::Relaxed);
+        true
     }
 
     /// Connections open now.
@@ -135,6 +178,8 @@ impl Gate {
 pub struct Ticket {
     id: u64,
     token: CancellationToken,
+    /// When it last sent a complete line, in ms since the gate's epoch.
+    last: Arc<AtomicU64>,
     gate: Gate,
 }
 
@@ -144,9 +189,29 @@ impl Ticket {
         self.token.cancelled().await
     }
 
-    /// The connection proved itself: it is no longer pushed out.
+    /// Has the connection been pushed out?
+    pub fn is_pushed_out(&self) -> bool {
+        self.token.is_cancelled()
+    }
+
+    /// The connection proved itself: from now on it is pushed out only
+    /// when quiet for [`Limits::idle`] and its listener is full.
     pub fn proven(&self) {
-        self.gate.state().pending.remove(&self.id);
+        let mut state = self.gate.state();
+        if let Some(token) = state.pending.remove(&self.id) {
+            state.proven.insert(self.id, (token, self.last.clone()));
+        }
+        drop(state);
+        self.active();
+    }
+
+    /// The connection sent a complete line.
+    pub fn active(&self) {
+        self.active_at(Instant::now());
+    }
+
+    fn active_at(&self, at: Instant) {
+        self.last.store(self.gate.millis(at), Ordering::Relaxed);
     }
 }
 
@@ -154,6 +219,7 @@ impl Drop for Ticket {
     fn drop(&mut self) {
         let mut state = self.gate.state();
         state.pending.remove(&self.id);
+        state.proven.remove(&self.id);
         state.open = state.open.saturating_sub(1);
     }
 }
@@ -209,34 +275,36 @@ impl<K: Eq + Hash + Clone> Throttle<K> {
 mod tests {
     use super::*;
 
-    const TWO: Limits = Limits {
-        max_connections: 2,
-        first_line: Duration::from_secs(1),
-        idle: Duration::from_secs(1),
-    };
-
-    #[tokio::test]
-    async fn at_the_cap_the_oldest_unproven_is_pushed_out() {
-        let gate = Gate::new(TWO);
-        let a = gate.admit().unwrap();
-        let b = gate.admit().unwrap();
+    #[test]
+    fn at_the_cap_the_oldest_unproven_then_the_quietest_idle_is_pushed_out() {
+        let gate = Gate::new(Limits {
+            max_connections: 2,
+            first_line: Duration::from_secs(1),
+            idle: Duration::from_secs(10),
+        });
+        let t0 = Instant::now();
+        let at = |s| t0 + Duration::from_secs(s);
+        let a = gate.admit_at(at(0)).unwrap();
+        let b = gate.admit_at(at(0)).unwrap();
         assert_eq!(gate.open(), 2);
         // c pushes out a, the oldest unproven.
-        let c = gate.admit().unwrap();
-        tokio::time::timeout(Duration::from_secs(1), a.pushed_out())
-            .await
-            .expect("a pushed out");
+        let c = gate.admit_at(at(0)).unwrap();
+        assert!(a.is_pushed_out() && !b.is_pushed_out());
         drop(a);
         assert_eq!(gate.open(), 2);
-        // Proven connections stay; at the cap with only proven ones, the
-        // new connection is refused.
+        // Both proven, neither quiet for 10 s: the new one is refused.
         b.proven();
         c.proven();
-        assert!(gate.admit().is_none());
+        b.active_at(at(1));
+        c.active_at(at(2));
+        assert!(gate.admit_at(at(5)).is_none());
         assert_eq!(gate.over_limit(), (1, 1));
+        // b has been quiet longest, for 10 s: it makes room.
+        let d = gate.admit_at(at(11)).unwrap();
+        assert!(b.is_pushed_out() && !c.is_pushed_out());
         drop(b);
-        let d = gate.admit().unwrap();
         assert_eq!(gate.open(), 2);
+        assert_eq!(gate.over_limit(), (2, 1));
         drop((c, d));
         assert_eq!(gate.open(), 0);
     }

@@ -128,10 +128,10 @@ pub struct NetStats {
     /// Handshakes that failed, both ways (or a peer with a secret at a
     /// site without), and inbound connections refused at the cap.
     pub refused: u64,
-    /// Inbound connections closed for sending nothing useful in time.
+    /// Inbound connections closed for no first line (or handshake) in time.
     pub timed_out: u64,
-    /// Inbound connections pushed out at the cap before they proved
-    /// themselves.
+    /// Inbound connections pushed out at the cap to make room: not yet
+    /// proven, or quiet for [`Limits::idle`].
     pub pushed_out: u64,
 }
 

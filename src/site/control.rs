@@ -1,8 +1,8 @@
 //! The control endpoint (SPEC section 8): TCP on 127.0.0.1, one JSON object
 //! per line each way, requests answered in order. Its connections are
 //! limited as the peers' are (SPEC 7, [`Limits::CONTROL`]): a cap, a first
-//! request due soon after connecting, and no connection that sends no
-//! request for long.
+//! request due soon after connecting, and at the cap a connection that has
+//! sent no request for long gives its place to a new one.
 
 use super::api::{FaultSpec, Request, Response, SiteClient};
 use crate::net::limits::{Gate, Limits, Throttle, Ticket};
@@ -115,10 +115,14 @@ pub async fn serve(listener: TcpListener, client: SiteClient) {
         };
         let Some(ticket) = gate.admit() else {
             if let Some(n) = refusals.check(&peer.ip()) {
+                let Limits {
+                    max_connections,
+                    idle,
+                    ..
+                } = Limits::CONTROL;
                 tracing::warn!(
-                    "control connection {peer} refused: {} connections open, each in use \
-                     ({n} more refused since the last report)",
-                    Limits::CONTROL.max_connections
+                    "control connection {peer} refused: {max_connections} connections open, \
+                     none quiet for {idle:?} ({n} more refused since the last report)"
                 );
             }
             continue;
@@ -141,13 +145,17 @@ async fn serve_connection(
     client: SiteClient,
     ticket: &Ticket,
 ) -> Result<(), String> {
-    let limits = Limits::CONTROL;
     let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_REQUEST_LINE));
-    let mut deadline = Instant::now() + limits.first_line;
+    // Until the first request (blank lines and bytes that never make a line
+    // do not count).
+    let mut deadline = Some(Instant::now() + Limits::CONTROL.first_line);
     loop {
-        // Blank lines and bytes that never make a line do not count.
-        let Ok(line) = tokio::time::timeout_at(deadline, lines.next()).await else {
-            return Err("no complete request in time".to_string());
+        let line = match deadline {
+            None => lines.next().await,
+            Some(at) => match tokio::time::timeout_at(at, lines.next()).await {
+                Ok(line) => line,
+                Err(_) => return Err("no complete request in time".to_string()),
+            },
         };
         let Some(line) = line else {
             return Ok(());
@@ -155,8 +163,12 @@ async fn serve_connection(
         let answer = match line {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => {
-                // A request: from now on this connection is never pushed out.
-                ticket.proven();
+                // A request: the connection has proven itself.
+                if deadline.take().is_some() {
+                    ticket.proven();
+                } else {
+                    ticket.active();
+                }
                 match parse_request(&line) {
                     Ok(req) => client.request(req).await,
                     Err(resp) => resp,
@@ -177,7 +189,6 @@ async fn serve_connection(
             .send(encode(&answer))
             .await
             .map_err(|e| e.to_string())?;
-        deadline = Instant::now() + limits.idle;
     }
 }
 

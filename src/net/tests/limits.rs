@@ -1,5 +1,6 @@
 //! The limits of the listener (SPEC 7): silent and trickling connections
-//! are closed, and a flood of them never locks a peer out.
+//! are closed, a quiet proven one only makes room when the listener is
+//! full, and a flood of silent ones never locks a peer out.
 
 use super::{expect_closed, line, listeners, msg, recv, start_on, Site, WAIT};
 use crate::net::{Limits, NetConfig};
@@ -12,7 +13,7 @@ use tokio::time::timeout;
 const SHORT: Limits = Limits {
     max_connections: 8,
     first_line: Duration::from_millis(300),
-    idle: Duration::from_millis(600),
+    idle: Duration::from_millis(100),
 };
 
 fn config(me: SiteId, addrs: &[std::net::SocketAddr], limits: Limits) -> NetConfig {
@@ -57,12 +58,11 @@ async fn silent_and_trickling_connections_are_closed() {
     timed_out(&site, 2).await;
     timeout(WAIT, writer).await.expect("writer stops").unwrap();
 
-    // A good line, then only blank lines: closed once idle.
-    let mut quiet = TcpStream::connect(addr).await.unwrap();
-    quiet.write_all(line(1, 1).as_bytes()).await.unwrap();
+    // Only blank lines: closed as a silent one is.
+    let mut blank = TcpStream::connect(addr).await.unwrap();
     let closed = timeout(WAIT, async {
         loop {
-            if quiet.write_all(b"\n").await.is_err() {
+            if blank.write_all(b"\n").await.is_err() {
                 return;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
@@ -71,7 +71,52 @@ async fn silent_and_trickling_connections_are_closed() {
     .await;
     assert!(closed.is_ok(), "blank lines kept a connection open");
     timed_out(&site, 3).await;
-    assert_eq!(site.net.stats().received, 1);
+    assert_eq!(site.net.stats().received, 0);
+    site.net.shutdown().await;
+}
+
+/// A connection that has sent a message is not closed for being quiet
+/// (two followers may have nothing to say for long); when the listener is
+/// full, the one quiet for longest (at least `idle`) makes room.
+#[tokio::test]
+async fn a_quiet_proven_connection_stays_until_its_place_is_needed() {
+    let (mut ls, addrs) = listeners(2);
+    drop(ls.pop());
+    let mut site = start_on(config(0, &addrs, SHORT), ls.pop().unwrap()).await;
+    let addr = site.net.local_addr();
+    let mut quiet = TcpStream::connect(addr).await.unwrap();
+    quiet.write_all(line(1, 1).as_bytes()).await.unwrap();
+    assert_eq!(recv(&mut site.rx).await, (1, msg(1)));
+    // A silent connection opened after it times out (first_line is longer
+    // than idle); the quiet one is still open.
+    let mut silent = TcpStream::connect(addr).await.unwrap();
+    expect_closed(&mut silent, "silence").await;
+    timed_out(&site, 1).await;
+    quiet.write_all(line(1, 2).as_bytes()).await.unwrap();
+    assert_eq!(recv(&mut site.rx).await, (1, msg(2)));
+
+    // Fill the listener (its cap is raised to 2 × 2 sites + 16 = 20) with
+    // talking connections.
+    let mut talking = Vec::new();
+    for n in 0..19 {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(line(1, 100 + n).as_bytes()).await.unwrap();
+        assert_eq!(recv(&mut site.rx).await, (1, msg(100 + n)));
+        talking.push(s);
+    }
+    // New connections are refused until the quiet one has been quiet for
+    // `idle`; then the next one takes its place.
+    let mut newcomer = None;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while site.net.stats().pushed_out == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "nobody made room");
+        newcomer = Some(TcpStream::connect(addr).await.unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    expect_closed(&mut quiet, "pushed out").await;
+    let mut newcomer = newcomer.expect("a connection made room");
+    newcomer.write_all(line(1, 7).as_bytes()).await.unwrap();
+    assert_eq!(recv(&mut site.rx).await, (1, msg(7)));
     site.net.shutdown().await;
 }
 
