@@ -10,7 +10,7 @@
 //! a temp dir, removed afterwards); `--remote` measures sites that are
 //! already running, found through the config.
 
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
@@ -31,6 +31,9 @@ pub struct BenchOptions {
     pub size: usize,
     /// Measure these running sites instead of starting a cluster.
     pub remote: Option<Config>,
+    /// The secret of the cluster it starts (`TWEETTUI_SECRET`): its peer
+    /// connections are then authenticated.
+    pub secret: Option<Secret>,
 }
 
 /// What one run measured.
@@ -38,6 +41,8 @@ pub struct BenchOptions {
 pub struct Report {
     pub sites: usize,
     pub clients: usize,
+    /// The cluster started had a secret.
+    pub authenticated: bool,
     pub done: u64,
     pub unavailable: u64,
     pub errors: u64,
@@ -65,8 +70,9 @@ impl std::fmt::Display for Report {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
         writeln!(
             f,
-            "{} sites, {} clients, {:.1} s: {} tweets decided ({:.0}/s), {} answered 503, {} other errors",
+            "{} sites{}, {} clients, {:.1} s: {} tweets decided ({:.0}/s), {} answered 503, {} other errors",
             self.sites,
+            if self.authenticated { " (authenticated)" } else { "" },
             self.clients,
             self.elapsed.as_secs_f64(),
             self.done,
@@ -96,7 +102,8 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         Some(config) => (config.clone(), None),
         None => {
             anyhow::ensure!((1..=7).contains(&opts.sites), "--sites must be 1 to 7");
-            let config = Config::loopback(opts.sites)?;
+            let mut config = Config::loopback(opts.sites)?;
+            config.secret = opts.secret.clone();
             let cluster = LocalCluster::start(&config).await?;
             (config, Some(cluster))
         }
@@ -111,6 +118,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
     }
     let mut report = result?;
     report.sites = config.sites.len();
+    report.authenticated = opts.remote.is_none() && opts.secret.is_some();
     Ok(report)
 }
 
@@ -233,19 +241,23 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_short_bench_decides_tweets_on_a_local_cluster() {
-        let report = run(BenchOptions {
-            sites: 3,
-            clients: 4,
-            seconds: 1,
-            size: 20,
-            remote: None,
-        })
-        .await
-        .expect("bench");
-        assert!(report.done > 0, "{report}");
-        assert_eq!(report.errors, 0, "{report}");
-        assert_eq!(report.latencies.len() as u64, report.done);
-        assert!(report.percentile(50.0) <= report.percentile(99.0));
+        for secret in [None, Secret::new("bench")] {
+            let report = run(BenchOptions {
+                sites: 3,
+                clients: 4,
+                seconds: 1,
+                size: 20,
+                remote: None,
+                secret: secret.clone(),
+            })
+            .await
+            .expect("bench");
+            assert!(report.done > 0, "{report}");
+            assert_eq!(report.errors, 0, "{report}");
+            assert_eq!(report.authenticated, secret.is_some());
+            assert_eq!(report.latencies.len() as u64, report.done);
+            assert!(report.percentile(50.0) <= report.percentile(99.0));
+        }
     }
 
     #[test]

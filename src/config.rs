@@ -1,5 +1,5 @@
 //! The cluster config (SPEC section 3): which sites there are, where they
-//! listen, and the consensus timeouts.
+//! listen, the consensus timeouts, and the cluster secret.
 //!
 //! A config comes from `--config PATH`, else `./config.json` when it exists,
 //! else the built-in default ([`Config::resolve`]). A bad config is refused
@@ -7,6 +7,7 @@
 //! `config.json: sites[2].name: duplicate name 'bob' (also sites[0])`.
 
 use serde::{Deserialize, Serialize};
+use std::ffi::OsString;
 use std::fmt;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
@@ -26,6 +27,10 @@ pub const MAX_NAME_LEN: usize = 32;
 /// ...): a site with one of these names could not be named on the command
 /// line, so they are refused (in any case).
 pub const RESERVED_NAMES: &[&str] = &["ctl", "demo", "bench", "help"];
+
+/// The environment variable that gives the cluster secret; it wins over the
+/// config's `"secret"` ([`Config::with_env_secret`]).
+pub const SECRET_ENV: &str = "TWEETTUI_SECRET";
 
 /// What messages call the built-in default.
 const BUILTIN: &str = "built-in default config";
@@ -51,6 +56,36 @@ pub struct Config {
     /// How long a submission may wait to be decided before it is answered 503.
     #[serde(default = "default_submit_timeout_ms")]
     pub submit_timeout_ms: u64,
+    /// The cluster secret: with one, peer connections are authenticated
+    /// (SPEC 3 and 7). `TWEETTUI_SECRET` wins over it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret: Option<Secret>,
+}
+
+/// The cluster secret: what sites prove to each other that they know, and
+/// the key their connections' keys are derived from. Its `Debug` does not
+/// show it, so it never reaches a log by accident.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    /// A secret; `None` when it is empty.
+    pub fn new(secret: impl Into<String>) -> Option<Secret> {
+        let secret = secret.into();
+        (!secret.is_empty()).then_some(Secret(secret))
+    }
+
+    /// The bytes the keys are made from.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_bytes()
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Secret(<{} bytes, not shown>)", self.0.len())
+    }
 }
 
 /// One site: its user name and where it listens.
@@ -198,6 +233,7 @@ impl Config {
             ],
             timeout_ms: default_timeout_ms(),
             submit_timeout_ms: default_submit_timeout_ms(),
+            secret: None,
         }
     }
 
@@ -250,7 +286,8 @@ impl Config {
     /// (ignoring case: names become data dir names) and not a command-line
     /// word; addresses that are an IP address or a host name; no port 0;
     /// no two sites on the same address:port; no control port that falls on
-    /// another port of the same address; no control port beyond 65535.
+    /// another port of the same address; no control port beyond 65535; no
+    /// empty secret.
     pub fn validate_as(&self, file: &str) -> Result<(), ConfigError> {
         let bad = |field: &str, problem: &str| invalid(file, field.into(), problem.into());
         if self.sites.is_empty() {
@@ -258,6 +295,9 @@ impl Config {
                 "sites",
                 "the site list is empty: at least one site is needed",
             ));
+        }
+        if self.secret.as_ref().is_some_and(|s| s.0.is_empty()) {
+            return Err(bad("secret", EMPTY_SECRET));
         }
         for (field, value) in [
             ("timeout_ms", self.timeout_ms),
@@ -434,7 +474,47 @@ impl Config {
     pub fn submit_timeout(&self) -> Duration {
         Duration::from_millis(self.submit_timeout_ms)
     }
+
+    /// This config with the secret of the environment variable
+    /// `TWEETTUI_SECRET` when it is set (it wins over `"secret"`).
+    pub fn with_env_secret(self) -> Result<Config, ConfigError> {
+        self.with_secret_from(std::env::var_os(SECRET_ENV))
+    }
+
+    /// [`with_env_secret`](Self::with_env_secret) with the variable's value
+    /// given (`None`: not set).
+    pub fn with_secret_from(mut self, value: Option<OsString>) -> Result<Config, ConfigError> {
+        if let Some(secret) = Secret::from_env_value(value)? {
+            self.secret = Some(secret);
+        }
+        Ok(self)
+    }
 }
+
+impl Secret {
+    /// The secret `TWEETTUI_SECRET` gives, if it is set.
+    pub fn from_env() -> Result<Option<Secret>, ConfigError> {
+        Secret::from_env_value(std::env::var_os(SECRET_ENV))
+    }
+
+    /// The secret of the variable's value: an empty or non-UTF-8 value is
+    /// refused (rather than quietly running without authentication).
+    fn from_env_value(value: Option<OsString>) -> Result<Option<Secret>, ConfigError> {
+        let Some(value) = value else {
+            return Ok(None);
+        };
+        let bad = |problem: &str| invalid("environment", SECRET_ENV.into(), problem.into());
+        let value = value
+            .into_string()
+            .map_err(|_| bad("the secret is not valid UTF-8"))?;
+        Secret::new(value)
+            .map(Some)
+            .ok_or_else(|| bad(EMPTY_SECRET))
+    }
+}
+
+const EMPTY_SECRET: &str = "the secret is empty: give a long random string \
+                            (e.g. the output of `openssl rand -hex 32`), or leave it out";
 
 /// A port a site of the config uses, while checking it.
 struct TakenPort {
@@ -651,6 +731,7 @@ fn locate(json: &serde_json::Value, message: &str) -> String {
                 "timeout_ms" | "submit_timeout_ms" => {
                     candidates.push((key.clone(), err_of::<u64>(value)))
                 }
+                "secret" => candidates.push((key.clone(), err_of::<String>(value))),
                 _ => {}
             }
         }
@@ -1043,6 +1124,56 @@ mod tests {
                 "{}: sites: the site list is empty: at least one site is needed",
                 path.display()
             )
+        );
+    }
+
+    #[test]
+    fn the_secret_is_optional_hidden_and_not_empty() {
+        let c = Config::parse(
+            r#"{"sites": [{"name": "a", "addr": "h", "port": 1}], "secret": "s3cret"}"#,
+            "c.json",
+        )
+        .unwrap();
+        assert_eq!(c.secret, Secret::new("s3cret"));
+        assert_eq!(
+            c.secret.as_ref().map(Secret::as_bytes),
+            Some(&b"s3cret"[..])
+        );
+        assert!(!format!("{c:?}").contains("s3cret"), "{c:?}");
+        let text = serde_json::to_string(&c).unwrap();
+        assert_eq!(Config::parse(&text, "x").unwrap(), c);
+        assert!(!serde_json::to_string(&Config::builtin_default())
+            .unwrap()
+            .contains("secret"));
+
+        let err = error(r#"{"sites": [{"name": "a", "addr": "h", "port": 1}], "secret": ""}"#);
+        assert!(
+            err.starts_with("config.json: secret: the secret is empty"),
+            "{err}"
+        );
+        let err = error(r#"{"sites": [{"name": "a", "addr": "h", "port": 1}], "secret": 7}"#);
+        assert!(
+            err.starts_with("config.json: secret: invalid type"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_environment_secret_wins() {
+        let mut c = Config::builtin_default();
+        c.secret = Secret::new("from file");
+        let same = c.clone().with_secret_from(None).unwrap();
+        assert_eq!(same.secret, Secret::new("from file"));
+        let env = c.clone().with_secret_from(Some("from env".into())).unwrap();
+        assert_eq!(env.secret, Secret::new("from env"));
+        let none = Config::builtin_default()
+            .with_secret_from(Some("x".into()))
+            .unwrap();
+        assert_eq!(none.secret, Secret::new("x"));
+        let err = c.with_secret_from(Some("".into())).unwrap_err().to_string();
+        assert!(
+            err.starts_with("environment: TWEETTUI_SECRET: the secret is empty"),
+            "{err}"
         );
     }
 

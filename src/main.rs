@@ -74,7 +74,8 @@ enum Command {
     /// The man page (roff), on stdout: `tweettui man | man -l -`.
     Man,
     /// The load benchmark: closed-loop clients submit tweets for a while;
-    /// prints throughput and latency percentiles.
+    /// prints throughput and latency percentiles. With TWEETTUI_SECRET set,
+    /// the cluster it starts authenticates its peer connections.
     Bench {
         /// Sites of the cluster it starts in this process (1 to 7).
         #[arg(long, default_value_t = 3)]
@@ -175,6 +176,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 seconds,
                 size,
                 remote,
+                secret: tweettui::config::Secret::from_env()?,
             };
             let report = tweettui::bench::run(opts).await?;
             println!("{report}");
@@ -266,6 +268,8 @@ fn load_config(arg: &ConfigArg) -> anyhow::Result<Config> {
         },
     };
     let (config, source) = Config::resolve(path.as_deref())?;
+    // TWEETTUI_SECRET wins over the config's "secret" (SPEC 3).
+    let config = config.with_env_secret()?;
     match (source, from, path) {
         (ConfigSource::BuiltinDefault, ..) => eprintln!(
             "tweettui: no config file: using the built-in default (the five sites of config-sample.json)"

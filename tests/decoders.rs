@@ -276,6 +276,7 @@ fn config() -> impl Strategy<Value = Config> {
                 .collect(),
             timeout_ms,
             submit_timeout_ms,
+            secret: None,
         })
 }
 

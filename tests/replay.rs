@@ -8,7 +8,6 @@
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
-use serde_json::json;
 use tweettui::paxos::{Ballot, MsgKind};
 use tweettui::site::api::record::{self, Event, Msg, Recorder, What};
 use tweettui::state::op::{Command, Op, OpId, Value};
@@ -22,22 +21,19 @@ fn names() -> Vec<String> {
     ["alice", "bob", "carol"].map(String::from).to_vec()
 }
 
-/// The `log` answer's rows (SPEC 8) for the player's decided values.
+/// The `log` answer's rows (SPEC 8) for the player's decided values, as
+/// the control endpoint writes them.
 fn log_rows(values: &[Value]) -> serde_json::Value {
-    let mut rows = Vec::new();
-    for (slot, v) in values.iter().enumerate() {
-        if v.is_noop() {
-            rows.push(json!({"slot": slot, "op": {"kind": "noop"}}));
-        }
-        for (index, cmd) in v.cmds.iter().enumerate() {
-            let mut op = serde_json::to_value(&cmd.op).unwrap();
-            op.as_object_mut()
-                .unwrap()
-                .insert("id".into(), json!(cmd.id.to_string()));
-            rows.push(json!({"slot": slot, "index": index, "op": op}));
-        }
-    }
-    json!(rows)
+    let entries = values
+        .iter()
+        .enumerate()
+        .map(|(slot, value)| tweettui::paxos::DecidedEntry {
+            slot: slot as u64,
+            value: value.clone(),
+        })
+        .collect();
+    let reply = Ok(tweettui::site::api::Answer::Log(entries));
+    tweettui::site::control::to_wire(&reply).body
 }
 
 /// Three real sites record to one file while they decide tweets and a

@@ -1,6 +1,9 @@
 //! The transport on loopback: real sockets, free ports only, every wait a
 //! condition with a deadline.
 
+mod auth;
+mod limits;
+
 use super::*;
 use crate::paxos::{Ballot, Message, SiteId};
 use crate::state::op::{Command, Op, OpId};
@@ -38,6 +41,8 @@ fn config(me: SiteId, addrs: &[SocketAddr]) -> NetConfig {
             .map(|i| (i, addrs[i as usize].into()))
             .collect(),
         sites: addrs.len() as u32,
+        secret: None,
+        limits: Limits::PEER,
     }
 }
 
@@ -386,6 +391,8 @@ async fn bad_input_closes_the_connection_and_the_site_carries_on() {
         listen: "127.0.0.1:0".parse().unwrap(),
         peers: vec![],
         sites: 3,
+        secret: None,
+        limits: Limits::PEER,
     };
     let mut site = start_on(cfg, ls.pop().unwrap()).await;
     let addr = site.net.local_addr();
@@ -472,6 +479,8 @@ async fn readers_stop_when_the_runtime_is_gone() {
         listen: "127.0.0.1:0".parse().unwrap(),
         peers: vec![],
         sites: 2,
+        secret: None,
+        limits: Limits::PEER,
     };
     let site = start_on(cfg, ls.pop().unwrap()).await;
     let net = site.net.clone();
@@ -490,6 +499,8 @@ async fn dropping_the_last_handle_stops_everything() {
         listen: "127.0.0.1:0".parse().unwrap(),
         peers: vec![],
         sites: 2,
+        secret: None,
+        limits: Limits::PEER,
     };
     let site = start_on(cfg, ls.pop().unwrap()).await;
     let addr = site.net.local_addr();

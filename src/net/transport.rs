@@ -1,54 +1,40 @@
-//! The listener, the dialers and the readers, and [`NetHandle`], the
-//! runtime's side of the transport.
+//! [`NetHandle`], the runtime's side of the transport, and what its tasks
+//! share.
 //!
 //! Tasks, per site:
-//! - one accept loop, which spawns one reader per inbound connection;
-//! - one dialer per peer: it connects, writes that peer's queue in order,
-//!   watches the connection for its end, and reconnects with capped,
-//!   jittered exponential backoff. While it waits between attempts, what is
-//!   sent to that peer is dropped (as a down link would); what is sent while
-//!   an attempt is under way waits in the queue.
+//! - one accept loop, which spawns one reader per inbound connection
+//!   ([`inbound`](super::inbound));
+//! - one dialer per peer ([`outbound`](super::outbound)).
 //!
 //! No task holds the [`NetHandle`]: [`NetHandle::shutdown`], or dropping the
 //! last clone, stops them all.
 
 use super::events::{DropReason, NetEvent, Observer};
 use super::fault::Fault;
-use super::wire::{self, MAX_LINE};
+use super::limits::{Gate, Limits, Throttle};
+use super::{inbound, outbound};
+use crate::config::Secret;
 use crate::paxos::{Message, SiteId};
-use futures::{SinkExt, StreamExt};
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use std::time::Duration;
-use tokio::io::AsyncReadExt;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::mpsc::{self, error::TrySendError};
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
-use tokio_util::codec::{FramedRead, FramedWrite, LinesCodec, LinesCodecError};
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, warn};
+use tracing::{debug, info};
 
 /// How many messages may wait for one peer; beyond that, sends are dropped.
 pub const QUEUE_CAPACITY: usize = 4096;
-/// First pause between two connection attempts to a peer.
-const BACKOFF_MIN: Duration = Duration::from_millis(50);
-/// Longest pause between two connection attempts to a peer.
-const BACKOFF_MAX: Duration = Duration::from_secs(2);
-/// A connection that lasted this long resets the backoff.
-const STABLE_AFTER: Duration = Duration::from_secs(1);
-/// How long one connection attempt may take.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
-/// Messages written to the socket buffer before one flush.
-const MAX_BATCH: usize = 64;
-/// Pause after a failed `accept` (e.g. out of file descriptors).
-const ACCEPT_PAUSE: Duration = Duration::from_millis(100);
+/// A recurring refusal (a peer without the secret, say) is logged at most
+/// once per this period, with the count of attempts in between.
+pub const REFUSAL_LOG_EVERY: Duration = Duration::from_secs(10);
 
 /// Where a peer listens: a host name or address, and a port. A name is
 /// looked up at every connection attempt, so a name that does not resolve
@@ -98,6 +84,12 @@ pub struct NetConfig {
     /// How many sites the config has: inbound messages must come from a
     /// site below this, other than `me`.
     pub sites: u32,
+    /// The cluster secret: with one, every connection is authenticated
+    /// ([`auth`](super::auth)); without, lines are plain.
+    pub secret: Option<Secret>,
+    /// The limits of the listener ([`Limits::PEER`]; raised to fit the
+    /// peers when there are many).
+    pub limits: Limits,
 }
 
 /// Why the transport could not start.
@@ -131,46 +123,64 @@ pub struct NetStats {
     pub dropped_fault_in: u64,
     /// Outgoing messages over the line limit, not sent.
     pub dropped_too_large: u64,
-    /// Inbound connections closed for bad input.
+    /// Inbound connections closed for bad input (an unauthentic line too).
     pub rejected_connections: u64,
+    /// Handshakes that failed, both ways (or a peer with a secret at a
+    /// site without), and inbound connections refused at the cap.
+    pub refused: u64,
+    /// Inbound connections closed for no first line (or handshake) in time.
+    pub timed_out: u64,
+    /// Inbound connections pushed out at the cap to make room: not yet
+    /// proven, or quiet for [`Limits::idle`].
+    pub pushed_out: u64,
 }
 
 #[derive(Default)]
-struct Counters {
-    sent: AtomicU64,
-    received: AtomicU64,
-    dropped_full: AtomicU64,
-    dropped_down: AtomicU64,
-    dropped_fault_out: AtomicU64,
-    dropped_fault_in: AtomicU64,
-    dropped_too_large: AtomicU64,
-    rejected_connections: AtomicU64,
+pub(super) struct Counters {
+    pub(super) sent: AtomicU64,
+    pub(super) received: AtomicU64,
+    pub(super) dropped_full: AtomicU64,
+    pub(super) dropped_down: AtomicU64,
+    pub(super) dropped_fault_out: AtomicU64,
+    pub(super) dropped_fault_in: AtomicU64,
+    pub(super) dropped_too_large: AtomicU64,
+    pub(super) rejected_connections: AtomicU64,
+    pub(super) refused: AtomicU64,
+    pub(super) timed_out: AtomicU64,
+    pub(super) pushed_out: AtomicU64,
 }
 
-fn bump(counter: &AtomicU64) {
+pub(super) fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
 /// What the tasks of one site share (never the queues' senders, so that
 /// dropping the last handle ends the dialers).
-struct Shared {
-    me: SiteId,
-    sites: u32,
+pub(super) struct Shared {
+    pub(super) me: SiteId,
+    pub(super) sites: u32,
+    pub(super) secret: Option<Secret>,
+    /// Admission to the listener.
+    pub(super) gate: Gate,
     fault: Mutex<Fault>,
-    counters: Counters,
+    pub(super) counters: Counters,
     connected: watch::Sender<Vec<(SiteId, bool)>>,
     observer: OnceLock<Observer>,
+    /// When to log a closed inbound connection, per address.
+    pub(super) inbound_log: Throttle<IpAddr>,
+    /// When to log a failed handshake, per peer dialed.
+    pub(super) dial_log: Throttle<SiteId>,
 }
 
 impl Shared {
-    fn observe(&self, ev: NetEvent<'_>) {
+    pub(super) fn observe(&self, ev: NetEvent<'_>) {
         if let Some(observer) = self.observer.get() {
             observer(ev);
         }
     }
 
     /// Reports that a message of this site to `to` was dropped here.
-    fn dropped_out(&self, to: SiteId, seq: u64, msg: &Message, reason: DropReason) {
+    pub(super) fn dropped_out(&self, to: SiteId, seq: u64, msg: &Message, reason: DropReason) {
         self.observe(NetEvent::Dropped {
             from: self.me,
             to,
@@ -180,11 +190,11 @@ impl Shared {
         });
     }
 
-    fn fault(&self) -> MutexGuard<'_, Fault> {
+    pub(super) fn fault(&self) -> MutexGuard<'_, Fault> {
         self.fault.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    fn set_connected(&self, peer: SiteId, up: bool) {
+    pub(super) fn set_connected(&self, peer: SiteId, up: bool) {
         self.connected.send_if_modified(|peers| {
             match peers.iter_mut().find(|(id, _)| *id == peer) {
                 Some((_, state)) if *state != up => {
@@ -198,11 +208,11 @@ impl Shared {
 }
 
 /// A message waiting in a peer's queue, and when it may leave (delay fault).
-struct Queued {
-    msg: Message,
-    due: Option<Instant>,
+pub(super) struct Queued {
+    pub(super) msg: Message,
+    pub(super) due: Option<Instant>,
     /// The message's number on its link.
-    seq: u64,
+    pub(super) seq: u64,
 }
 
 struct Inner {
@@ -265,13 +275,22 @@ pub async fn start_with_listener(
     let mut peers = cfg.peers;
     peers.sort_unstable();
     let (connected, _) = watch::channel(peers.iter().map(|(id, _)| (*id, false)).collect());
+    // Room for every peer twice (a reconnect overlaps the old connection).
+    let limits = Limits {
+        max_connections: cfg.limits.max_connections.max(2 * cfg.sites as usize + 16),
+        ..cfg.limits
+    };
     let shared = Arc::new(Shared {
         me: cfg.me,
         sites: cfg.sites,
+        secret: cfg.secret,
+        gate: Gate::new(limits),
         fault: Mutex::new(Fault::default()),
         counters: Counters::default(),
         connected,
         observer: OnceLock::new(),
+        inbound_log: Throttle::new(REFUSAL_LOG_EVERY),
+        dial_log: Throttle::new(REFUSAL_LOG_EVERY),
     });
     let token = CancellationToken::new();
     let mut tasks = Vec::with_capacity(peers.len() + 1);
@@ -279,7 +298,7 @@ pub async fn start_with_listener(
     for (peer, addr) in peers {
         let (tx, rx) = mpsc::channel(QUEUE_CAPACITY);
         queues.insert(peer, tx);
-        tasks.push(tokio::spawn(dialer(
+        tasks.push(tokio::spawn(outbound::dialer(
             peer,
             addr,
             rx,
@@ -287,7 +306,7 @@ pub async fn start_with_listener(
             token.clone(),
         )));
     }
-    tasks.push(tokio::spawn(accept_loop(
+    tasks.push(tokio::spawn(inbound::accept_loop(
         listener,
         shared.clone(),
         inbound,
@@ -413,6 +432,9 @@ impl NetHandle {
             dropped_fault_in: get(&c.dropped_fault_in),
             dropped_too_large: get(&c.dropped_too_large),
             rejected_connections: get(&c.rejected_connections),
+            refused: get(&c.refused),
+            timed_out: get(&c.timed_out),
+            pushed_out: get(&c.pushed_out),
         }
     }
 
@@ -478,316 +500,4 @@ fn bind(addr: SocketAddr) -> Result<TcpListener, NetError> {
     socket.set_reuseaddr(true).map_err(fail)?;
     socket.bind(addr).map_err(fail)?;
     socket.listen(1024).map_err(fail)
-}
-
-// ---------------------------------------------------------------- inbound
-
-async fn accept_loop(
-    listener: TcpListener,
-    shared: Arc<Shared>,
-    inbound: mpsc::Sender<(SiteId, Message)>,
-    token: CancellationToken,
-) {
-    let mut readers = JoinSet::new();
-    loop {
-        tokio::select! {
-            _ = token.cancelled() => break,
-            Some(_) = readers.join_next(), if !readers.is_empty() => {}
-            accepted = listener.accept() => match accepted {
-                Ok((stream, addr)) => {
-                    readers.spawn(reader(
-                        stream,
-                        addr,
-                        shared.clone(),
-                        inbound.clone(),
-                        token.clone(),
-                    ));
-                }
-                Err(e) => {
-                    warn!(site = shared.me, "accepting a peer connection failed: {e}");
-                    tokio::select! {
-                        _ = token.cancelled() => break,
-                        _ = tokio::time::sleep(ACCEPT_PAUSE) => {}
-                    }
-                }
-            },
-        }
-    }
-    drop(listener);
-    readers.shutdown().await;
-}
-
-async fn reader(
-    stream: TcpStream,
-    addr: SocketAddr,
-    shared: Arc<Shared>,
-    inbound: mpsc::Sender<(SiteId, Message)>,
-    token: CancellationToken,
-) {
-    tokio::select! {
-        _ = token.cancelled() => {}
-        end = read_lines(stream, addr, &shared, &inbound) => {
-            if let Err(reason) = end {
-                bump(&shared.counters.rejected_connections);
-                warn!(site = shared.me, %addr, "closing peer connection: {reason}");
-            }
-        }
-    }
-}
-
-/// Reads one inbound connection until it ends (`Ok`) or breaks the protocol
-/// (`Err` with the reason; the connection is then closed by the caller
-/// dropping it).
-async fn read_lines(
-    stream: TcpStream,
-    addr: SocketAddr,
-    shared: &Shared,
-    inbound: &mpsc::Sender<(SiteId, Message)>,
-) -> Result<(), String> {
-    let _ = stream.set_nodelay(true);
-    let mut lines = FramedRead::new(stream, LinesCodec::new_with_max_length(MAX_LINE));
-    let mut peer: Option<SiteId> = None;
-    while let Some(line) = lines.next().await {
-        let line = match line {
-            Ok(line) => line,
-            Err(LinesCodecError::MaxLineLengthExceeded) => {
-                return Err(format!("line longer than {MAX_LINE} bytes"));
-            }
-            Err(LinesCodecError::Io(e)) if e.kind() == io::ErrorKind::InvalidData => {
-                return Err(format!("line is not UTF-8 ({e})"));
-            }
-            Err(LinesCodecError::Io(e)) => {
-                debug!(site = shared.me, %addr, ?peer, "peer connection ended: {e}");
-                return Ok(());
-            }
-        };
-        if line.trim().is_empty() {
-            continue;
-        }
-        let wire::Line { from, seq, msg } = wire::decode_line(&line).map_err(|e| e.to_string())?;
-        if from == shared.me {
-            return Err(format!("message claims to come from this site ({from})"));
-        }
-        if from >= shared.sites {
-            return Err(format!(
-                "message claims to come from site {from}, but there are {} sites",
-                shared.sites
-            ));
-        }
-        match peer {
-            None => {
-                debug!(site = shared.me, %addr, from, "peer connection identified");
-                peer = Some(from);
-            }
-            Some(p) if p != from => {
-                return Err(format!(
-                    "message claims to come from site {from} on a connection of site {p}"
-                ));
-            }
-            Some(_) => {}
-        }
-        if shared.fault().drops_incoming(from) {
-            bump(&shared.counters.dropped_fault_in);
-            shared.observe(NetEvent::Dropped {
-                from,
-                to: shared.me,
-                seq,
-                msg: &msg,
-                reason: DropReason::FaultIn,
-            });
-            continue;
-        }
-        bump(&shared.counters.received);
-        shared.observe(NetEvent::Received {
-            from,
-            seq,
-            msg: &msg,
-        });
-        if inbound.send((from, msg)).await.is_err() {
-            debug!(site = shared.me, "runtime gone: reader stops");
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-// --------------------------------------------------------------- outbound
-
-async fn dialer(
-    peer: SiteId,
-    addr: PeerAddr,
-    mut queue: mpsc::Receiver<Queued>,
-    shared: Arc<Shared>,
-    token: CancellationToken,
-) {
-    tokio::select! {
-        _ = token.cancelled() => {}
-        _ = dial_loop(peer, &addr, &mut queue, &shared) => {}
-    }
-    shared.set_connected(peer, false);
-}
-
-/// How a connection to a peer ended.
-enum End {
-    /// Every handle is gone: stop.
-    HandleGone,
-    /// The connection broke: reconnect.
-    Lost(String),
-}
-
-async fn dial_loop(
-    peer: SiteId,
-    addr: &PeerAddr,
-    queue: &mut mpsc::Receiver<Queued>,
-    shared: &Shared,
-) {
-    let me = shared.me;
-    let mut backoff = BACKOFF_MIN;
-    loop {
-        match connect(addr).await {
-            Ok(stream) => {
-                let since = Instant::now();
-                shared.set_connected(peer, true);
-                info!(site = me, peer, %addr, "connected to peer");
-                let end = write_connection(stream, peer, queue, shared).await;
-                shared.set_connected(peer, false);
-                match end {
-                    End::HandleGone => return,
-                    End::Lost(reason) => {
-                        info!(site = me, peer, %addr, "connection to peer lost: {reason}")
-                    }
-                }
-                if since.elapsed() >= STABLE_AFTER {
-                    backoff = BACKOFF_MIN;
-                }
-            }
-            Err(e) => {
-                // Said once, at the first failure after a success (or at
-                // start), then quietly retried.
-                if backoff == BACKOFF_MIN {
-                    info!(site = me, peer, %addr, "cannot connect to peer (retrying with backoff): {e}");
-                } else {
-                    debug!(site = me, peer, %addr, "cannot connect to peer: {e}");
-                }
-            }
-        }
-        let pause = backoff.mul_f64(rand::random_range(0.5..=1.0));
-        backoff = (backoff * 2).min(BACKOFF_MAX);
-        if !drop_while_down(peer, pause, queue, shared).await {
-            return;
-        }
-    }
-}
-
-async fn connect(addr: &PeerAddr) -> io::Result<TcpStream> {
-    // The name is looked up now (and again at the next attempt).
-    let target = (addr.host.as_str(), addr.port);
-    let stream = tokio::time::timeout(CONNECT_TIMEOUT, TcpStream::connect(target))
-        .await
-        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "connection attempt timed out"))??;
-    // Dialing a free port of this machine can connect a socket to itself.
-    if stream.local_addr()? == stream.peer_addr()? {
-        return Err(io::Error::new(
-            io::ErrorKind::ConnectionRefused,
-            "connected to itself (nobody listens)",
-        ));
-    }
-    stream.set_nodelay(true)?;
-    Ok(stream)
-}
-
-/// Waits `pause`, dropping what is sent meanwhile. False when every handle
-/// is gone.
-async fn drop_while_down(
-    peer: SiteId,
-    pause: Duration,
-    queue: &mut mpsc::Receiver<Queued>,
-    shared: &Shared,
-) -> bool {
-    let deadline = tokio::time::sleep(pause);
-    tokio::pin!(deadline);
-    loop {
-        tokio::select! {
-            _ = &mut deadline => return true,
-            queued = queue.recv() => match queued {
-                Some(q) => {
-                    bump(&shared.counters.dropped_down);
-                    shared.dropped_out(peer, q.seq, &q.msg, DropReason::PeerDown);
-                }
-                None => return false,
-            },
-        }
-    }
-}
-
-/// Writes the queue to one connection, in order, until it breaks.
-async fn write_connection(
-    stream: TcpStream,
-    peer: SiteId,
-    queue: &mut mpsc::Receiver<Queued>,
-    shared: &Shared,
-) -> End {
-    let (mut rd, wr) = stream.into_split();
-    let mut out = FramedWrite::new(wr, LinesCodec::new_with_max_length(MAX_LINE));
-    let lost = |e: LinesCodecError| End::Lost(e.to_string());
-    loop {
-        let first = tokio::select! {
-            queued = queue.recv() => match queued {
-                Some(q) => q,
-                None => return End::HandleGone,
-            },
-            reason = closed(&mut rd) => return End::Lost(reason),
-        };
-        let mut next = Some(first);
-        let mut batch = 0;
-        while let Some(Queued { msg, due, seq }) = next.take() {
-            if let Some(due) = due.filter(|&due| due > Instant::now()) {
-                if let Err(e) = SinkExt::<String>::flush(&mut out).await {
-                    return lost(e);
-                }
-                tokio::select! {
-                    _ = tokio::time::sleep_until(due) => {}
-                    reason = closed(&mut rd) => return End::Lost(reason),
-                }
-            }
-            match wire::encode_seq(shared.me, Some(seq), &msg) {
-                Ok(line) => {
-                    if let Err(e) = out.feed(line).await {
-                        return lost(e);
-                    }
-                    bump(&shared.counters.sent);
-                }
-                Err(e) => {
-                    bump(&shared.counters.dropped_too_large);
-                    shared.dropped_out(peer, seq, &msg, DropReason::TooLarge);
-                    warn!(
-                        site = shared.me,
-                        peer,
-                        kind = msg.kind().name(),
-                        "message not sent: {e}"
-                    );
-                }
-            }
-            batch += 1;
-            if batch < MAX_BATCH {
-                next = queue.try_recv().ok();
-            }
-        }
-        if let Err(e) = SinkExt::<String>::flush(&mut out).await {
-            return lost(e);
-        }
-    }
-}
-
-/// Resolves when the peer closes the connection (peers never write on a
-/// connection this site dialed; anything they do write is ignored).
-async fn closed(rd: &mut OwnedReadHalf) -> String {
-    let mut buf = [0u8; 512];
-    loop {
-        match rd.read(&mut buf).await {
-            Ok(0) => return "closed by peer".to_string(),
-            Ok(_) => {}
-            Err(e) => return e.to_string(),
-        }
-    }
 }

@@ -27,6 +27,8 @@ pub enum WireError {
     TooLarge(usize),
     #[error("malformed message: {0}")]
     Json(#[from] serde_json::Error),
+    #[error("a line to authenticate is not a JSON object")]
+    NotAnObject,
 }
 
 #[derive(Serialize)]

@@ -1,17 +1,24 @@
 //! The control endpoint (SPEC section 8): TCP on 127.0.0.1, one JSON object
-//! per line each way, requests answered in order.
+//! per line each way, requests answered in order. Its connections are
+//! limited as the peers' are (SPEC 7, [`Limits::CONTROL`]): a cap, a first
+//! request due soon after connecting, and at the cap a connection that has
+//! sent no request for long gives its place to a new one.
 //!
 //! The one place where a site's typed answers ([`Reply`]) become the JSON
 //! of the wire ([`to_wire`]), and lines of JSON become [`Request`]s.
 
 use super::api::{Answer, FaultSpec, Refusal, Reply, Request, SiteClient};
+use crate::net::limits::{Gate, Limits, Throttle, Ticket};
+use crate::net::transport::REFUSAL_LOG_EVERY;
 use crate::paxos::DecidedEntry;
 use crate::state::Tweet;
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as Json};
 use std::net::SocketAddr;
+use std::time::Duration;
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_util::codec::{Framed, LinesCodec, LinesCodecError};
 
 /// The longest request line accepted (a tweet is at most 280 characters; the
@@ -182,13 +189,39 @@ fn parse_log(body: &Json) -> Option<Request> {
 
 /// Serves the control protocol on `listener` until the task is dropped.
 pub async fn serve(listener: TcpListener, client: SiteClient) {
+    let gate = Gate::new(Limits::CONTROL);
+    let refusals = Throttle::new(REFUSAL_LOG_EVERY);
     loop {
-        let Ok((stream, peer)) = listener.accept().await else {
+        let (stream, peer) = match listener.accept().await {
+            Ok(accepted) => accepted,
+            Err(e) => {
+                // Out of file descriptors, say: wait instead of spinning.
+                tracing::warn!("accepting a control connection failed: {e}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let Some(ticket) = gate.admit() else {
+            if let Some(n) = refusals.check(&peer.ip()) {
+                let Limits {
+                    max_connections,
+                    idle,
+                    ..
+                } = Limits::CONTROL;
+                tracing::warn!(
+                    "control connection {peer} refused: {max_connections} connections open, \
+                     none quiet for {idle:?} ({n} more refused since the last report)"
+                );
+            }
             continue;
         };
         let client = client.clone();
         tokio::spawn(async move {
-            if let Err(e) = serve_connection(stream, client).await {
+            let end = tokio::select! {
+                _ = ticket.pushed_out() => Err("pushed out at the connection cap".to_string()),
+                end = serve_connection(stream, client, &ticket) => end,
+            };
+            if let Err(e) = end {
                 tracing::debug!("control connection {peer} closed: {e}");
             }
         });
@@ -198,28 +231,55 @@ pub async fn serve(listener: TcpListener, client: SiteClient) {
 async fn serve_connection(
     stream: tokio::net::TcpStream,
     client: SiteClient,
-) -> Result<(), LinesCodecError> {
+    ticket: &Ticket,
+) -> Result<(), String> {
     let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_REQUEST_LINE));
-    while let Some(line) = lines.next().await {
+    // Until the first request (blank lines and bytes that never make a line
+    // do not count).
+    let mut deadline = Some(Instant::now() + Limits::CONTROL.first_line);
+    loop {
+        let line = match deadline {
+            None => lines.next().await,
+            Some(at) => match tokio::time::timeout_at(at, lines.next()).await {
+                Ok(line) => line,
+                Err(_) => return Err("no complete request in time".to_string()),
+            },
+        };
+        let Some(line) = line else {
+            return Ok(());
+        };
         let reply = match line {
             Ok(line) if line.trim().is_empty() => continue,
-            Ok(line) => match parse_request(&line) {
-                Ok(req) => client.request(req).await,
-                Err(refusal) => Err(refusal),
-            },
+            Ok(line) => {
+                // A request: the connection has proven itself.
+                if deadline.take().is_some() {
+                    ticket.proven();
+                } else {
+                    ticket.active();
+                }
+                match parse_request(&line) {
+                    Ok(req) => client.request(req).await,
+                    Err(refusal) => Err(refusal),
+                }
+            }
             Err(LinesCodecError::MaxLineLengthExceeded) => {
                 // Answer, then close: the rest of the line cannot be framed.
                 let refusal = Refusal::bad_request(format!(
                     "request line longer than {MAX_REQUEST_LINE} bytes; {USAGE}"
                 ));
-                lines.send(encode(&Err(refusal))).await?;
+                lines
+                    .send(encode(&Err(refusal)))
+                    .await
+                    .map_err(|e| e.to_string())?;
                 return Ok(());
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(e.to_string()),
         };
-        lines.send(encode(&reply)).await?;
+        lines
+            .send(encode(&reply))
+            .await
+            .map_err(|e| e.to_string())?;
     }
-    Ok(())
 }
 
 /// One answer line.

@@ -238,6 +238,8 @@ async fn start_net(
         listen,
         peers,
         sites: config.sites.len() as u32,
+        secret: config.secret.clone(),
+        limits: net::Limits::PEER,
     };
     Ok(net::start(cfg, inbound).await?)
 }
