@@ -4,6 +4,7 @@ pub mod bench;
 pub mod config;
 pub mod ctl;
 pub mod demo;
+pub mod engine;
 pub mod logs;
 pub mod net;
 pub mod paxos;

@@ -112,6 +112,8 @@ enum Command {
         /// Slow motion: every message takes MS milliseconds more (timeouts scaled to match), so that rounds can be followed.
         #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..=10_000))]
         slow: Option<u64>,
+        #[command(flatten)]
+        step: tweettui::demo::step::StepArgs,
     },
     /// Play recordings (--record) of one or several sites, merged, with a time slider.
     Replay {
@@ -188,7 +190,12 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             record,
             slow,
             data_dir,
+            step,
         }) => {
+            if step.step {
+                tweettui::demo::step::run(step.options(sites, record)).await?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let opts = tweettui::demo::DemoOptions {
                 sites,
                 keep,

@@ -1,14 +1,16 @@
 //! The import check (`.ci/check-imports` runs it; so does `cargo test`):
 //! dependencies between the crate's top-level modules point one way.
 //!
-//! main (the binary) > demo, bench, ctl > ui > site > net, storage > paxos >
-//! state, config, logs, signal
+//! main (the binary) > demo, bench, ctl > ui > site, engine > net, storage >
+//! paxos > state, config, logs, signal
 //!
 //! A module may use the modules of a lower layer, never one of its own
 //! layer or above (a back edge). The UI sees only the site's public API
-//! (`site::api`), not its runtime: `main` composes the two. Every
-//! `crate::…` path of `src/` counts (`tweettui::…` in `src/main.rs`),
-//! outside comments.
+//! (`site::api`), not its runtime: `main` composes the two. The
+//! deterministic cluster engine sits beside the site runtime (it drives the
+//! same core over a virtual network and disks): the UI may use it, the
+//! site may not, nor it the site. Every `crate::…` path of `src/` counts
+//! (`tweettui::…` in `src/main.rs`), outside comments.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -18,7 +20,7 @@ const LAYERS: &[&[&str]] = &[
     &["main"],
     &["demo", "bench", "ctl"],
     &["ui"],
-    &["site"],
+    &["site", "engine"],
     &["net", "storage"],
     &["paxos"],
     &["state", "config", "logs", "signal"],

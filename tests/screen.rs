@@ -1282,6 +1282,12 @@ mod key_tables {
         same_keys("replay", tweettui::ui::replay::KEYS, |k| {
             tweettui::ui::replay::action(k).is_some()
         });
+        same_keys("step", tweettui::ui::step::KEYS, |k| {
+            tweettui::ui::step::step_key(k).is_some()
+        });
+        same_keys("in flight", tweettui::ui::panes::inflight::KEYS, |k| {
+            tweettui::ui::panes::inflight::action(k).is_some()
+        });
         // The input box edits with every other key: only its own keys
         // (not editing) must be listed; the editing entries edit.
         let edit = |k: &KeyEvent| input::action(k) == input::Action::Edit;

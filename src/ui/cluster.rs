@@ -5,6 +5,7 @@
 //! commands out and sends the events.
 
 use super::keys::{alt, ch, in_footer, Key, KeyHelp, DIGITS};
+use super::step::{StepCmd, StepView};
 use crate::paxos::Slot;
 use crate::site::api::SiteClient;
 use crate::state::op::Value;
@@ -23,6 +24,8 @@ pub enum DemoCmd {
         on: bool,
     },
     Chatter(bool),
+    /// `demo --step`: a step.
+    Step(StepCmd),
 }
 
 /// What the demo tells the UI.
@@ -47,6 +50,15 @@ pub enum DemoEvent {
     /// Something to tell the user (the message line).
     Info(String),
     Error(String),
+    /// `demo --step`: the cluster after a step (the messages in flight,
+    /// the clock, how it runs).
+    Step(Box<StepView>),
+    /// `demo --step`: the run starts again from its seed (an undo): forget
+    /// every site's state, trace and diagram; the events of the run that
+    /// remains follow.
+    Reset,
+    /// `demo --step`: a step's outcome, for the message line.
+    Note(String),
 }
 
 /// The demo's keys (on any pane; Alt and a digit anywhere).

@@ -5,6 +5,7 @@ use super::cluster::DEMO;
 use super::keys::{KeyHelp, ANYWHERE, ANY_PANE};
 use super::panes::{popup, Focus};
 use super::replay::KEYS as REPLAY;
+use super::step::KEYS as STEP;
 use super::text::pad;
 use super::theme::Theme;
 use ratatui::style::Modifier;
@@ -40,6 +41,8 @@ pub enum Mode {
     Site,
     Demo,
     Replay,
+    /// `demo --step`: the demo's keys, the step keys, the in-flight pane.
+    Step,
 }
 
 /// Every key table with its title, in the help's order (the demo's only
@@ -49,15 +52,23 @@ pub fn sections(mode: Mode) -> Vec<(&'static str, &'static [KeyHelp])> {
     if mode == Mode::Replay {
         out.push(("Replay (any pane, before the pane's own keys)", REPLAY));
     }
+    if mode == Mode::Step {
+        out.push(("Step mode (any pane, before the pane's own keys)", STEP));
+    }
     out.extend([
         ("Anywhere", ANYWHERE),
         (Focus::Input.title(), Focus::Input.keys()),
         ("Any pane (not the input box)", ANY_PANE),
         (Focus::Timeline.title(), Focus::Timeline.keys()),
+    ]);
+    if mode == Mode::Step {
+        out.push((Focus::InFlight.title(), Focus::InFlight.keys()));
+    }
+    out.extend([
         (Focus::Blocks.title(), Focus::Blocks.keys()),
         (Focus::Trace.title(), Focus::Trace.keys()),
     ]);
-    if mode == Mode::Demo {
+    if matches!(mode, Mode::Demo | Mode::Step) {
         out.push(("Demo (any pane; Alt+digit anywhere)", DEMO));
     }
     out.push(("Help and log popups", popup::KEYS));
@@ -110,10 +121,13 @@ pub fn footer(focus: Focus, mode: Mode) -> Vec<(&'static str, &'static str)> {
         out.extend(foot(REPLAY));
     }
     out.extend(foot(focus.keys()));
+    if mode == Mode::Step && focus != Focus::Input {
+        out.extend(foot(STEP));
+    }
     if focus != Focus::Input {
         let any = foot(ANY_PANE);
         out.push(any[0]);
-        if mode == Mode::Demo {
+        if matches!(mode, Mode::Demo | Mode::Step) {
             out.extend(foot(DEMO));
         }
         out.extend(any.into_iter().skip(1));

@@ -11,6 +11,8 @@ pub const MIN_H: u16 = 16;
 pub struct Areas {
     pub status: Rect,
     pub timeline: Rect,
+    /// The messages in flight (`demo --step`; empty otherwise).
+    pub inflight: Rect,
     pub blocks: Rect,
     pub trace: Rect,
     pub input: Rect,
@@ -21,13 +23,21 @@ pub struct Areas {
 /// The layout for a terminal of `area`; `None` when it is too small.
 /// `wide`: the trace pane takes the whole body (the space-time pane and
 /// the log grid need every column); the timeline and blocks are hidden.
-pub fn layout_for(area: Rect, wide: bool) -> Option<Areas> {
+/// `step` (`demo --step`): the in-flight pane takes the lower two thirds
+/// of the timeline's column.
+pub fn layout_for(area: Rect, wide: bool, step: bool) -> Option<Areas> {
     let mut a = layout(area)?;
     if wide {
         let body = a.timeline.union(a.trace);
         a.trace = body;
         a.timeline = Rect::default();
         a.blocks = Rect::default();
+    } else if step {
+        let top = (a.timeline.height / 3).max(4);
+        let [timeline, inflight] =
+            Layout::vertical([Constraint::Length(top), Constraint::Min(0)]).areas(a.timeline);
+        a.timeline = timeline;
+        a.inflight = inflight;
     }
     Some(a)
 }
@@ -54,6 +64,7 @@ pub fn layout(area: Rect) -> Option<Areas> {
     Some(Areas {
         status,
         timeline,
+        inflight: Rect::default(),
         blocks,
         trace,
         input,

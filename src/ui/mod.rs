@@ -20,6 +20,7 @@ pub mod panes;
 pub mod replay;
 pub mod seen;
 mod status;
+pub mod step;
 mod terminal;
 pub mod text;
 pub mod theme;

@@ -102,6 +102,13 @@ pub fn draw_status(app: &App, frame: &mut Frame, area: Rect) {
                 .droppable(4),
         );
     }
+    if let Some(st) = &app.step {
+        parts.push(
+            Part::new(step_part(app, &st.view, true))
+                .short(1, step_part(app, &st.view, false))
+                .droppable(3),
+        );
+    }
     parts.push(site_part(app));
     parts.push(
         Part::new(vec![Span::raw(format!("leader: {}", leader(app, true)))])
@@ -237,6 +244,22 @@ fn slider<'a>(app: &App, r: &crate::ui::replay::Replay, full: bool) -> Vec<Span<
         Span::styled(format!("{speed}× "), t.dim()),
         Span::styled(bar, t.ok()),
     ]
+}
+
+/// Step mode: running or paused, the virtual clock, the speed, the steps
+/// taken (short: the clock and the speed).
+fn step_part<'a>(app: &App, v: &crate::ui::step::StepView, full: bool) -> Vec<Span<'a>> {
+    let t = &app.theme;
+    let speed = crate::ui::step::SPEEDS.get(v.speed).copied().unwrap_or(1.0);
+    let mut spans = vec![
+        Span::styled(if v.playing { "▶ " } else { "⏸ " }, t.key()),
+        Span::raw(format!("t={}", crate::ui::step::secs(v.now_ms))),
+        Span::styled(format!(" {speed}×"), t.dim()),
+    ];
+    if full {
+        spans.push(Span::raw(format!(" · {}", plural(v.steps, "step"))));
+    }
+    spans
 }
 
 /// Who leads, as the shown site knows it; a leader that does not see a

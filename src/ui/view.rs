@@ -8,7 +8,7 @@ use super::help;
 use super::layout::{layout_for, MIN_H, MIN_W};
 use super::panes::popup::{self, Popup};
 use super::panes::trace::Wide;
-use super::panes::{blocks, grid, input, spacetime, timeline, trace, Focus, Level};
+use super::panes::{blocks, grid, inflight, input, spacetime, timeline, trace, Focus, Level};
 use super::text::{fit, width};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -18,7 +18,7 @@ use ratatui::Frame;
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let Some(a) = layout_for(area, app.trace.wide.is_some()) else {
+    let Some(a) = layout_for(area, app.trace.wide.is_some(), app.step.is_some()) else {
         draw_too_small(app, frame, area);
         return;
     };
@@ -39,6 +39,17 @@ pub fn draw(app: &App, frame: &mut Frame) {
         pending_rows: app.pending_rows(),
     };
     timeline::draw(&tl, frame, a.timeline);
+    if let Some((view, sel)) = app.inflight_view() {
+        let p = inflight::InFlightProps {
+            theme,
+            focused: app.focus == Focus::InFlight,
+            names: &names,
+            queue: &view.queue,
+            view: sel,
+            now_ms: view.now_ms,
+        };
+        inflight::draw(&p, frame, a.inflight);
+    }
     let rows = app.block_rows();
     let bl = blocks::BlocksProps {
         theme,

@@ -1,6 +1,8 @@
 //! Deterministic simulation of whole clusters of consensus cores.
 //!
-//! A seeded loop plays the network and the disks, for clusters of one to
+//! The cluster is the library's engine (`tweettui::engine`, which `demo
+//! --step` also runs on); a seeded loop plays the faults of the network
+//! and the disks, for clusters of one to
 //! seven sites: messages are lost, duplicated, delayed and reordered; links
 //! fail one direction at a time (one-way cuts, a site that cannot hear, a
 //! site that cannot speak, reachability that is not transitive) besides
@@ -19,11 +21,9 @@
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeMap, HashMap};
-use tweettui::paxos::{
-    AcceptorState, Core, CoreConfig, Input, Membership, Message, Output, Record, SiteId, Slot,
-};
+use tweettui::engine::{Copies, Engine, EngineConfig, EngineError, Env, Report};
+use tweettui::paxos::{CoreConfig, Input, Membership, Record, SiteId, Slot};
 use tweettui::state::op::{Command, Op, OpId, Value};
-use tweettui::state::State;
 
 const TIMEOUT_MS: u64 = 100;
 const SUBMIT_TIMEOUT_MS: u64 = 2_000;
@@ -276,7 +276,11 @@ fn sim_runs_are_not_trivial() {
                 sim.checker.chosen.len(),
                 sim.checker.done.len(),
                 sim.checker.submitted.len(),
-                sim.sites.iter().map(|s| s.boot).collect::<Vec<_>>()
+                sim.engine
+                    .sites()
+                    .iter()
+                    .map(|s| s.boot)
+                    .collect::<Vec<_>>()
             );
         }
     }

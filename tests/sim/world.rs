@@ -1,53 +1,58 @@
-//! The simulated world: sites (cores, replicated state, disks of pages),
-//! the network of queued messages with per-direction links, the faults,
-//! and the checks run after every step.
+//! The simulated world: the library's cluster engine (`tweettui::engine`:
+//! cores, replicated state, disks of pages, the network of queued messages
+//! with per-direction links) driven by seeded random faults, and the checks
+//! run after every step.
 
 use super::checker::*;
 use super::*;
 
-/// What survives a crash of one site.
-#[derive(Clone, Default)]
-pub(crate) struct Disk {
-    /// Records synced since the last checkpoint.
-    /// The WAL segment's bytes, as the real storage code writes them (one
-    /// batch per group commit); past its end, preallocated zeros.
-    pub(crate) wal: Vec<u8>,
-    /// Records in the batches whose sync completed.
-    pub(crate) synced: usize,
-    /// The last checkpoint: applied slots, state, acceptor state.
-    pub(crate) checkpoint: Option<(Slot, State, AcceptorState)>,
-    /// Decided values in slot order (the archive).
-    pub(crate) archive: Vec<Value>,
+/// The simulator's side of the engine's [`Env`]: the seeded random
+/// faults of the network (loss, duplication, long delays) and of torn
+/// writes (which pages reach the disk).
+pub(crate) struct SimEnv<'a> {
+    pub(crate) rng: &'a mut ChaCha8Rng,
+    pub(crate) faults: bool,
+    pub(crate) loss: f64,
+    pub(crate) dup: f64,
 }
 
-pub(crate) struct SimSite {
-    pub(crate) core: Option<Core>,
-    pub(crate) state: State,
-    pub(crate) disk: Disk,
-    pub(crate) boot: u64,
-    pub(crate) seq: u64,
-    pub(crate) since_checkpoint: u64,
+impl SimEnv<'_> {
+    fn delay(&mut self) -> u64 {
+        if self.faults && self.rng.random_bool(0.02) {
+            self.rng.random_range(TIMEOUT_MS..5 * TIMEOUT_MS)
+        } else {
+            self.rng.random_range(1..=15)
+        }
+    }
 }
 
-pub(crate) struct Envelope {
-    pub(crate) at: u64,
-    pub(crate) from: SiteId,
-    pub(crate) to: SiteId,
-    pub(crate) msg: Message,
+impl Env for SimEnv<'_> {
+    fn copies(&mut self, _from: SiteId, _to: SiteId) -> Copies {
+        if self.faults && self.rng.random_bool(self.loss) {
+            return Copies::Lost;
+        }
+        let two = self.faults && self.rng.random_bool(self.dup);
+        let first = self.delay();
+        if two {
+            Copies::Two(first, self.delay())
+        } else {
+            Copies::One(first)
+        }
+    }
+
+    fn page_reaches(&mut self) -> bool {
+        self.rng.random_bool(0.5)
+    }
 }
 
 pub(crate) struct Sim {
     pub(crate) seed: u64,
     pub(crate) p: Params,
     pub(crate) rng: ChaCha8Rng,
-    pub(crate) now: u64,
     pub(crate) step: u64,
-    pub(crate) sites: Vec<SimSite>,
+    /// The cluster: cores, the network's queue and links, the disks.
+    pub(crate) engine: Engine,
     pub(crate) users: Vec<String>,
-    pub(crate) net: Vec<Envelope>,
-    /// `cut[a][b]`: messages from site a to site b are lost (one direction
-    /// of one link; a partition cuts both directions of many).
-    pub(crate) cut: Vec<Vec<bool>>,
     pub(crate) loss: f64,
     pub(crate) dup: f64,
     pub(crate) faults: bool,
@@ -77,15 +82,15 @@ pub(crate) const HOLD_WATCH_MS: u64 = 10 * TIMEOUT_MS;
 impl Sim {
     pub(crate) fn new(seed: u64, p: Params) -> Result<Sim, Violation> {
         let users: Vec<String> = (0..p.sites).map(|i| format!("u{i}")).collect();
+        let mut cfg = EngineConfig::new(users.clone());
+        cfg.checkpoint_every = CHECKPOINT_EVERY;
+        cfg.wal_record_by_record = p.flaw == Flaw::NonAtomicGroupCommit;
         let mut sim = Sim {
             seed,
             rng: ChaCha8Rng::seed_from_u64(seed),
-            now: 0,
             step: 0,
-            sites: Vec::new(),
-            users: users.clone(),
-            net: Vec::new(),
-            cut: vec![vec![false; p.sites as usize]; p.sites as usize],
+            engine: Engine::new(cfg),
+            users,
             loss: 0.0,
             dup: 0.0,
             faults: true,
@@ -98,16 +103,6 @@ impl Sim {
             must_decide: Default::default(),
             p,
         };
-        for _ in 0..sim.p.sites {
-            sim.sites.push(SimSite {
-                core: None,
-                state: State::new(users.clone()),
-                disk: Disk::default(),
-                boot: 0,
-                seq: 0,
-                since_checkpoint: 0,
-            });
-        }
         for i in 0..sim.p.sites {
             sim.restart(i)?;
         }
@@ -118,7 +113,7 @@ impl Sim {
         Violation {
             seed: self.seed,
             step: self.step,
-            now: self.now,
+            now: self.engine.now(),
             what,
         }
     }
@@ -141,218 +136,131 @@ impl Sim {
         cfg
     }
 
+    /// The engine and the faults of the moment, to drive it with.
+    pub(crate) fn parts(&mut self) -> (&mut Engine, SimEnv<'_>) {
+        let env = SimEnv {
+            rng: &mut self.rng,
+            faults: self.faults,
+            loss: self.loss,
+            dup: self.dup,
+        };
+        (&mut self.engine, env)
+    }
+
     /// Starts (or restarts) a site from what its disk holds.
     pub(crate) fn restart(&mut self, site: SiteId) -> Result<(), Violation> {
         let cfg = self.core_config(site);
-        let s = &mut self.sites[site as usize];
-        let (applied, state, mut acceptor) = match &s.disk.checkpoint {
-            Some((a, st, acc)) => (*a, st.clone(), acc.clone()),
-            None => (0, State::new(self.users.clone()), AcceptorState::default()),
-        };
-        // The real WAL recovery decides what survived on these bytes.
-        let path = std::path::Path::new("sim.wal");
-        let recovered = match tweettui::storage::recover_wal_segment(&s.disk.wal, path) {
+        let mut recovered = match self.engine.recover(site) {
             Ok(r) => r,
-            Err(e) => {
-                let what = format!("site {site} refuses to start after a crash: {e}");
-                return Err(self.fail(what));
-            }
+            Err(e) => return Err(self.fail(e.0)),
         };
-        if recovered.records.len() != s.disk.synced {
-            let what = format!(
-                "durability: site {site} recovered {} WAL records, {} were synced",
-                recovered.records.len(),
-                s.disk.synced
-            );
-            return Err(self.fail(what));
-        }
-        s.disk.wal.truncate(recovered.good_end as usize);
-        for r in &recovered.records {
-            acceptor.apply(r);
-        }
         match self.p.flaw {
-            Flaw::None => {}
-            Flaw::ForgetPromise => acceptor.promised = Default::default(),
-            Flaw::ForgetAccepted => acceptor.accepted.clear(),
+            Flaw::ForgetPromise => recovered.acceptor.promised = Default::default(),
+            Flaw::ForgetAccepted => recovered.acceptor.accepted.clear(),
             _ => {}
         }
-        s.disk.archive.truncate(applied as usize);
-        s.state = state;
-        s.boot += 1;
-        s.seq = 0;
-        let mut core = Core::new(cfg, acceptor, applied);
-        let out = core.start(self.now);
-        self.sites[site as usize].core = Some(core);
-        self.carry_out(site, out, false)
+        let (engine, mut env) = self.parts();
+        let report = engine.boot(site, cfg, recovered, &mut env);
+        self.check(site, report)
     }
 
     /// Every other site is up... or down with its disk, and votes.
     pub(crate) fn all_others_vote(&self, site: SiteId) -> bool {
         (0..self.p.sites).filter(|&i| i != site).all(|i| {
             !self.wiped.contains(&i)
-                && self.sites[i as usize]
-                    .core
-                    .as_ref()
+                && self
+                    .engine
+                    .core(i)
                     .is_none_or(|c| c.membership() == Membership::Voting)
         })
     }
 
     pub(crate) fn crash(&mut self, site: SiteId) {
-        let s = &mut self.sites[site as usize];
-        s.core = None;
+        self.engine.crash(site);
         self.open.retain(|_, &mut at| at != site);
     }
 
-    pub(crate) fn alive(&self) -> Vec<SiteId> {
-        (0..self.p.sites)
-            .filter(|&i| self.sites[i as usize].core.is_some())
-            .collect()
-    }
-
     pub(crate) fn connected(&self, a: SiteId, b: SiteId) -> bool {
-        !self.cut[a as usize][b as usize]
+        self.engine.connected(a, b)
     }
 
     /// One change of the network: a new fault, or all links healed.
     pub(crate) fn network_fault(&mut self) {
         let n = self.p.sites as usize;
         let pick = |rng: &mut ChaCha8Rng| rng.random_range(0..n);
+        let mut cut = self.engine.cuts().to_vec();
         match self.rng.random_range(0..6) {
-            0 => self.cut = vec![vec![false; n]; n],
+            0 => cut = vec![vec![false; n]; n],
             1 => {
                 // A two-sided partition into two random sides.
                 let side: Vec<bool> = (0..n).map(|_| self.rng.random_bool(0.5)).collect();
                 for a in 0..n {
                     for b in 0..n {
-                        self.cut[a][b] = side[a] != side[b];
+                        cut[a][b] = side[a] != side[b];
                     }
                 }
             }
             2 => {
                 // One direction of one link flips.
                 let (a, b) = (pick(&mut self.rng), pick(&mut self.rng));
-                self.cut[a][b] = !self.cut[a][b];
+                cut[a][b] = !cut[a][b];
             }
             3 => {
                 // A site that cannot hear (a firewall on its inbound port).
                 let deaf = pick(&mut self.rng);
-                for a in 0..n {
-                    self.cut[a][deaf] = true;
+                for row in cut.iter_mut() {
+                    row[deaf] = true;
                 }
             }
             4 => {
                 // A site that cannot speak.
                 let mute = pick(&mut self.rng);
-                for b in 0..n {
-                    self.cut[mute][b] = true;
-                }
+                cut[mute].fill(true);
             }
             _ => {
                 // Reachability that is not transitive: a and c lose each
                 // other while both still see everyone else.
                 let (a, c) = (pick(&mut self.rng), pick(&mut self.rng));
-                self.cut[a][c] = true;
-                self.cut[c][a] = true;
+                cut[a][c] = true;
+                cut[c][a] = true;
             }
         }
+        self.engine.set_cuts(cut);
     }
 
-    /// Writes one group commit into a site's WAL bytes. With `torn`, the
-    /// power fails during it: each page the batch touches reaches the disk
-    /// or not, in any combination. Returns whether the whole batch is there.
-    pub(crate) fn write_batch(&mut self, site: SiteId, records: &[Record], torn: bool) -> bool {
-        if records.is_empty() {
-            return true;
-        }
-        // The flawed WAL writes a group commit as one batch per record, so
-        // that a torn write can keep part of it.
-        let batches: Vec<&[Record]> = if self.p.flaw == Flaw::NonAtomicGroupCommit {
-            records.chunks(1).collect()
-        } else {
-            vec![records]
-        };
-        let mut bytes = Vec::new();
-        for batch in batches {
-            match tweettui::storage::encode_wal_batch(batch) {
-                Ok(b) => bytes.extend(b),
-                Err(_) => return false,
-            }
-        }
-        let page = tweettui::storage::WAL_PAGE;
-        let start = self.sites[site as usize].disk.wal.len();
-        let end = start + bytes.len();
-        let mut image = std::mem::take(&mut self.sites[site as usize].disk.wal);
-        image.resize(end, 0);
-        let mut whole = true;
-        let mut p = start / page * page;
-        while p < end {
-            let (lo, hi) = (p.max(start), (p + page).min(end));
-            let reaches = !torn || self.rng.random_bool(0.5);
-            if reaches {
-                image[lo..hi].copy_from_slice(&bytes[lo - start..hi - start]);
-            }
-            whole &= reaches;
-            p += page;
-        }
-        let disk = &mut self.sites[site as usize].disk;
-        if whole {
-            disk.synced += records.len();
-        } else {
-            // What did not reach the disk is zeros (preallocated space).
-            while image.last() == Some(&0) && image.len() > start {
-                image.pop();
-            }
-        }
-        disk.wal = image;
-        whole
-    }
-
-    /// Carries out one step's output the way the runtime must. With `torn`,
-    /// the site crashes in the middle of its group commit: some pages of the
-    /// batch reach the disk and nothing else happens.
-    pub(crate) fn carry_out(
+    /// Checks what a step did, as the runtime would report it: decisions
+    /// as soon as they are durable (with one site, a decide lost in a torn
+    /// write was never chosen), submissions done or failed.
+    pub(crate) fn check(
         &mut self,
         site: SiteId,
-        out: Output,
-        torn: bool,
+        report: Result<Report, EngineError>,
     ) -> Result<(), Violation> {
-        let whole = self.write_batch(site, &out.persist, torn);
-        let keep = if whole { out.persist.len() } else { 0 };
-        // A decision counts as chosen once it is durable somewhere (with
-        // one site, a decide lost in a torn write was never chosen).
-        for r in &out.persist[..keep] {
+        let report = match report {
+            Ok(r) => r,
+            Err(e) => return Err(self.fail(e.0)),
+        };
+        for r in &report.durable {
             if let Record::Decide { slot, value } = r {
                 if let Err(e) = self.checker.decided(site, *slot, value) {
                     return Err(self.fail(e));
                 }
             }
         }
-        if torn {
+        if report.torn {
             self.crash(site);
             return Ok(());
         }
-        let s = &mut self.sites[site as usize];
-        for (slot, value) in &out.committed {
-            if let Err(e) = s.state.apply(*slot, value) {
-                return Err(self.fail(format!("apply order at site {site}: {e}")));
-            }
-            if s.disk.archive.len() as Slot != *slot {
-                let have = s.disk.archive.len();
-                return Err(self.fail(format!(
-                    "apply order at site {site}: slot {slot} committed after {have} slots"
-                )));
-            }
-            s.disk.archive.push(value.clone());
-            s.since_checkpoint += 1;
-        }
-        let applied = s.state.next_slot();
-        for c in &out.completed {
+        for c in &report.completed {
             self.open.remove(&c.id);
-            if let Err(e) = self.checker.completed(c.id, c.slot, c.index, applied) {
+            if let Err(e) = self
+                .checker
+                .completed(c.id, c.slot, c.index, report.applied)
+            {
                 return Err(self.fail(format!("site {site}: {e}")));
             }
         }
-        for id in &out.failed {
+        for id in &report.failed {
             self.open.remove(id);
             if self.after_heal.contains(id) {
                 return Err(self.fail(format!(
@@ -366,64 +274,7 @@ impl Sim {
                 )));
             }
         }
-        for (to, msg) in out.send {
-            self.transmit(site, to, msg);
-        }
-        for req in out.serve {
-            let s = &self.sites[site as usize];
-            let entries = (req.from..req.to.min(s.disk.archive.len() as Slot))
-                .map(|slot| tweettui::paxos::DecidedEntry {
-                    slot,
-                    value: s.disk.archive[slot as usize].clone(),
-                })
-                .collect();
-            let msg = Message::Decided {
-                decided_upto: req.decided_upto,
-                entries,
-                promised: Default::default(),
-                probe: 0,
-            };
-            self.transmit(site, req.to_site, msg);
-        }
-        // Checkpoint now and then: the WAL restarts empty.
-        let s = &mut self.sites[site as usize];
-        if s.since_checkpoint >= CHECKPOINT_EVERY {
-            if let Some(core) = &s.core {
-                s.disk.checkpoint = Some((
-                    s.state.next_slot(),
-                    s.state.clone(),
-                    core.acceptor_snapshot(),
-                ));
-                s.disk.wal.clear();
-                s.disk.synced = 0;
-                s.since_checkpoint = 0;
-            }
-        }
         Ok(())
-    }
-
-    pub(crate) fn transmit(&mut self, from: SiteId, to: SiteId, msg: Message) {
-        if !self.connected(from, to) || (self.faults && self.rng.random_bool(self.loss)) {
-            return;
-        }
-        let copies = if self.faults && self.rng.random_bool(self.dup) {
-            2
-        } else {
-            1
-        };
-        for _ in 0..copies {
-            let delay = if self.faults && self.rng.random_bool(0.02) {
-                self.rng.random_range(TIMEOUT_MS..5 * TIMEOUT_MS)
-            } else {
-                self.rng.random_range(1..=15)
-            };
-            self.net.push(Envelope {
-                at: self.now + delay,
-                from,
-                to,
-                msg: msg.clone(),
-            });
-        }
     }
 
     /// Whether faults may change now.
@@ -440,9 +291,8 @@ impl Sim {
             let set: Vec<SiteId> = (0..n).filter(|i| mask & (1 << i) != 0).collect();
             let ok = set.len() > best.len()
                 && set.iter().all(|&a| {
-                    self.sites[a as usize]
-                        .core
-                        .as_ref()
+                    self.engine
+                        .core(a)
                         .is_some_and(|c| c.membership() == Membership::Voting)
                 })
                 && set
@@ -464,24 +314,25 @@ impl Sim {
         self.holding = true;
         self.loss = 0.0;
         self.dup = 0.0;
-        let n = self.p.sites as usize;
+        let n = self.p.sites;
         if self.p.deaf_in_hold && n >= 3 {
             // The last n - q sites hear nobody from now on.
             for deaf in (n / 2 + 1)..n {
                 for from in 0..n {
-                    self.cut[from][deaf] = true;
+                    self.engine.set_cut(from, deaf, true);
                 }
             }
         }
         self.majority = self.largest_talking_set();
         let quorum = self.p.sites as usize / 2 + 1;
-        let start = self.now;
-        while self.now < start + HOLD_MS {
-            let watch = self.now >= start + HOLD_SETTLE_MS
-                && self.now < start + HOLD_SETTLE_MS + HOLD_WATCH_MS
+        let start = self.engine.now();
+        while self.engine.now() < start + HOLD_MS {
+            let now = self.engine.now();
+            let watch = now >= start + HOLD_SETTLE_MS
+                && now < start + HOLD_SETTLE_MS + HOLD_WATCH_MS
                 && self.majority.len() >= quorum;
             self.step += 1;
-            self.now += TICK_MS;
+            self.engine.advance(TICK_MS);
             // Users submit everywhere (a site that cannot hear has work and
             // would run for leader); what the majority's users submit must
             // be decided.
@@ -502,23 +353,14 @@ impl Sim {
 
     pub(crate) fn feed(&mut self, site: SiteId, input: Input) -> Result<(), Violation> {
         let torn = self.chaos() && self.rng.random_bool(0.0005);
-        let Some(core) = self.sites[site as usize].core.as_mut() else {
-            return Ok(());
-        };
-        let out = core.step(self.now, input);
-        self.carry_out(site, out, torn)
+        let (engine, mut env) = self.parts();
+        let report = engine.step(site, input, torn, &mut env);
+        self.check(site, report)
     }
 
     pub(crate) fn submit(&mut self, site: SiteId) -> Result<Option<OpId>, Violation> {
-        let s = &mut self.sites[site as usize];
-        if s.core.is_none() {
+        let Some(id) = self.engine.next_op_id(site) else {
             return Ok(None);
-        }
-        s.seq += 1;
-        let id = OpId {
-            site,
-            boot: s.boot,
-            seq: s.seq,
         };
         let user = self.users[site as usize].clone();
         let other = self.users[self.rng.random_range(0..self.users.len())].clone();
@@ -534,7 +376,8 @@ impl Sim {
             _ => Op::Tweet {
                 user,
                 text: format!("t{}", id),
-                time: chrono::DateTime::from_timestamp_millis(self.now as i64).unwrap_or_default(),
+                time: chrono::DateTime::from_timestamp_millis(self.engine.now() as i64)
+                    .unwrap_or_default(),
             },
         };
         let cmd = Command { id, op };
@@ -550,10 +393,10 @@ impl Sim {
     /// One slice of time: random faults, submissions, deliveries, ticks.
     pub(crate) fn advance(&mut self, submit_rate: f64) -> Result<(), Violation> {
         self.step += 1;
-        self.now += TICK_MS;
+        self.engine.advance(TICK_MS);
         let n = self.p.sites;
         if self.faults {
-            let down = n as usize - self.alive().len();
+            let down = n as usize - self.engine.alive().len();
             let max_down = (n as usize - 1) / 2;
             if self.rng.random_bool(0.004) && down < max_down.max(1) {
                 let victim = self.rng.random_range(0..n);
@@ -561,14 +404,12 @@ impl Sim {
                 // Now and then the disk is lost too (a replaced disk), while
                 // every other site votes: one amnesiac at a time.
                 if n > 1 && self.rng.random_bool(0.3) && self.all_others_vote(victim) {
-                    self.sites[victim as usize].disk = Disk::default();
+                    self.engine.wipe(victim);
                     self.wiped.push(victim);
                 }
             }
             if self.rng.random_bool(0.01) {
-                let dead: Vec<SiteId> = (0..n)
-                    .filter(|&i| self.sites[i as usize].core.is_none())
-                    .collect();
+                let dead: Vec<SiteId> = (0..n).filter(|&i| !self.engine.is_up(i)).collect();
                 if let Some(&d) = dead.first() {
                     self.restart(d)?;
                 }
@@ -592,15 +433,7 @@ impl Sim {
     pub(crate) fn deliver_and_tick(&mut self) -> Result<(), Violation> {
         let n = self.p.sites;
         // Deliver what is due, in a random order among simultaneous ones.
-        let mut due = Vec::new();
-        let mut i = 0;
-        while i < self.net.len() {
-            if self.net[i].at <= self.now {
-                due.push(self.net.swap_remove(i));
-            } else {
-                i += 1;
-            }
-        }
+        let mut due = self.engine.take_due(self.engine.now());
         for k in (1..due.len()).rev() {
             let j = self.rng.random_range(0..=k);
             due.swap(k, j);
@@ -622,7 +455,8 @@ impl Sim {
         }
         if std::env::var("SIM_DEBUG").is_ok() && self.step.is_multiple_of(20) {
             let v: Vec<String> = self
-                .sites
+                .engine
+                .sites()
                 .iter()
                 .map(|s| match &s.core {
                     Some(c) => format!(
@@ -636,20 +470,19 @@ impl Sim {
                     None => "down".into(),
                 })
                 .collect();
-            eprintln!("t={} faults={} {:?}", self.now, self.faults, v);
+            eprintln!("t={} faults={} {:?}", self.engine.now(), self.faults, v);
         }
-        let sites = &self.sites;
+        let engine = &self.engine;
         self.wiped.retain(|&w| {
-            sites[w as usize]
-                .core
-                .as_ref()
+            engine
+                .core(w)
                 .is_none_or(|c| c.membership() != Membership::Voting)
         });
         Ok(())
     }
 
     pub(crate) fn check_logs(&self) -> Result<(), Violation> {
-        for (i, s) in self.sites.iter().enumerate() {
+        for (i, s) in self.engine.sites().iter().enumerate() {
             if let Err(e) = self.checker.applied_log(i as SiteId, &s.disk.archive) {
                 return Err(self.fail(e));
             }
@@ -670,12 +503,11 @@ impl Sim {
         }
         // Heal: everyone up, no partition, no loss; a few more submissions.
         self.faults = false;
-        let n = self.p.sites as usize;
-        self.cut = vec![vec![false; n]; n];
+        self.engine.heal_all();
         self.loss = 0.0;
         self.dup = 0.0;
         for i in 0..self.p.sites {
-            if self.sites[i as usize].core.is_none() {
+            if !self.engine.is_up(i) {
                 self.restart(i)?;
             }
         }
@@ -691,7 +523,8 @@ impl Sim {
             }
         }
         let prefixes: Vec<Slot> = self
-            .sites
+            .engine
+            .sites()
             .iter()
             .map(|s| s.core.as_ref().map_or(0, |c| c.decided_prefix()))
             .collect();
@@ -716,7 +549,7 @@ impl Sim {
             .is_none_or(|&m| m + 1 == chosen);
         contiguous
             && self.open.is_empty()
-            && self.sites.iter().all(|s| {
+            && self.engine.sites().iter().all(|s| {
                 s.core
                     .as_ref()
                     .is_some_and(|c| c.decided_prefix() == chosen && c.pending_count() == 0)
@@ -724,8 +557,9 @@ impl Sim {
     }
 
     pub(crate) fn check_final_states(&self) -> Result<(), Violation> {
-        let first = &self.sites[0].state;
-        for (i, s) in self.sites.iter().enumerate() {
+        let sites = self.engine.sites();
+        let first = &sites[0].state;
+        for (i, s) in sites.iter().enumerate() {
             if s.state != *first {
                 return Err(self.fail(format!(
                     "determinism: site {i}'s state differs from site 0's"
@@ -734,7 +568,7 @@ impl Sim {
         }
         // Exactly-once application: a tweet that reached the log twice
         // shows once.
-        let want = distinct_tweets(&self.sites[0].disk.archive);
+        let want = distinct_tweets(&sites[0].disk.archive);
         if first.tweet_count() != want {
             return Err(self.fail(format!(
                 "exactly-once: the state shows {} tweets, the log holds {want} distinct ones",

@@ -133,6 +133,9 @@ impl App {
             }
             DemoEvent::Info(text) => self.say(Level::Info, text),
             DemoEvent::Error(e) => self.say(Level::Error, e),
+            DemoEvent::Step(view) => self.on_step_view(*view),
+            DemoEvent::Reset => self.on_reset(),
+            DemoEvent::Note(text) => self.say(Level::Info, text),
         }
     }
 }

@@ -14,11 +14,13 @@ mod demo;
 mod replay;
 mod requests;
 mod sites;
+mod step;
 #[cfg(test)]
 mod tests;
 
 pub use requests::{Pending, PendingOp, LOG_WINDOW, MAX_PENDING_ROWS};
 pub use sites::SiteModel;
+pub use step::Stepped;
 
 use super::clock::Clock;
 use super::cluster::{DemoCmd, DemoEvent, SafetyCheck};
@@ -29,7 +31,7 @@ use super::panes::input::InputBox;
 use super::panes::popup::{self, Popup};
 use super::panes::timeline::{self, TimelinePane};
 use super::panes::trace::{self, TracePane, TraceSettings};
-use super::panes::{blocks, Ask, Focus, Level};
+use super::panes::{blocks, inflight, Ask, Focus, Level};
 use super::seen::{Diagram, Grid};
 use super::theme::Theme;
 use crate::paxos::SiteId;
@@ -119,6 +121,8 @@ pub struct App {
     pub quit: bool,
     /// `tweettui replay`: the player and its slider.
     pub replay: Option<Box<crate::ui::replay::Replay>>,
+    /// `demo --step`: the stepped cluster (the in-flight pane).
+    pub step: Option<Stepped>,
     /// Replay: the position each site's trace shows.
     synced: Vec<Option<usize>>,
     next_tag: u64,
@@ -153,6 +157,7 @@ impl App {
             mouse_capture: cfg.mouse_capture,
             quit: false,
             replay: None,
+            step: None,
             synced: Vec::new(),
             next_tag: 0,
         }
@@ -181,6 +186,7 @@ impl App {
         layout_for(
             Rect::new(0, 0, self.size.0, self.size.1),
             self.trace.wide.is_some(),
+            self.step.is_some(),
         )
     }
 
@@ -188,6 +194,8 @@ impl App {
     pub fn mode(&self) -> help::Mode {
         if self.replay.is_some() {
             help::Mode::Replay
+        } else if self.step.is_some() {
+            help::Mode::Step
         } else if self.demo {
             help::Mode::Demo
         } else {
@@ -286,8 +294,12 @@ impl App {
         match anywhere {
             Some(Anywhere::Help) => return self.open_help(),
             Some(Anywhere::MouseCapture) => return self.switch_mouse_capture(fx),
-            Some(Anywhere::FocusNext) => return self.set_focus(self.focus.next()),
-            Some(Anywhere::FocusPrev) => return self.set_focus(self.focus.prev()),
+            Some(Anywhere::FocusNext) => {
+                return self.set_focus(self.focus.next(self.step.is_some()))
+            }
+            Some(Anywhere::FocusPrev) => {
+                return self.set_focus(self.focus.prev(self.step.is_some()))
+            }
             Some(Anywhere::Quit) | None => {}
         }
         if key.modifiers.contains(KeyModifiers::ALT) {
@@ -298,6 +310,11 @@ impl App {
         if self.replay.is_some() && self.focus != Focus::Input {
             if let Some(a) = crate::ui::replay::action(&key) {
                 return self.on_replay_key(a, fx);
+            }
+        }
+        if self.step.is_some() && self.focus != Focus::Input {
+            if let Some(k) = crate::ui::step::step_key(&key) {
+                return self.on_step_key(k, fx);
             }
         }
         let ask = match self.focus {
@@ -335,6 +352,10 @@ impl App {
                 Some(a) => self.with_trace(|t| t.apply(a)),
                 None => Ask::Nothing,
             },
+            Focus::InFlight => match inflight::action(key) {
+                Some(a) => self.inflight_key(a),
+                None => Ask::Nothing,
+            },
             Focus::Input => Ask::Nothing,
         }
     }
@@ -365,6 +386,7 @@ impl App {
                 let ask = self.with_trace(|t| t.filter_slot(slot));
                 self.carry_out(ask, fx);
             }
+            Ask::Step(cmd) => fx.push(Effect::Demo(DemoCmd::Step(cmd))),
         }
     }
 
@@ -487,6 +509,7 @@ impl App {
         let p = Position::new(col, row);
         [
             (a.timeline, Focus::Timeline),
+            (a.inflight, Focus::InFlight),
             (a.blocks, Focus::Blocks),
             (a.trace, Focus::Trace),
             (a.input, Focus::Input),
@@ -521,6 +544,7 @@ impl App {
                 self.with_timeline(|t| t.apply(timeline::Action::Select(delta)));
             }
             Some(Focus::Trace) => self.with_trace(|t| t.scroll(delta)),
+            Some(Focus::InFlight) => self.inflight_wheel(delta),
             Some(Focus::Blocks) => {
                 let n = self.block_rows().len();
                 blocks::wheel(delta, n, &mut self.site_mut().block_sel);

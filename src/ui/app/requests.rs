@@ -145,6 +145,11 @@ impl App {
             PendingOp::Log => "fetching the log…".to_string(),
         };
         self.say(Level::Pending, text);
+        if self.step.is_some() && op != PendingOp::Log {
+            // Step mode: nothing moves until the user steps; the operation
+            // waits in flight, where the keys are.
+            self.set_focus(Focus::InFlight);
+        }
         self.pending.push(Pending {
             tag,
             site,

@@ -5,6 +5,7 @@
 
 pub mod blocks;
 pub mod grid;
+pub mod inflight;
 pub mod input;
 pub mod popup;
 pub mod spacetime;
@@ -13,6 +14,7 @@ pub mod trace;
 
 use super::command::Command;
 use super::keys::KeyHelp;
+use super::step::StepCmd;
 use super::theme::Theme;
 use crate::paxos::Slot;
 use ratatui::layout::Rect;
@@ -24,21 +26,40 @@ use ratatui::widgets::{Block, BorderType};
 pub enum Focus {
     Input,
     Timeline,
+    /// The messages in flight (`demo --step` only).
+    InFlight,
     Blocks,
     Trace,
 }
 
 impl Focus {
-    const ORDER: [Focus; 4] = [Focus::Input, Focus::Timeline, Focus::Blocks, Focus::Trace];
+    const ORDER: [Focus; 5] = [
+        Focus::Input,
+        Focus::Timeline,
+        Focus::InFlight,
+        Focus::Blocks,
+        Focus::Trace,
+    ];
 
-    pub fn next(self) -> Focus {
-        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
-        Self::ORDER[(i + 1) % 4]
+    /// The panes in focus order; the in-flight pane only in step mode.
+    fn order(step: bool) -> Vec<Focus> {
+        Self::ORDER
+            .into_iter()
+            .filter(|f| step || *f != Focus::InFlight)
+            .collect()
     }
 
-    pub fn prev(self) -> Focus {
-        let i = Self::ORDER.iter().position(|f| *f == self).unwrap_or(0);
-        Self::ORDER[(i + 3) % 4]
+    /// The next pane (`step`: in step mode).
+    pub fn next(self, step: bool) -> Focus {
+        let order = Self::order(step);
+        let i = order.iter().position(|f| *f == self).unwrap_or(0);
+        order[(i + 1) % order.len()]
+    }
+
+    pub fn prev(self, step: bool) -> Focus {
+        let order = Self::order(step);
+        let i = order.iter().position(|f| *f == self).unwrap_or(0);
+        order[(i + order.len() - 1) % order.len()]
     }
 
     /// The pane's key table.
@@ -46,6 +67,7 @@ impl Focus {
         match self {
             Focus::Input => input::KEYS,
             Focus::Timeline => timeline::KEYS,
+            Focus::InFlight => inflight::KEYS,
             Focus::Blocks => blocks::KEYS,
             Focus::Trace => trace::KEYS,
         }
@@ -56,6 +78,7 @@ impl Focus {
         match self {
             Focus::Input => "Input box",
             Focus::Timeline => "Timeline",
+            Focus::InFlight => "In flight (demo --step)",
             Focus::Blocks => "Blocks",
             Focus::Trace => "Paxos trace",
         }
@@ -89,6 +112,8 @@ pub enum Ask {
     SlotPrompt,
     /// Filter the trace by this slot (`None`: all slots).
     FilterSlot(Option<Slot>),
+    /// A step of `demo --step` (the in-flight pane's keys).
+    Step(StepCmd),
 }
 
 impl Ask {

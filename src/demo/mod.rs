@@ -11,6 +11,11 @@
 //! The split stays the same as for one site: the [`Controller`] task owns
 //! the runtimes and carries out [`DemoCmd`]s; the UI only renders and sends
 //! commands, and hears back through [`DemoEvent`]s.
+//!
+//! `demo --step` ([`step`]) runs the same screen on the deterministic
+//! engine instead: nothing moves until the user acts.
+
+pub mod step;
 
 use crate::config::Config;
 use crate::site::api::{FaultSpec, Request, SiteClient, SiteEvent};
@@ -423,6 +428,8 @@ impl Controller {
                     Some(DemoCmd::Crash(i)) => self.crash(i).await,
                     Some(DemoCmd::Restart(i)) => self.restart(i).await,
                     Some(DemoCmd::CutOff { site, on }) => self.cut_off(site, on).await,
+                    // Steps are for `demo --step` (`step.rs`).
+                    Some(DemoCmd::Step(_)) => {}
                     Some(DemoCmd::Chatter(on)) => {
                         self.chatter = on;
                         chat_at = Self::next_chat();
