@@ -60,6 +60,13 @@ struct CtlConfigArg {
     config: Option<PathBuf>,
 }
 
+/// What `bench` measures.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum BenchTarget {
+    Tweettui,
+    Etcd,
+}
+
 #[derive(Subcommand, Debug)]
 enum Command {
     /// Send one control request to a running site and print the answer (see `ctl --help`).
@@ -92,6 +99,12 @@ enum Command {
         /// Measure the running sites of the config instead of starting a cluster.
         #[arg(long)]
         remote: bool,
+        /// What to measure: tweettui, or an etcd cluster at --endpoints (the same load).
+        #[arg(long, value_enum, default_value = "tweettui")]
+        target: BenchTarget,
+        /// etcd's client URLs, comma separated (http://127.0.0.1:2379,...).
+        #[arg(long, value_delimiter = ',', required_if_eq("target", "etcd"))]
+        endpoints: Vec<String>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -165,6 +178,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             seconds,
             size,
             remote,
+            target,
+            endpoints,
             config,
         }) => {
             let remote = if remote {
@@ -179,6 +194,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 size,
                 remote,
                 secret: tweettui::config::Secret::from_env()?,
+                etcd: (target == BenchTarget::Etcd).then_some(endpoints),
             };
             let report = tweettui::bench::run(opts).await?;
             println!("{report}");

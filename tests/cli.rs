@@ -114,3 +114,19 @@ fn the_config_comes_from_the_environment_when_no_flag_names_it() {
     assert_eq!(t.matches("built-in default").count(), 1, "{t}");
     assert_eq!(out.status.code(), Some(2), "zed is no built-in site: {t}");
 }
+
+/// CI's smoke run of `tweettui bench` (so that it cannot rot): a tiny
+/// load on a cluster it starts, and its report.
+#[test]
+fn bench_runs_a_tiny_load() {
+    let out = run(
+        &["bench", "--seconds", "1", "--clients", "2", "--size", "20"],
+        &[],
+    );
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("tweets decided") && t.contains("p99"), "{t}");
+    // etcd needs its endpoints.
+    let out = run(&["bench", "--target", "etcd"], &[]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+}

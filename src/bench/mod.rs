@@ -10,6 +10,8 @@
 //! a temp dir, removed afterwards); `--remote` measures sites that are
 //! already running, found through the config.
 
+mod etcd;
+
 use crate::config::{Config, Secret};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
 use anyhow::Context;
@@ -34,6 +36,8 @@ pub struct BenchOptions {
     /// The secret of the cluster it starts (`TWEETTUI_SECRET`): its peer
     /// connections are then authenticated.
     pub secret: Option<Secret>,
+    /// Measure an etcd cluster at these endpoints instead (`--target etcd`).
+    pub etcd: Option<Vec<String>>,
 }
 
 /// What one run measured.
@@ -98,6 +102,9 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         (1..=280).contains(&opts.size),
         "--size must be 1 to 280 characters"
     );
+    if let Some(endpoints) = &opts.etcd {
+        return etcd::measure(&opts, endpoints).await;
+    }
     let (config, cluster) = match &opts.remote {
         Some(config) => (config.clone(), None),
         None => {
@@ -248,6 +255,7 @@ mod tests {
                 seconds: 1,
                 size: 20,
                 remote: None,
+                etcd: None,
                 secret: secret.clone(),
             })
             .await
