@@ -153,12 +153,10 @@ impl fmt::Display for ConfigSource {
 /// Why a config is refused, or a site cannot be found in it.
 #[derive(Debug, Error)]
 pub enum ConfigError {
-    #[error("{file}: cannot read the config: {source}")]
-    Read {
-        file: String,
-        #[source]
-        source: std::io::Error,
-    },
+    /// The OS error is in the message, not the error chain: printed with
+    /// its chain (`{:#}`), it would show twice.
+    #[error("{file}: cannot read the config: {error}")]
+    Read { file: String, error: std::io::Error },
     /// The text is not JSON.
     #[error("{file}: invalid JSON at line {line}, column {column}: {message}")]
     Syntax {
@@ -240,9 +238,9 @@ impl Config {
     /// Reads and checks the config file at `path`.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let file = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
             file: file.clone(),
-            source,
+            error,
         })?;
         Config::parse(&text, &file)
     }
@@ -455,9 +453,9 @@ impl Config {
         match path.try_exists() {
             Ok(true) => Ok((Config::load(&path)?, ConfigSource::CurrentDir(path))),
             Ok(false) => Ok((Config::builtin_default(), ConfigSource::BuiltinDefault)),
-            Err(source) => Err(ConfigError::Read {
+            Err(error) => Err(ConfigError::Read {
                 file: path.display().to_string(),
-                source,
+                error,
             }),
         }
     }

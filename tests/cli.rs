@@ -130,3 +130,21 @@ fn bench_runs_a_tiny_load() {
     let out = run(&["bench", "--target", "etcd"], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 }
+
+/// Each OS error once; a data dir that is a file says so.
+#[test]
+fn errors_say_what_is_wrong_once() {
+    let out = run(&["alice", "--headless", "--config", "nope.json"], &[]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert_eq!(t.matches("os error 2").count(), 1, "{t}");
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a dir").unwrap();
+    let path = file.display().to_string();
+    let out = run(&["alice", "--headless", "--data-dir", &path], &[]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(t.contains("not a directory"), "{t}");
+    assert!(!t.contains("File exists"), "{t}");
+}

@@ -103,7 +103,8 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         (1..=most).contains(&sites),
         "the demo runs 1 to {most} sites, not {sites}"
     );
-    let config = slowed(Config::loopback(sites)?, slow_ms);
+    // TWEETTUI_SECRET: the demo's peers authenticate each other too.
+    let config = slowed(Config::loopback(sites)?.with_env_secret()?, slow_ms);
     let recorder = Recorder::create_if(record.as_deref(), config.names())?;
     let keep = keep || data_dir.is_some();
     let dir = match data_dir {

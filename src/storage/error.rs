@@ -8,11 +8,12 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 pub enum StorageError {
     /// The operating system refused a read, write, sync, rename or delete.
-    #[error("I/O error on {}: {source}", .path.display())]
+    /// The OS error is in the message, not the error chain: printed with
+    /// its chain (`{:#}`), it would show twice.
+    #[error("I/O error on {}: {error}", .path.display())]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
     },
 
     /// Another process (or another `Store` in this one) holds the data dir.
@@ -104,10 +105,10 @@ impl StorageError {
         matches!(self, StorageError::Io { .. } | StorageError::Failed { .. })
     }
 
-    pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub(crate) fn io(path: impl Into<PathBuf>, error: std::io::Error) -> Self {
         StorageError::Io {
             path: path.into(),
-            source,
+            error,
         }
     }
 

@@ -167,6 +167,11 @@ impl Store {
         dir: &Path,
         me: Option<&Identity>,
     ) -> Result<(Store, Recovered<S>), StorageError> {
+        if dir.exists() && !dir.is_dir() {
+            let why = "a file, not a directory: a data dir must be a directory";
+            let e = std::io::Error::new(std::io::ErrorKind::NotADirectory, why);
+            return Err(StorageError::io(dir, e));
+        }
         if !dir.is_dir() {
             fs::create_dir_all(dir).at(dir)?;
             if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
