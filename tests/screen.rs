@@ -1115,7 +1115,7 @@ mod terminal {
             s.lines()
                 .rev()
                 .find(|l| !l.trim().is_empty())
-                .is_some_and(|l| l.trim_end() == "e2e-prompt$")
+                .is_some_and(|l| l.trim_end().ends_with("e2e-prompt$"))
         });
         assert!(
             !s.contains("Paxos trace"),
@@ -1206,7 +1206,7 @@ mod terminal {
             s.lines()
                 .rev()
                 .find(|l| !l.trim().is_empty())
-                .is_some_and(|l| l.trim_end() == "e2e-prompt$")
+                .is_some_and(|l| l.trim_end().ends_with("e2e-prompt$"))
         });
     }
 }
