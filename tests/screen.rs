@@ -332,7 +332,7 @@ fn help_popup_lists_every_key() {
     assert!(text.contains("Help · every key"), "{text}");
     insta::assert_snapshot!("help_popup", t.backend());
     // Every key of every table is in the popup (scrolling through it).
-    let all: String = tweettui::ui::help::lines(&app.theme, app.mode())
+    let all: String = tweettui::ui::help::lines(&app.theme, app.mode(), 400)
         .iter()
         .map(|l| l.to_string() + "\n")
         .collect();
@@ -1373,4 +1373,123 @@ mod key_tables {
             }
         }
     }
+}
+
+/// SPEC 9 "Every size": the same screen at the four sizes people use.
+/// At each of them the trace shows kind, slot, ballot and the start of the
+/// value, and the footer keeps its first keys.
+#[test]
+fn every_size_keeps_what_teaches() {
+    for (w, h) in [(80, 24), (100, 30), (120, 40), (200, 60)] {
+        let mut app = sample_app(Theme::colored(), true);
+        app.feed(Msg::Term(Event::Resize(w, h)));
+        app.feed(key(KeyCode::Tab));
+        let t = render(&app);
+        insta::assert_snapshot!(format!("every_size_{w}x{h}"), t.backend());
+        let text = screen_text(&t);
+        assert!(
+            text.lines().any(|l| l.contains("commit")
+                && l.contains("#7")
+                && l.contains("(1,alice) alice: al")),
+            "{w}x{h}: no readable trace row:\n{text}"
+        );
+        let footer = text.lines().last().unwrap_or("");
+        for k in ["↑↓", "b block", "? help", "Tab"] {
+            assert!(
+                footer.contains(k),
+                "{w}x{h}: {k} missing from the footer: {footer}"
+            );
+        }
+    }
+}
+
+/// Issue 12: End, shrink to 60x16, grow back to 120x40: every tweet shows
+/// again (none stay hidden above empty rows).
+#[test]
+fn a_resize_round_trip_shows_every_tweet_again() {
+    let mut app = sample_app(Theme::colored(), false);
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::End));
+    app.feed(Msg::Term(Event::Resize(60, 16)));
+    let small = screen_text(&render(&app));
+    assert!(small.contains("▶ alice  15:06:50"), "{small}");
+    assert!(!small.contains("15:07:40"), "{small}");
+    assert!(
+        small.contains("· ↑4"),
+        "no count of the tweets above:\n{small}"
+    );
+    app.feed(Msg::Term(Event::Resize(120, 40)));
+    let text = screen_text(&render(&app));
+    for t in [
+        "alice  15:07:40",
+        "dave  15:07:20",
+        "carol  15:07:10",
+        "bob  15:07:00",
+        "alice  15:06:50",
+    ] {
+        assert!(text.contains(t), "{t} hidden after the resize:\n{text}");
+    }
+    assert_eq!(app.site().timeline.offset, 0);
+    assert!(
+        text.contains("▶ alice  15:06:50"),
+        "the oldest stays selected:\n{text}"
+    );
+}
+
+/// Issue 12: at 80x24 the help wraps its long lines (nothing is cut at the
+/// popup's edge) and its scrolling reaches the last line.
+#[test]
+fn the_help_wraps_at_80x24() {
+    let mut app = sample_app(Theme::colored(), true);
+    app.feed(Msg::Term(Event::Resize(80, 24)));
+    app.feed(key(KeyCode::F(1)));
+    let t = render(&app);
+    insta::assert_snapshot!("help_popup_80x24", t.backend());
+    let mut seen = String::new();
+    for _ in 0..40 {
+        let text = screen_text(&render(&app));
+        for line in text.lines().skip(3).take(18) {
+            // Inside the popup's borders, at most the last cell is blank.
+            let inner: String = line.chars().skip(4).take(72).collect();
+            seen.push_str(inner.trim());
+            seen.push(' ');
+        }
+        app.feed(key(KeyCode::PageDown));
+    }
+    let seen = seen.split_whitespace().collect::<Vec<_>>().join(" ");
+    for whole in [
+        "every site on the whole screen: d the space-time diagram (a column per site, an arrow per message), l the log grid (slots by sites: promised, accepted, decided); again: back",
+        "cycle the kind filter: synod (default: heartbeat, forward and fetch plumbing hidden), all, one kind, events",
+        "ballots are (round,site); k/n in the per-slot view: votes of n sites, ✓ a quorum",
+        "/tweet <text> tweet the text (always, even if it looks like a command)",
+    ] {
+        assert!(seen.contains(whole), "cut: {whole}\n{seen}");
+    }
+}
+
+/// Below 110 columns the trace is under the timeline, full width, and the
+/// focused one of the two gets two thirds of the rows (Tab switches).
+#[test]
+fn a_narrow_layout_grows_the_focused_pane() {
+    let mut app = sample_app(Theme::colored(), true);
+    app.feed(Msg::Term(Event::Resize(80, 24)));
+    let rows = |app: &App| {
+        let a = app.areas().unwrap();
+        (a.timeline.height, a.trace.height, a.trace.width)
+    };
+    assert_eq!(rows(&app), (9, 9, 80));
+    app.feed(key(KeyCode::Tab));
+    assert_eq!(rows(&app), (12, 6, 80));
+    app.feed(key(KeyCode::Tab));
+    app.feed(key(KeyCode::Tab));
+    assert_eq!(app.focus, tweettui::ui::Focus::Trace);
+    assert_eq!(rows(&app), (6, 12, 80));
+    let t = render(&app);
+    insta::assert_snapshot!("trace_focused_80x24", t.backend());
+    let text = screen_text(&t);
+    let full = text
+        .lines()
+        .filter(|l| l.contains("commit   #7   (1,alice) alice: alice again, newest"))
+        .count();
+    assert_eq!(full, 4, "{text}");
 }

@@ -9,7 +9,7 @@ use super::layout::{layout_for, MIN_H, MIN_W};
 use super::panes::popup::{self, Popup};
 use super::panes::trace::Wide;
 use super::panes::{blocks, grid, input, spacetime, timeline, trace, Focus, Level};
-use super::text::{fit, width};
+use super::text::fit;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
@@ -18,7 +18,7 @@ use ratatui::Frame;
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let Some(a) = layout_for(area, app.trace.wide.is_some()) else {
+    let Some(a) = layout_for(area, app.trace.wide.is_some(), app.grow()) else {
         draw_too_small(app, frame, area);
         return;
     };
@@ -167,13 +167,8 @@ fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
 fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (key, what) in help::footer(app.focus, app.mode()) {
-        let w = width(key) + 1 + width(what) + 2;
-        if used + w > area.width as usize {
-            continue;
-        }
-        used += w;
+    let all = help::footer(app.focus, app.mode());
+    for (key, what, _) in help::fit_footer(&all, area.width as usize) {
         spans.push(Span::styled(key, t.key()));
         spans.push(Span::raw(format!(" {what}  ")));
     }

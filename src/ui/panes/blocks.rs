@@ -125,7 +125,14 @@ pub fn draw(p: &BlocksProps, frame: &mut Frame, area: Rect) {
     }
     let t = p.theme;
     let n = p.rows.iter().filter(|r| r.blocked).count();
-    let head = format!(" Blocks · {} blocks {n} · ■ blocked □ not ", p.me);
+    // Shorter in a narrow pane.
+    let head = [
+        format!(" Blocks · {} blocks {n} · ■ blocked □ not ", p.me),
+        format!(" Blocks · {} blocks {n} ", p.me),
+    ]
+    .into_iter()
+    .find(|h| width(h) + 2 <= area.width as usize)
+    .unwrap_or_else(|| format!(" Blocks · {n} "));
     let block = bordered(t, head, p.focused);
     let name_w = p
         .rows

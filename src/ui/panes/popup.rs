@@ -56,6 +56,12 @@ pub fn page(size: (u16, u16)) -> usize {
     (r.height as usize).saturating_sub(2).max(1)
 }
 
+/// Cells of text a popup line has in a terminal of `size`.
+pub fn text_width(size: (u16, u16)) -> usize {
+    let r = area(Rect::new(0, 0, size.0, size.1));
+    (r.width as usize).saturating_sub(2).max(1)
+}
+
 // ----- keys -------------------------------------------------------------
 
 /// Keys of the help and the log.

@@ -364,8 +364,38 @@ impl TimelineView {
         self.offset += first;
         self.anchor = items.get(first).map(|(k, _)| (self.offset, *k));
         self.sel_key = items.last().map(|(k, _)| *k);
+        self.fill_up(state, me, width, height);
         if self.offset == 0 {
             self.new_above = 0;
+        }
+    }
+
+    /// A page that ends above the pane's bottom (the pane grew, or the
+    /// tweets below it went away) moves up over the tweets above it, so no
+    /// tweet hides above empty rows. Walks at most a page each way.
+    fn fill_up(&mut self, state: &State, me: &str, width: usize, height: usize) {
+        let Some((_, top)) = self.anchor else {
+            return;
+        };
+        if self.offset == 0 {
+            return;
+        }
+        let mut used = 0;
+        for t in state.timeline_at(me, top).take(height) {
+            used += item(t, width).height();
+            if used >= height {
+                return;
+            }
+        }
+        for t in state.timeline_above(me, Some(top)).take(height) {
+            let key = t.key();
+            let h = item(t, width).height();
+            if used + h > height || self.offset == 0 {
+                break;
+            }
+            used += h;
+            self.offset -= 1;
+            self.anchor = Some((self.offset, key));
         }
     }
 }
@@ -394,10 +424,7 @@ pub fn draw(p: &TimelineProps, frame: &mut Frame, area: Rect) {
     }
     let t = p.theme;
     let len = p.state.map_or(0, |s| s.timeline_len(p.me));
-    let mut head = format!(" Timeline · {} sees {} ", p.me, plural(len, "tweet"));
-    if p.view.new_above > 0 {
-        head.push_str(&format!("· {} new above (Home) ", p.view.new_above));
-    }
+    let head = heading(p, len, area.width as usize);
     let block = bordered(t, head, p.focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -449,6 +476,25 @@ pub fn draw(p: &TimelineProps, frame: &mut Frame, area: Rect) {
             &mut sb,
         );
     }
+}
+
+/// The title: who sees how many tweets, and how many are above the page
+/// (new ones, or scrolled past), shorter in a narrow pane.
+fn heading(p: &TimelineProps, len: usize, pane_w: usize) -> String {
+    let tweets = plural(len, "tweet");
+    let (above, short) = match (p.view.new_above, p.view.offset) {
+        (0, 0) => (String::new(), String::new()),
+        (0, k) => (format!(" · {k} above (Home)"), format!(" · ↑{k}")),
+        (k, _) => (format!(" · {k} new above (Home)"), format!(" · ↑{k} new")),
+    };
+    [
+        format!(" Timeline · {} sees {tweets}{above} ", p.me),
+        format!(" Timeline · {tweets}{above} "),
+        format!(" {tweets}{short} "),
+    ]
+    .into_iter()
+    .find(|h| width(h) + 2 <= pane_w)
+    .unwrap_or_else(|| format!(" {len}{short} "))
 }
 
 /// One row per pending tweet, the last counting the rest.
@@ -530,6 +576,7 @@ mod tests {
         Tweet { author: usize, secs: i64 },
         Block { author: usize },
         Unblock { author: usize },
+        Resize { width: usize, height: usize },
     }
 
     fn action() -> impl Strategy<Value = Action> {
@@ -541,6 +588,7 @@ mod tests {
             4 => (0..4usize, 0..60i64).prop_map(|(author, secs)| Action::Tweet { author, secs }),
             1 => (0..4usize).prop_map(|author| Action::Block { author }),
             1 => (0..4usize).prop_map(|author| Action::Unblock { author }),
+            1 => (8..40usize, 1..12usize).prop_map(|(width, height)| Action::Resize { width, height }),
         ]
     }
 
@@ -587,8 +635,8 @@ mod tests {
         fn scrolling_from_anchors_agrees_with_walking_from_the_top(
             initial in 0..150usize,
             actions in prop::collection::vec(action(), 1..60),
-            width in 8..40usize,
-            height in 1..12usize,
+            mut width in 8..40usize,
+            mut height in 1..12usize,
         ) {
             let mut state = State::new(USERS.iter().map(|u| u.to_string()).collect());
             let mut view = TimelineView::default();
@@ -618,6 +666,7 @@ mod tests {
                         commit(&mut state, &mut view, op)
                     }
                     Action::Block { .. } | Action::Unblock { .. } => continue,
+                    Action::Resize { width: w, height: h } => (width, height) = (w, h),
                 }
                 view.fix(&state, ME, width, height);
 
@@ -638,6 +687,17 @@ mod tests {
                 let selected = view.selected_tweet(&state, ME).map(|t| t.key());
                 prop_assert_eq!(selected, Some(all[view.selected]));
                 prop_assert!(view.selected < view.offset + shown.len());
+                // No tweet hides above empty rows: the one above the page
+                // would not fit.
+                if view.offset > 0 {
+                    let rows: usize = view
+                        .visible(&state, ME, width, height)
+                        .iter()
+                        .map(Item::height)
+                        .sum();
+                    let above = state.timeline(ME).nth(view.offset - 1).unwrap();
+                    prop_assert!(rows + item(above, width).height() > height);
+                }
                 let kept = before.filter(|b| all.contains(&b.key()));
                 if matches!(action, Action::Tweet { .. }) && !following {
                     prop_assert_eq!(selected, kept.map(|t| t.key()));
