@@ -480,7 +480,11 @@ fn slash_tweet_always_tweets_and_the_answer_shows() {
         )),
     });
     let text = screen_text(&render(&app));
-    assert!(text.contains("(503): not decided in time"), "{text}");
+    assert!(
+        text.contains("(503) · the text is back in the box: not decided in time"),
+        "{text}"
+    );
+    assert_eq!(app.input_text(), "plain text is a tweet");
 }
 
 #[test]
@@ -833,7 +837,8 @@ fn a_tweet_shows_as_pending_in_the_timeline_until_decided_here() {
     );
     assert!(rows[5].contains("▶ alice"), "{text}");
 
-    // A failure removes it; the message line says why.
+    // A 503 is not a no: the row says the tweet is not decided yet (the
+    // site may still decide it); the message line says why.
     for tag in more {
         app.feed(Msg::Reply {
             tag,
@@ -849,7 +854,10 @@ fn a_tweet_shows_as_pending_in_the_timeline_until_decided_here() {
     });
     let text = screen_text(&render(&app));
     assert!(text.contains("⧗ alice  posting…  on its way"), "{text}");
-    assert!(!text.contains("more number"), "{text}");
+    assert!(
+        text.contains("? alice  not decided yet (503)  more number 1"),
+        "{text}"
+    );
     // Applied: a tweet of the timeline like any other, at the top.
     app.feed(Msg::Site(
         0,
@@ -861,8 +869,8 @@ fn a_tweet_shows_as_pending_in_the_timeline_until_decided_here() {
     let text = screen_text(&render(&app));
     let rows: Vec<&str> = text.lines().collect();
     assert!(!text.contains("posting…"), "{text}");
-    assert!(rows[2].contains("▶ alice"), "{text}");
-    assert!(rows[3].contains("on its way to a quorum"), "{text}");
+    assert!(rows[5].contains("▶ alice"), "{text}");
+    assert!(rows[6].contains("on its way to a quorum"), "{text}");
 }
 
 #[test]

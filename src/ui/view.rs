@@ -26,7 +26,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     let m = app.site();
     let theme = &app.theme;
     super::status::draw_status(app, frame, a.status);
-    let pending: Vec<&str> = app.pending_tweets().collect();
+    let pending: Vec<(&str, bool)> = app.pending_tweets().collect();
     let tl = timeline::TimelineProps {
         theme,
         clock: &app.clock,
@@ -52,7 +52,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     let unanswered = app
         .pending
         .iter()
-        .filter(|p| p.site == app.shown && p.decided_slot.is_none())
+        .filter(|p| p.site == app.shown && p.decided_slot.is_none() && !p.in_doubt)
         .count();
     let inp = input::InputProps {
         theme,

@@ -422,11 +422,12 @@ impl App {
     // ----- the panes' views of the shown site ---------------------------
 
     /// The shown site's tweets sent and not yet in its timeline, oldest
-    /// first: the timeline shows them above its newest tweet until they are
-    /// decided and applied (or fail).
-    pub fn pending_tweets(&self) -> impl Iterator<Item = &str> {
+    /// first, and whether each is in doubt (answered 503): the timeline
+    /// shows them above its newest tweet until they are decided and
+    /// applied (or fail).
+    pub fn pending_tweets(&self) -> impl Iterator<Item = (&str, bool)> {
         self.pending.iter().filter_map(|p| match &p.op {
-            PendingOp::Tweet(text) if p.site == self.shown => Some(text.as_str()),
+            PendingOp::Tweet(text) if p.site == self.shown => Some((text.as_str(), p.in_doubt)),
             _ => None,
         })
     }

@@ -17,7 +17,8 @@ pub struct BlockRow {
     pub name: String,
     pub site: usize,
     pub blocked: bool,
-    /// A block or unblock of this user is on its way.
+    /// A block or unblock of this user is on its way (`blocking…`), or was
+    /// answered 503 and may still be decided (`block not decided yet`).
     pub pending: Option<&'static str>,
     /// This user blocks the shown site's user (their tweets are hidden).
     pub blocks_me: bool,
@@ -150,7 +151,11 @@ pub fn draw(p: &BlocksProps, frame: &mut Frame, area: Rect) {
                 Span::styled(pad(&r.name, name_w), t.author(r.site)),
             ];
             if let Some(pending) = r.pending {
-                spans.push(Span::styled(format!("  {pending} (pending)"), t.pending()));
+                let (text, style) = match pending.ends_with('…') {
+                    true => (format!("  {pending} (pending)"), t.pending()),
+                    false => (format!("  {pending}"), t.warn()),
+                };
+                spans.push(Span::styled(text, style));
             } else if r.blocked {
                 spans.push(Span::styled("  blocked", t.error()));
             }

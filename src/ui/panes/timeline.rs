@@ -413,8 +413,9 @@ pub struct TimelineProps<'a> {
     pub view: &'a TimelineView,
     /// Every site's name (an author's colour is its site's).
     pub names: &'a [String],
-    /// The tweets on their way, oldest first, and how many rows they take.
-    pub pending: &'a [&'a str],
+    /// The tweets on their way, oldest first, each with whether it is in
+    /// doubt (answered 503), and how many rows they take.
+    pub pending: &'a [(&'a str, bool)],
     pub pending_rows: usize,
 }
 
@@ -500,20 +501,29 @@ fn heading(p: &TimelineProps, len: usize, pane_w: usize) -> String {
 /// One row per pending tweet, the last counting the rest.
 fn draw_pending(p: &TimelineProps, frame: &mut Frame, area: Rect, rows: usize) {
     let t = p.theme;
-    let lines = p.pending.iter().take(rows).enumerate().map(|(i, text)| {
-        let more = p.pending.len() - i;
-        let text = if i + 1 == rows && more > 1 {
-            format!("and {more} more tweets")
-        } else {
-            text.to_string()
-        };
-        let head = format!("⧗ {}  posting…  ", p.me);
-        let room = (area.width as usize).saturating_sub(width(&head));
-        Line::from(vec![
-            Span::styled(head, t.pending()),
-            Span::styled(fit(&text, room), t.dim()),
-        ])
-    });
+    let lines = p
+        .pending
+        .iter()
+        .take(rows)
+        .enumerate()
+        .map(|(i, (text, doubt))| {
+            let more = p.pending.len() - i;
+            let text = if i + 1 == rows && more > 1 {
+                format!("and {more} more tweets")
+            } else {
+                text.to_string()
+            };
+            let (head, style) = if *doubt {
+                (format!("? {}  not decided yet (503)  ", p.me), t.warn())
+            } else {
+                (format!("⧗ {}  posting…  ", p.me), t.pending())
+            };
+            let room = (area.width as usize).saturating_sub(width(&head));
+            Line::from(vec![
+                Span::styled(head, style),
+                Span::styled(fit(&text, room), t.dim()),
+            ])
+        });
     frame.render_widget(Paragraph::new(lines.collect::<Vec<_>>()), area);
 }
 
