@@ -67,6 +67,8 @@ pub struct DemoOptions {
     pub slow_ms: u64,
     /// The data dirs go here, and stay (else a temp dir, removed on exit).
     pub data_dir: Option<PathBuf>,
+    /// `--theme`.
+    pub theme: Option<crate::ui::ThemeName>,
 }
 
 /// Slow motion's timeouts: a peer answers after two held-back messages,
@@ -88,6 +90,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         record,
         slow_ms,
         data_dir,
+        theme,
     } = opts;
     anyhow::ensure!(
         crate::ui::has_terminal(),
@@ -114,7 +117,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             *d = Some(dir.clone());
         }
     }
-    let result = run_in(config, &dir, recorder.clone(), slow_ms).await;
+    let result = run_in(config, &dir, recorder.clone(), slow_ms, theme).await;
     if let Some(r) = &recorder {
         record::report_end(r);
     }
@@ -145,6 +148,7 @@ async fn run_in(
     dir: &Path,
     recorder: Option<Recorder>,
     slow_ms: u64,
+    theme: Option<crate::ui::ThemeName>,
 ) -> anyhow::Result<()> {
     let _log = crate::logs::to_file(dir, "demo.log")?;
     let names = config.names();
@@ -187,6 +191,7 @@ async fn run_in(
         demo_events: Some(demo_rx),
         on_fatal: Some(keep_dir_on_panic),
         log_file: Some(dir.join("demo.log")),
+        theme,
     };
     // The UI ends (quit or error); dropping its command sender stops the
     // controller, which stops every site.

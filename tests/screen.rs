@@ -1501,3 +1501,131 @@ fn a_narrow_layout_grows_the_focused_pane() {
         .count();
     assert_eq!(full, 4, "{text}");
 }
+
+/// Each row's text, then its runs of one style (fg, bg, modifiers): a
+/// snapshot that records the colours too.
+fn styled_text(terminal: &Terminal<TestBackend>) -> String {
+    let buf = terminal.backend().buffer();
+    let text = screen_text(terminal);
+    let mut out = String::new();
+    for (y, line) in text.lines().enumerate() {
+        out.push_str(line);
+        out.push('\n');
+        let mut runs: Vec<(u16, u16, String)> = Vec::new();
+        for x in 0..buf.area.width {
+            let c = &buf[(x, y as u16)];
+            let style = format!("{:?}/{:?}/{:?}", c.fg, c.bg, c.modifier);
+            match runs.last_mut() {
+                Some((_, end, s)) if *s == style => *end = x,
+                _ => runs.push((x, x, style)),
+            }
+        }
+        let runs: Vec<String> = runs
+            .into_iter()
+            .map(|(a, b, s)| format!("{a}-{b} {s}"))
+            .collect();
+        out.push_str(&format!("    {}\n", runs.join(" | ")));
+    }
+    out
+}
+
+/// Issue 12 item 5: a theme for dark terminals, one for light ones and a
+/// high-contrast one for projectors (NO_COLOR still wins: see
+/// `no_color_means_no_colours_but_a_visible_selection`). A snapshot of
+/// each with its styles, and the cells that matter checked: the selected
+/// row and the status bar.
+#[test]
+fn every_theme_shows_the_selection_and_the_status_bar() {
+    use ratatui::style::Modifier;
+    use tweettui::ui::ThemeName;
+    let cases = [
+        (
+            ThemeName::Dark,
+            (Color::White, Color::Rgb(30, 30, 46)),
+            Color::Rgb(40, 60, 90),
+        ),
+        (
+            ThemeName::Light,
+            (Color::Black, Color::Rgb(215, 222, 235)),
+            Color::Rgb(190, 215, 255),
+        ),
+        (
+            ThemeName::HighContrast,
+            (Color::Black, Color::White),
+            Color::LightYellow,
+        ),
+    ];
+    for (name, (status_fg, status_bg), selected_bg) in cases {
+        let mut app = sample_app(Theme::named(name), true);
+        app.feed(Msg::Term(Event::Resize(80, 24)));
+        app.feed(key(KeyCode::Tab));
+        app.feed(key(KeyCode::Down));
+        let t = render(&app);
+        insta::assert_snapshot!(format!("theme_{}", name.name()), styled_text(&t));
+        let buf = t.backend().buffer();
+        let text = screen_text(&t);
+        assert_eq!(
+            (buf[(0, 0)].fg, buf[(0, 0)].bg),
+            (status_fg, status_bg),
+            "{name:?}"
+        );
+        let y = text.lines().position(|l| l.contains("▶ dave")).unwrap() as u16;
+        let x = text
+            .lines()
+            .nth(y as usize)
+            .unwrap()
+            .chars()
+            .position(|c| c == '▶')
+            .unwrap() as u16;
+        let sel = &buf[(x, y)];
+        assert_eq!(sel.bg, selected_bg, "{name:?}");
+        assert!(sel.modifier.contains(Modifier::BOLD), "{name:?}");
+        // Every cell but those a wide character covers (the terminal draws
+        // those with the wide character's style).
+        let covered: Vec<bool> = buf
+            .content
+            .iter()
+            .scan(0usize, |skip, c| {
+                let hidden = *skip > 0;
+                *skip = if hidden {
+                    *skip - 1
+                } else {
+                    ratatui::text::Span::raw(c.symbol())
+                        .width()
+                        .saturating_sub(1)
+                };
+                Some(hidden)
+            })
+            .collect();
+        let cells = || {
+            buf.content
+                .iter()
+                .zip(covered.iter())
+                .filter(|(_, hidden)| !**hidden)
+                .map(|(c, _)| c)
+        };
+        match name {
+            ThemeName::Light => {
+                // Nothing pale to read on white.
+                let pale = [Color::White, Color::Yellow, Color::LightYellow, Color::Gray];
+                assert!(cells().all(|c| !pale.contains(&c.fg)), "{name:?}");
+                assert_eq!(sel.fg, Color::Black);
+            }
+            ThemeName::HighContrast => {
+                // Its own black background everywhere, ANSI colours only.
+                assert_eq!(buf[(30, 12)].bg, Color::Black, "{text}");
+                assert!(cells().all(|c| !matches!(c.fg, Color::Rgb(..) | Color::Reset)));
+                assert!(cells().all(|c| !matches!(c.bg, Color::Rgb(..) | Color::Reset)));
+                assert_eq!(sel.fg, Color::Black);
+            }
+            ThemeName::Dark => {}
+        }
+        // The help popup keeps the theme's background.
+        app.feed(key(KeyCode::F(1)));
+        let t = render(&app);
+        let buf = t.backend().buffer();
+        if name == ThemeName::HighContrast {
+            assert!(buf.content.iter().all(|c| c.bg != Color::Reset));
+        }
+    }
+}

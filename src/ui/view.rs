@@ -12,12 +12,16 @@ use super::panes::{blocks, grid, input, spacetime, timeline, trace, Focus, Level
 use super::text::fit;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
+    // A theme with its own background (high contrast) paints it first.
+    if let Some(base) = app.theme.base() {
+        frame.render_widget(Block::new().style(base), area);
+    }
     let Some(a) = layout_for(area, app.trace.wide.is_some(), app.grow()) else {
         draw_too_small(app, frame, area);
         return;

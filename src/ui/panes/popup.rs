@@ -240,6 +240,9 @@ pub fn draw_text(
         return;
     }
     frame.render_widget(Clear, r);
+    if let Some(base) = theme.base() {
+        frame.render_widget(Block::new().style(base), r);
+    }
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(theme.border(true))
@@ -263,6 +266,9 @@ pub fn draw_slot_prompt(theme: &Theme, frame: &mut Frame, screen: Rect, text: &s
         3,
     );
     frame.render_widget(Clear, r);
+    if let Some(base) = theme.base() {
+        frame.render_widget(Block::new().style(base), r);
+    }
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(theme.border(true))
