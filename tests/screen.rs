@@ -1551,7 +1551,7 @@ fn every_theme_shows_the_selection_and_the_status_bar() {
         ),
         (
             ThemeName::HighContrast,
-            (Color::Black, Color::White),
+            (Color::White, Color::Blue),
             Color::LightYellow,
         ),
     ];

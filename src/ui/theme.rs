@@ -161,7 +161,8 @@ pub const LIGHT: Palette = Palette {
 };
 
 /// For projectors: its own black background and white text, whatever the
-/// terminal's; bright ANSI colours only, bold; a yellow selection.
+/// terminal's; bright ANSI colours only, bold; a yellow selection with
+/// black text; a blue status bar (bright colours stay readable on it).
 pub const HIGH_CONTRAST: Palette = Palette {
     base: Some((Color::White, Color::Black)),
     border: Color::White,
@@ -169,7 +170,7 @@ pub const HIGH_CONTRAST: Palette = Palette {
     dim: Color::Gray,
     selected: (Some(Color::Black), Color::LightYellow),
     selected_unfocused: (Some(Color::Black), Color::Gray),
-    status: (Color::Black, Color::White),
+    status: (Color::White, Color::Blue),
     authors: [
         Color::LightCyan,
         Color::LightGreen,

@@ -551,8 +551,17 @@ fn tweet_lines<'a>(p: &TimelineProps, items: &[Item], h: usize) -> Vec<Line<'a>>
             block_lines.push(Line::raw(format!("{}{l}", " ".repeat(TEXT_INDENT))));
         }
         if selected {
+            // Over every span too: a theme's selection colour wins over an
+            // author's (as in the block list).
             let style = t.selected(p.focused);
-            block_lines = block_lines.into_iter().map(|l| l.style(style)).collect();
+            block_lines = block_lines
+                .into_iter()
+                .map(|l| {
+                    let spans: Vec<Span> =
+                        l.spans.into_iter().map(|s| s.patch_style(style)).collect();
+                    Line::from(spans).style(style)
+                })
+                .collect();
         }
         lines.extend(block_lines);
         if lines.len() >= h {
