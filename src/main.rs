@@ -34,6 +34,9 @@ struct Cli {
     record: Option<PathBuf>,
     #[command(flatten)]
     common: Common,
+    /// Colours: dark, light or high-contrast (for projectors) [default: $TWEETTUI_THEME, else dark; NO_COLOR wins].
+    #[arg(long, global = true, value_enum)]
+    theme: Option<ui::ThemeName>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -218,6 +221,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 record,
                 slow_ms: slow.unwrap_or(0),
                 data_dir,
+                theme: cli.theme,
             };
             tweettui::demo::run(opts).await?;
             Ok(ExitCode::SUCCESS)
@@ -240,14 +244,14 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Some(Command::Man) => man(),
         Some(Command::Replay { files }) => {
             let player = ui::replay::load(&files)?;
-            ui::replay::run(player).await?;
+            ui::replay::run(player, cli.theme).await?;
             Ok(ExitCode::SUCCESS)
         }
         None => {
             let Some(site) = cli.site else {
                 anyhow::bail!("which site? give its index or name (see --help)");
             };
-            run_site(&cli.common, &site, cli.headless, cli.record).await
+            run_site(&cli.common, &site, cli.headless, cli.record, cli.theme).await
         }
     }
 }
@@ -314,6 +318,7 @@ async fn run_site(
     site: &str,
     headless: bool,
     record: Option<PathBuf>,
+    theme: Option<ui::ThemeName>,
 ) -> anyhow::Result<ExitCode> {
     let config = load_config(&common.config)?;
     let index = config
@@ -344,7 +349,7 @@ async fn run_site(
         run_headless(opts, &name, &data_dir).await?
     } else {
         // The UI: logs go to a file in the data dir, never to the screen.
-        run_site_with_ui(opts).await?;
+        run_site_with_ui(opts, theme).await?;
         ExitCode::SUCCESS
     };
     if let Some(r) = recorder {
@@ -383,7 +388,7 @@ async fn run_headless(
 /// Runs one site with the UI (`tweettui <SITE>`): logs to a file in its
 /// data dir, the UI until quit, then stops the site cleanly. Here, not in
 /// the UI: the UI shows a site, it does not start one.
-async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
+async fn run_site_with_ui(opts: SiteOptions, theme: Option<ui::ThemeName>) -> anyhow::Result<()> {
     let _log = tweettui::logs::to_file(&opts.data_dir, "tweettui.log")?;
     let log_file = opts.data_dir.join("tweettui.log");
     let index = opts.site as usize;
@@ -418,6 +423,7 @@ async fn run_site_with_ui(opts: SiteOptions) -> anyhow::Result<()> {
         demo_events: None,
         on_fatal: None,
         log_file: Some(log_file.clone()),
+        theme,
     };
     let ended_by_ui = tokio::select! {
         r = ui::run(setup) => Some(r),

@@ -72,6 +72,8 @@ pub struct DemoOptions {
     pub slow_ms: u64,
     /// The data dirs go here, and stay (else a temp dir, removed on exit).
     pub data_dir: Option<PathBuf>,
+    /// `--theme`.
+    pub theme: Option<crate::ui::ThemeName>,
 }
 
 /// Slow motion's timeouts: a peer answers after two held-back messages,
@@ -93,6 +95,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
         record,
         slow_ms,
         data_dir,
+        theme,
     } = opts;
     anyhow::ensure!(
         crate::ui::has_terminal(),
@@ -120,7 +123,7 @@ pub async fn run(opts: DemoOptions) -> anyhow::Result<()> {
             *d = Some(dir.clone());
         }
     }
-    let result = run_in(config, &dir, recorder.clone(), slow_ms).await;
+    let result = run_in(config, &dir, recorder.clone(), slow_ms, theme).await;
     if let Some(r) = &recorder {
         record::report_end(r);
     }
@@ -151,6 +154,7 @@ async fn run_in(
     dir: &Path,
     recorder: Option<Recorder>,
     slow_ms: u64,
+    theme: Option<crate::ui::ThemeName>,
 ) -> anyhow::Result<()> {
     let _log = crate::logs::to_file(dir, "demo.log")?;
     let names = config.names();
@@ -193,6 +197,7 @@ async fn run_in(
         demo_events: Some(demo_rx),
         on_fatal: Some(keep_dir_on_panic),
         log_file: Some(dir.join("demo.log")),
+        theme,
     };
     // The UI ends (quit or error); dropping its command sender stops the
     // controller, which stops every site.

@@ -31,6 +31,7 @@ pub use app::{App, AppConfig, Effect, Msg};
 pub use clock::Clock;
 pub use cluster::{DemoCmd, DemoEvent, SafetyCheck};
 pub use panes::Focus;
+pub use theme::ThemeName;
 pub use view::draw;
 
 use crate::site::api::{Refusal, Reply, SiteClient, SiteEvent};
@@ -65,6 +66,8 @@ pub struct UiSetup {
     pub on_fatal: Option<fn()>,
     /// Where this process logs (the help popup shows it).
     pub log_file: Option<std::path::PathBuf>,
+    /// `--theme` (`None`: `TWEETTUI_THEME`, else dark; `NO_COLOR` wins).
+    pub theme: Option<ThemeName>,
 }
 
 /// Receives from an optional channel; pending forever without one.
@@ -88,6 +91,7 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
         "no terminal to draw the UI on (stdin and stdout must be one); \
          a site runs without UI with `tweettui <SITE> --headless`"
     );
+    let theme = theme::Theme::resolve(setup.theme)?;
     if let Ok(mut f) = terminal::ON_FATAL.lock() {
         *f = setup.on_fatal;
     }
@@ -102,7 +106,7 @@ pub async fn run(setup: UiSetup) -> anyhow::Result<()> {
         shown: setup.shown,
         hosted,
         demo: setup.demo,
-        theme: theme::Theme::from_env(),
+        theme,
         clock: Clock::Local,
         mouse_capture: true,
         size: (size.width, size.height),

@@ -9,16 +9,25 @@ use super::layout::{layout_for, MIN_H, MIN_W};
 use super::panes::popup::{self, Popup};
 use super::panes::trace::Wide;
 use super::panes::{blocks, grid, inflight, input, spacetime, timeline, trace, Focus, Level};
-use super::text::{fit, width};
+use super::text::fit;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Block, Paragraph, Wrap};
 use ratatui::Frame;
 
 /// Draws the whole screen.
 pub fn draw(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let Some(a) = layout_for(area, app.trace.wide.is_some(), app.step.is_some()) else {
+    // A theme with its own background (high contrast) paints it first.
+    if let Some(base) = app.theme.base() {
+        frame.render_widget(Block::new().style(base), area);
+    }
+    let Some(a) = layout_for(
+        area,
+        app.trace.wide.is_some(),
+        app.grow(),
+        app.step.is_some(),
+    ) else {
         draw_too_small(app, frame, area);
         return;
     };
@@ -26,7 +35,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     let m = app.site();
     let theme = &app.theme;
     super::status::draw_status(app, frame, a.status);
-    let pending: Vec<&str> = app.pending_tweets().collect();
+    let pending: Vec<(&str, bool)> = app.pending_tweets().collect();
     let tl = timeline::TimelineProps {
         theme,
         clock: &app.clock,
@@ -63,7 +72,7 @@ pub fn draw(app: &App, frame: &mut Frame) {
     let unanswered = app
         .pending
         .iter()
-        .filter(|p| p.site == app.shown && p.decided_slot.is_none())
+        .filter(|p| p.site == app.shown && p.decided_slot.is_none() && !p.in_doubt)
         .count();
     let inp = input::InputProps {
         theme,
@@ -178,13 +187,8 @@ fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
 fn draw_footer(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for (key, what) in help::footer(app.focus, app.mode()) {
-        let w = width(key) + 1 + width(what) + 2;
-        if used + w > area.width as usize {
-            continue;
-        }
-        used += w;
+    let all = help::footer(app.focus, app.mode());
+    for (key, what, _) in help::fit_footer(&all, area.width as usize) {
         spans.push(Span::styled(key, t.key()));
         spans.push(Span::raw(format!(" {what}  ")));
     }

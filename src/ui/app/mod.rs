@@ -26,7 +26,7 @@ use super::clock::Clock;
 use super::cluster::{DemoCmd, DemoEvent, SafetyCheck};
 use super::help;
 use super::keys::{self, AnyPane, Anywhere};
-use super::layout::{layout_for, Areas};
+use super::layout::{layout_for, Areas, Grow};
 use super::panes::input::InputBox;
 use super::panes::popup::{self, Popup};
 use super::panes::timeline::{self, TimelinePane};
@@ -186,8 +186,18 @@ impl App {
         layout_for(
             Rect::new(0, 0, self.size.0, self.size.1),
             self.trace.wide.is_some(),
+            self.grow(),
             self.step.is_some(),
         )
+    }
+
+    /// The pane a narrow layout grows: the focused one.
+    pub fn grow(&self) -> Grow {
+        match self.focus {
+            Focus::Timeline | Focus::Blocks | Focus::InFlight => Grow::Timeline,
+            Focus::Trace => Grow::Trace,
+            Focus::Input => Grow::Even,
+        }
     }
 
     /// Which keys work: a site's, the demo's or the replay's.
@@ -215,6 +225,8 @@ impl App {
     fn set_focus(&mut self, focus: Focus) {
         self.focus = focus;
         self.input.set_focused(focus == Focus::Input);
+        // A narrow layout grows the focused pane.
+        self.keep_selection_visible();
     }
 
     fn say(&mut self, level: Level, text: impl Into<String>) {
@@ -394,15 +406,15 @@ impl App {
         self.popup = Some(Popup::Help { scroll: 0 });
     }
 
-    /// The help popup: every key, then where the log is.
+    /// The help popup: every key, then where the log is, wrapped to the
+    /// popup's width.
     pub fn help_lines<'a>(&self) -> Vec<ratatui::text::Line<'a>> {
-        let mut lines = help::lines(&self.theme, self.mode());
+        let cells = popup::text_width(self.size);
+        let mut lines = help::lines(&self.theme, self.mode(), cells);
         if let Some(f) = &self.log_file {
             lines.push(ratatui::text::Line::raw(""));
-            lines.push(ratatui::text::Line::raw(format!(
-                "Log file: {}",
-                f.display()
-            )));
+            let text = format!("Log file: {}", f.display());
+            lines.extend(help::indented(&text, 0, cells));
         }
         lines
     }
@@ -432,11 +444,12 @@ impl App {
     // ----- the panes' views of the shown site ---------------------------
 
     /// The shown site's tweets sent and not yet in its timeline, oldest
-    /// first: the timeline shows them above its newest tweet until they are
-    /// decided and applied (or fail).
-    pub fn pending_tweets(&self) -> impl Iterator<Item = &str> {
+    /// first, and whether each is in doubt (answered 503): the timeline
+    /// shows them above its newest tweet until they are decided and
+    /// applied (or fail).
+    pub fn pending_tweets(&self) -> impl Iterator<Item = (&str, bool)> {
         self.pending.iter().filter_map(|p| match &p.op {
-            PendingOp::Tweet(text) if p.site == self.shown => Some(text.as_str()),
+            PendingOp::Tweet(text) if p.site == self.shown => Some((text.as_str(), p.in_doubt)),
             _ => None,
         })
     }

@@ -4,7 +4,7 @@
 use super::{App, Effect};
 use crate::paxos::{DecidedEntry, Slot};
 use crate::site::api::{Answer, Refusal, Reply, Request};
-use crate::state::op::Op;
+use crate::state::op::{Op, Value};
 use crate::ui::command::Command;
 use crate::ui::panes::popup::{self, LogLine, Popup};
 use crate::ui::panes::{Focus, Level};
@@ -34,7 +34,15 @@ pub struct Pending {
     pub op: PendingOp,
     /// Answered: decided in this slot, waiting to be applied here.
     pub decided_slot: Option<Slot>,
+    /// Answered 503 (not decided in time): the site may still decide it
+    /// later, at most once; a decided command of that site with the same
+    /// operation settles it.
+    pub in_doubt: bool,
 }
+
+/// At most this many operations in doubt are remembered per site (the
+/// oldest are forgotten).
+pub const MAX_IN_DOUBT: usize = 8;
 
 impl App {
     /// Carries out a line typed in the input box; the box is cleared when
@@ -126,6 +134,7 @@ impl App {
         if let PendingOp::Block(u) | PendingOp::Unblock(u) = &op {
             let dup = self.pending.iter().any(|p| {
                 p.site == site
+                    && !p.in_doubt
                     && matches!(&p.op, PendingOp::Block(v) | PendingOp::Unblock(v) if v == u)
             });
             if dup {
@@ -155,6 +164,7 @@ impl App {
             site,
             op,
             decided_slot: None,
+            in_doubt: false,
         });
         // A pending tweet takes a row of the timeline pane.
         self.keep_selection_visible();
@@ -172,19 +182,7 @@ impl App {
         let op = self.pending[i].op.clone();
         let answer = match reply {
             Ok(answer) => answer,
-            Err(refusal) => {
-                self.pending.remove(i);
-                self.keep_selection_visible();
-                let what = match &op {
-                    PendingOp::Tweet(_) => "tweet not posted".to_string(),
-                    PendingOp::Block(u) => format!("block {u} failed"),
-                    PendingOp::Unblock(u) => format!("unblock {u} failed"),
-                    PendingOp::Log => "log unavailable".to_string(),
-                };
-                let Refusal { stat, reason } = refusal;
-                self.say(Level::Error, format!("✗ {what} ({stat}): {reason}"));
-                return;
-            }
+            Err(refusal) => return self.on_refusal(i, refusal),
         };
         if op == PendingOp::Log {
             self.pending.remove(i);
@@ -211,6 +209,93 @@ impl App {
         self.say(Level::Ok, text);
         self.pending[i].decided_slot = Some(slot.unwrap_or(0));
         self.settle_pending();
+    }
+
+    /// The request `self.pending[i]` was refused. A tweet's text goes back
+    /// in the box (when the box is empty). A 503 is not a no: the site may
+    /// still decide the operation, so it stays, in doubt, until a decided
+    /// slot shows it ([`settle_doubts`](Self::settle_doubts)).
+    fn on_refusal(&mut self, i: usize, refusal: Refusal) {
+        let op = self.pending[i].op.clone();
+        let Refusal { stat, reason } = refusal;
+        let doubt = stat == 503 && op != PendingOp::Log;
+        if doubt {
+            self.pending[i].in_doubt = true;
+            let site = self.pending[i].site;
+            let in_doubt = |p: &Pending| p.site == site && p.in_doubt;
+            if self.pending.iter().filter(|p| in_doubt(p)).count() > MAX_IN_DOUBT {
+                if let Some(oldest) = self.pending.iter().position(in_doubt) {
+                    self.pending.remove(oldest);
+                }
+            }
+        } else {
+            self.pending.remove(i);
+        }
+        self.keep_selection_visible();
+        let what = match (&op, doubt) {
+            (PendingOp::Tweet(_), true) => "tweet not decided yet".to_string(),
+            (PendingOp::Tweet(_), false) => "tweet not posted".to_string(),
+            (PendingOp::Block(u), true) => format!("block of {u} not decided yet"),
+            (PendingOp::Block(u), false) => format!("block {u} failed"),
+            (PendingOp::Unblock(u), true) => format!("unblock of {u} not decided yet"),
+            (PendingOp::Unblock(u), false) => format!("unblock {u} failed"),
+            (PendingOp::Log, _) => "log unavailable".to_string(),
+        };
+        let back = match &op {
+            PendingOp::Tweet(t) if self.input.put_back(t) => " · the text is back in the box",
+            _ => "",
+        };
+        self.say(Level::Error, format!("✗ {what} ({stat}){back}: {reason}"));
+    }
+
+    /// Site `site` decided `value` in `slot`: an operation of this site in
+    /// doubt (answered 503) that it holds was decided after all; the
+    /// message line says so (instead of the stale ✗).
+    pub(super) fn settle_doubts(&mut self, site: usize, slot: Slot, value: &Value) {
+        let name = self.sites[site].name.clone();
+        for cmd in &value.cmds {
+            if cmd.id.site as usize != site {
+                continue;
+            }
+            let found = self.pending.iter().position(|p| {
+                p.site == site
+                    && p.in_doubt
+                    && match (&p.op, &cmd.op) {
+                        (PendingOp::Tweet(t), Op::Tweet { user, text, .. }) => {
+                            *user == name && text == t
+                        }
+                        (PendingOp::Block(u), Op::Block { user, target })
+                        | (PendingOp::Unblock(u), Op::Unblock { user, target }) => {
+                            *user == name && target == u
+                        }
+                        _ => false,
+                    }
+            });
+            let Some(i) = found else {
+                continue;
+            };
+            let p = self.pending.remove(i);
+            let mut text = match &p.op {
+                PendingOp::Tweet(t) => format!(
+                    "✓ your tweet from earlier was decided after all in slot {slot}: \"{}\"",
+                    fit(t, 40)
+                ),
+                PendingOp::Block(u) => {
+                    format!("✓ your block of {u} from earlier was decided after all in slot {slot}")
+                }
+                PendingOp::Unblock(u) => format!(
+                    "✓ your unblock of {u} from earlier was decided after all in slot {slot}"
+                ),
+                PendingOp::Log => continue,
+            };
+            if let PendingOp::Tweet(t) = &p.op {
+                if self.input.text() == *t {
+                    self.input.clear();
+                    text.push_str(" (cleared from the box)");
+                }
+            }
+            self.say(Level::Ok, text);
+        }
     }
 
     /// Opens the `/log` popup of site `site`, scrolled to its end.

@@ -1,6 +1,6 @@
 //! What the UI knows of each site, kept up to date by the sites' events.
 
-use super::{App, PendingOp};
+use super::{App, Pending, PendingOp};
 use crate::paxos::Slot;
 use crate::site::api::{SiteEvent, Status};
 use crate::state::op::{Op, Value};
@@ -152,6 +152,7 @@ impl App {
         if site == self.shown {
             self.keep_selection_visible();
         }
+        self.settle_doubts(site, slot, value);
         self.settle_pending();
     }
 
@@ -164,15 +165,13 @@ impl App {
             .iter()
             .filter(|s| s.index != m.index)
             .map(|s| {
-                let pending = self
-                    .pending
-                    .iter()
-                    .filter(|p| p.site == m.index)
-                    .find_map(|p| match &p.op {
-                        PendingOp::Block(u) if *u == s.name => Some("blocking…"),
-                        PendingOp::Unblock(u) if *u == s.name => Some("unblocking…"),
-                        _ => None,
-                    });
+                // A request on its way before one in doubt.
+                let mine = self.pending.iter().filter(|p| p.site == m.index);
+                let pending = mine
+                    .clone()
+                    .filter(|p| !p.in_doubt)
+                    .chain(mine.filter(|p| p.in_doubt))
+                    .find_map(|p| block_label(p, &s.name));
                 BlockRow {
                     name: s.name.clone(),
                     site: s.index,
@@ -183,4 +182,16 @@ impl App {
             })
             .collect()
     }
+}
+
+/// What the block list says of a block or unblock of `user` on its way
+/// (`…`) or in doubt.
+fn block_label(p: &Pending, user: &str) -> Option<&'static str> {
+    Some(match (&p.op, p.in_doubt) {
+        (PendingOp::Block(u), false) if u == user => "blocking…",
+        (PendingOp::Unblock(u), false) if u == user => "unblocking…",
+        (PendingOp::Block(u), true) if u == user => "block not decided yet (503)",
+        (PendingOp::Unblock(u), true) if u == user => "unblock not decided yet (503)",
+        _ => return None,
+    })
 }

@@ -173,3 +173,140 @@ fn typed_answers_show_on_the_message_line_and_in_the_log() {
     assert_eq!((lines[0].slot, lines[0].author.as_deref()), (0, None));
     assert_eq!(lines[0].what, "no-op");
 }
+
+/// A decided slot holding `op` as alice's operation number `seq`.
+fn decided(app: &mut App, slot: u64, seq: u64, op: crate::state::op::Op) {
+    use crate::state::op::{Command, OpId};
+    let id = OpId {
+        site: 0,
+        boot: 1,
+        seq,
+    };
+    let value = Value::batch(vec![Command { id, op }]);
+    app.feed(Msg::Site(0, SiteEvent::Committed { slot, value }));
+}
+
+fn not_in_time() -> Refusal {
+    Refusal::unavailable("not decided in time: no quorum reachable")
+}
+
+/// Issue 12: a 503 puts the tweet back in the box and keeps it, in doubt,
+/// above the timeline; decided later after all, the message line says so
+/// (no stale ✗), the box is cleared of it and the row goes.
+#[test]
+fn a_tweet_answered_503_and_decided_later_says_so() {
+    use crate::state::op::Op;
+    let mut app = app(false);
+    app.feed(snapshot(State::new(NAMES.map(String::from).to_vec())));
+    let tag = send(&mut app, "hello quorum");
+    assert_eq!(app.input_text(), "");
+    app.feed(Msg::Reply {
+        tag,
+        reply: Err(not_in_time()),
+    });
+    assert_eq!(app.input_text(), "hello quorum");
+    let (level, text) = note(&app);
+    assert_eq!(level, Level::Error);
+    assert!(
+        text.starts_with("✗ tweet not decided yet (503) · the text is back in the box"),
+        "{text}"
+    );
+    let rows: Vec<(&str, bool)> = app.pending_tweets().collect();
+    assert_eq!(rows, vec![("hello quorum", true)]);
+    // Someone else's slot with the same text is not ours.
+    let tweet = |user: &str, text: &str| Op::Tweet {
+        user: user.into(),
+        text: text.into(),
+        time: Utc.timestamp_opt(1_750_000_000, 0).unwrap(),
+    };
+    let other = crate::state::op::Command {
+        id: crate::state::op::OpId {
+            site: 1,
+            boot: 1,
+            seq: 1,
+        },
+        op: tweet("bob", "hello quorum"),
+    };
+    let value = Value::batch(vec![other]);
+    app.feed(Msg::Site(0, SiteEvent::Committed { slot: 0, value }));
+    assert_eq!(app.pending_tweets().count(), 1);
+    assert_eq!(note(&app).0, Level::Error);
+    // Ours, decided after all.
+    decided(&mut app, 1, 1, tweet("alice", "hello quorum"));
+    assert_eq!(
+        note(&app),
+        (
+            Level::Ok,
+            "✓ your tweet from earlier was decided after all in slot 1: \"hello quorum\" (cleared from the box)".into()
+        )
+    );
+    assert_eq!(app.input_text(), "");
+    assert_eq!(app.pending_tweets().count(), 0);
+}
+
+/// A 503 does not overwrite what the box holds meanwhile; a block answered
+/// 503 shows in doubt in the block list until decided; a 409 is a no.
+#[test]
+fn a_block_answered_503_is_in_doubt_until_decided() {
+    use crate::state::op::Op;
+    let mut app = app(false);
+    app.feed(snapshot(State::new(NAMES.map(String::from).to_vec())));
+    let tag = send(&mut app, "first");
+    send_keys(&mut app, "typing on");
+    app.feed(Msg::Reply {
+        tag,
+        reply: Err(not_in_time()),
+    });
+    assert_eq!(app.input_text(), "typing on");
+    assert!(!note(&app).1.contains("back in the box"));
+    clear_box(&mut app);
+    let tag = send(&mut app, "/block bob");
+    app.feed(Msg::Reply {
+        tag,
+        reply: Err(not_in_time()),
+    });
+    assert_eq!(app.input_text(), "");
+    let rows = app.block_rows();
+    assert_eq!(rows[0].pending, Some("block not decided yet (503)"));
+    // Blocking again is allowed (the first may never be decided).
+    let again = send(&mut app, "/block bob");
+    decided(
+        &mut app,
+        0,
+        2,
+        Op::Block {
+            user: "alice".into(),
+            target: "bob".into(),
+        },
+    );
+    let (level, text) = note(&app);
+    assert_eq!(level, Level::Ok);
+    assert_eq!(
+        text,
+        "✓ your block of bob from earlier was decided after all in slot 0"
+    );
+    assert_eq!(app.block_rows()[0].pending, Some("blocking…"));
+    app.feed(Msg::Reply {
+        tag: again,
+        reply: Err(Refusal::refused("alice already blocks bob")),
+    });
+    assert!(app.block_rows()[0].blocked);
+    assert_eq!(app.block_rows()[0].pending, None);
+}
+
+fn send_keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        app.feed(Msg::Term(Event::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        ))));
+    }
+}
+
+fn clear_box(app: &mut App) {
+    app.feed(Msg::Term(Event::Key(KeyEvent::new(
+        KeyCode::Esc,
+        KeyModifiers::NONE,
+    ))));
+    assert_eq!(app.input_text(), "");
+}

@@ -17,7 +17,8 @@ pub struct BlockRow {
     pub name: String,
     pub site: usize,
     pub blocked: bool,
-    /// A block or unblock of this user is on its way.
+    /// A block or unblock of this user is on its way (`blocking…`), or was
+    /// answered 503 and may still be decided (`block not decided yet`).
     pub pending: Option<&'static str>,
     /// This user blocks the shown site's user (their tweets are hidden).
     pub blocks_me: bool,
@@ -125,7 +126,14 @@ pub fn draw(p: &BlocksProps, frame: &mut Frame, area: Rect) {
     }
     let t = p.theme;
     let n = p.rows.iter().filter(|r| r.blocked).count();
-    let head = format!(" Blocks · {} blocks {n} · ■ blocked □ not ", p.me);
+    // Shorter in a narrow pane.
+    let head = [
+        format!(" Blocks · {} blocks {n} · ■ blocked □ not ", p.me),
+        format!(" Blocks · {} blocks {n} ", p.me),
+    ]
+    .into_iter()
+    .find(|h| width(h) + 2 <= area.width as usize)
+    .unwrap_or_else(|| format!(" Blocks · {n} "));
     let block = bordered(t, head, p.focused);
     let name_w = p
         .rows
@@ -143,7 +151,11 @@ pub fn draw(p: &BlocksProps, frame: &mut Frame, area: Rect) {
                 Span::styled(pad(&r.name, name_w), t.author(r.site)),
             ];
             if let Some(pending) = r.pending {
-                spans.push(Span::styled(format!("  {pending} (pending)"), t.pending()));
+                let (text, style) = match pending.ends_with('…') {
+                    true => (format!("  {pending} (pending)"), t.pending()),
+                    false => (format!("  {pending}"), t.warn()),
+                };
+                spans.push(Span::styled(text, style));
             } else if r.blocked {
                 spans.push(Span::styled("  blocked", t.error()));
             }

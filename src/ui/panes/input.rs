@@ -116,6 +116,16 @@ impl InputBox {
         self.set_text(String::new());
     }
 
+    /// Puts `text` back in an empty box (a tweet not decided); `false`
+    /// when the box holds something else (that stays).
+    pub fn put_back(&mut self, text: &str) -> bool {
+        if !self.text().is_empty() {
+            return false;
+        }
+        self.set_text(text.to_string());
+        true
+    }
+
     /// A fresh text area holding `text`, the cursor at its end.
     fn set_text(&mut self, text: String) {
         let mut t = TextArea::new(vec![text]);

@@ -56,6 +56,12 @@ pub fn page(size: (u16, u16)) -> usize {
     (r.height as usize).saturating_sub(2).max(1)
 }
 
+/// Cells of text a popup line has in a terminal of `size`.
+pub fn text_width(size: (u16, u16)) -> usize {
+    let r = area(Rect::new(0, 0, size.0, size.1));
+    (r.width as usize).saturating_sub(2).max(1)
+}
+
 // ----- keys -------------------------------------------------------------
 
 /// Keys of the help and the log.
@@ -234,6 +240,9 @@ pub fn draw_text(
         return;
     }
     frame.render_widget(Clear, r);
+    if let Some(base) = theme.base() {
+        frame.render_widget(Block::new().style(base), r);
+    }
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(theme.border(true))
@@ -257,6 +266,9 @@ pub fn draw_slot_prompt(theme: &Theme, frame: &mut Frame, screen: Rect, text: &s
         3,
     );
     frame.render_widget(Clear, r);
+    if let Some(base) = theme.base() {
+        frame.render_widget(Block::new().style(base), r);
+    }
     let block = Block::bordered()
         .border_type(BorderType::Double)
         .border_style(theme.border(true))

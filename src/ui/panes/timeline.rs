@@ -364,8 +364,38 @@ impl TimelineView {
         self.offset += first;
         self.anchor = items.get(first).map(|(k, _)| (self.offset, *k));
         self.sel_key = items.last().map(|(k, _)| *k);
+        self.fill_up(state, me, width, height);
         if self.offset == 0 {
             self.new_above = 0;
+        }
+    }
+
+    /// A page that ends above the pane's bottom (the pane grew, or the
+    /// tweets below it went away) moves up over the tweets above it, so no
+    /// tweet hides above empty rows. Walks at most a page each way.
+    fn fill_up(&mut self, state: &State, me: &str, width: usize, height: usize) {
+        let Some((_, top)) = self.anchor else {
+            return;
+        };
+        if self.offset == 0 {
+            return;
+        }
+        let mut used = 0;
+        for t in state.timeline_at(me, top).take(height) {
+            used += item(t, width).height();
+            if used >= height {
+                return;
+            }
+        }
+        for t in state.timeline_above(me, Some(top)).take(height) {
+            let key = t.key();
+            let h = item(t, width).height();
+            if used + h > height || self.offset == 0 {
+                break;
+            }
+            used += h;
+            self.offset -= 1;
+            self.anchor = Some((self.offset, key));
         }
     }
 }
@@ -383,8 +413,9 @@ pub struct TimelineProps<'a> {
     pub view: &'a TimelineView,
     /// Every site's name (an author's colour is its site's).
     pub names: &'a [String],
-    /// The tweets on their way, oldest first, and how many rows they take.
-    pub pending: &'a [&'a str],
+    /// The tweets on their way, oldest first, each with whether it is in
+    /// doubt (answered 503), and how many rows they take.
+    pub pending: &'a [(&'a str, bool)],
     pub pending_rows: usize,
 }
 
@@ -394,10 +425,7 @@ pub fn draw(p: &TimelineProps, frame: &mut Frame, area: Rect) {
     }
     let t = p.theme;
     let len = p.state.map_or(0, |s| s.timeline_len(p.me));
-    let mut head = format!(" Timeline · {} sees {} ", p.me, plural(len, "tweet"));
-    if p.view.new_above > 0 {
-        head.push_str(&format!("· {} new above (Home) ", p.view.new_above));
-    }
+    let head = heading(p, len, area.width as usize);
     let block = bordered(t, head, p.focused);
     let inner = block.inner(area);
     frame.render_widget(block, area);
@@ -451,23 +479,51 @@ pub fn draw(p: &TimelineProps, frame: &mut Frame, area: Rect) {
     }
 }
 
+/// The title: who sees how many tweets, and how many are above the page
+/// (new ones, or scrolled past), shorter in a narrow pane.
+fn heading(p: &TimelineProps, len: usize, pane_w: usize) -> String {
+    let tweets = plural(len, "tweet");
+    let (above, short) = match (p.view.new_above, p.view.offset) {
+        (0, 0) => (String::new(), String::new()),
+        (0, k) => (format!(" · {k} above (Home)"), format!(" · ↑{k}")),
+        (k, _) => (format!(" · {k} new above (Home)"), format!(" · ↑{k} new")),
+    };
+    [
+        format!(" Timeline · {} sees {tweets}{above} ", p.me),
+        format!(" Timeline · {tweets}{above} "),
+        format!(" {tweets}{short} "),
+    ]
+    .into_iter()
+    .find(|h| width(h) + 2 <= pane_w)
+    .unwrap_or_else(|| format!(" {len}{short} "))
+}
+
 /// One row per pending tweet, the last counting the rest.
 fn draw_pending(p: &TimelineProps, frame: &mut Frame, area: Rect, rows: usize) {
     let t = p.theme;
-    let lines = p.pending.iter().take(rows).enumerate().map(|(i, text)| {
-        let more = p.pending.len() - i;
-        let text = if i + 1 == rows && more > 1 {
-            format!("and {more} more tweets")
-        } else {
-            text.to_string()
-        };
-        let head = format!("⧗ {}  posting…  ", p.me);
-        let room = (area.width as usize).saturating_sub(width(&head));
-        Line::from(vec![
-            Span::styled(head, t.pending()),
-            Span::styled(fit(&text, room), t.dim()),
-        ])
-    });
+    let lines = p
+        .pending
+        .iter()
+        .take(rows)
+        .enumerate()
+        .map(|(i, (text, doubt))| {
+            let more = p.pending.len() - i;
+            let text = if i + 1 == rows && more > 1 {
+                format!("and {more} more tweets")
+            } else {
+                text.to_string()
+            };
+            let (head, style) = if *doubt {
+                (format!("? {}  not decided yet (503)  ", p.me), t.warn())
+            } else {
+                (format!("⧗ {}  posting…  ", p.me), t.pending())
+            };
+            let room = (area.width as usize).saturating_sub(width(&head));
+            Line::from(vec![
+                Span::styled(head, style),
+                Span::styled(fit(&text, room), t.dim()),
+            ])
+        });
     frame.render_widget(Paragraph::new(lines.collect::<Vec<_>>()), area);
 }
 
@@ -495,8 +551,17 @@ fn tweet_lines<'a>(p: &TimelineProps, items: &[Item], h: usize) -> Vec<Line<'a>>
             block_lines.push(Line::raw(format!("{}{l}", " ".repeat(TEXT_INDENT))));
         }
         if selected {
+            // Over every span too: a theme's selection colour wins over an
+            // author's (as in the block list).
             let style = t.selected(p.focused);
-            block_lines = block_lines.into_iter().map(|l| l.style(style)).collect();
+            block_lines = block_lines
+                .into_iter()
+                .map(|l| {
+                    let spans: Vec<Span> =
+                        l.spans.into_iter().map(|s| s.patch_style(style)).collect();
+                    Line::from(spans).style(style)
+                })
+                .collect();
         }
         lines.extend(block_lines);
         if lines.len() >= h {
@@ -530,6 +595,7 @@ mod tests {
         Tweet { author: usize, secs: i64 },
         Block { author: usize },
         Unblock { author: usize },
+        Resize { width: usize, height: usize },
     }
 
     fn action() -> impl Strategy<Value = Action> {
@@ -541,6 +607,7 @@ mod tests {
             4 => (0..4usize, 0..60i64).prop_map(|(author, secs)| Action::Tweet { author, secs }),
             1 => (0..4usize).prop_map(|author| Action::Block { author }),
             1 => (0..4usize).prop_map(|author| Action::Unblock { author }),
+            1 => (8..40usize, 1..12usize).prop_map(|(width, height)| Action::Resize { width, height }),
         ]
     }
 
@@ -587,8 +654,8 @@ mod tests {
         fn scrolling_from_anchors_agrees_with_walking_from_the_top(
             initial in 0..150usize,
             actions in prop::collection::vec(action(), 1..60),
-            width in 8..40usize,
-            height in 1..12usize,
+            mut width in 8..40usize,
+            mut height in 1..12usize,
         ) {
             let mut state = State::new(USERS.iter().map(|u| u.to_string()).collect());
             let mut view = TimelineView::default();
@@ -618,6 +685,7 @@ mod tests {
                         commit(&mut state, &mut view, op)
                     }
                     Action::Block { .. } | Action::Unblock { .. } => continue,
+                    Action::Resize { width: w, height: h } => (width, height) = (w, h),
                 }
                 view.fix(&state, ME, width, height);
 
@@ -638,6 +706,17 @@ mod tests {
                 let selected = view.selected_tweet(&state, ME).map(|t| t.key());
                 prop_assert_eq!(selected, Some(all[view.selected]));
                 prop_assert!(view.selected < view.offset + shown.len());
+                // No tweet hides above empty rows: the one above the page
+                // would not fit.
+                if view.offset > 0 {
+                    let rows: usize = view
+                        .visible(&state, ME, width, height)
+                        .iter()
+                        .map(Item::height)
+                        .sum();
+                    let above = state.timeline(ME).nth(view.offset - 1).unwrap();
+                    prop_assert!(rows + item(above, width).height() > height);
+                }
                 let kept = before.filter(|b| all.contains(&b.key()));
                 if matches!(action, Action::Tweet { .. }) && !following {
                     prop_assert_eq!(selected, kept.map(|t| t.key()));

@@ -29,16 +29,12 @@ pub fn app(player: Player, theme: theme::Theme, clock: Clock, size: (u16, u16)) 
     app
 }
 
-/// Plays `player` until the user quits.
-pub async fn run(player: Player) -> anyhow::Result<()> {
+/// Plays `player` until the user quits; `theme` as `--theme` names it.
+pub async fn run(player: Player, theme: Option<theme::ThemeName>) -> anyhow::Result<()> {
+    let theme = theme::Theme::resolve(theme)?;
     let mut guard = TerminalGuard::enter(true)?;
     let size = guard.terminal.size()?;
-    let mut app = app(
-        player,
-        theme::Theme::from_env(),
-        Clock::Local,
-        (size.width, size.height),
-    );
+    let mut app = app(player, theme, Clock::Local, (size.width, size.height));
     let mut term_events = EventStream::new();
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
