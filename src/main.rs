@@ -175,34 +175,7 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Some(Command::Ctl { args, config }) => ctl(args, &config).await,
-        Some(Command::Bench {
-            sites,
-            clients,
-            seconds,
-            size,
-            remote,
-            target,
-            endpoints,
-            config,
-        }) => {
-            let remote = if remote {
-                Some(load_config(&config)?)
-            } else {
-                None
-            };
-            let opts = tweettui::bench::BenchOptions {
-                sites,
-                clients,
-                seconds,
-                size,
-                remote,
-                secret: tweettui::config::Secret::from_env()?,
-                etcd: (target == BenchTarget::Etcd).then_some(endpoints),
-            };
-            let report = tweettui::bench::run(opts).await?;
-            println!("{report}");
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(cmd @ Command::Bench { .. }) => bench(cmd).await,
         Some(Command::Demo {
             sites,
             keep,
@@ -254,6 +227,40 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             run_site(&cli.common, &site, cli.headless, cli.record, cli.theme).await
         }
     }
+}
+
+/// `tweettui bench`: runs the load, prints the report.
+async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
+    let Command::Bench {
+        sites,
+        clients,
+        seconds,
+        size,
+        remote,
+        target,
+        endpoints,
+        config,
+    } = cmd
+    else {
+        anyhow::bail!("not a bench command");
+    };
+    let remote = if remote {
+        Some(load_config(&config)?)
+    } else {
+        None
+    };
+    let opts = tweettui::bench::BenchOptions {
+        sites,
+        clients,
+        seconds,
+        size,
+        remote,
+        secret: tweettui::config::Secret::from_env()?,
+        etcd: (target == BenchTarget::Etcd).then_some(endpoints),
+    };
+    let report = tweettui::bench::run(opts).await?;
+    println!("{report}");
+    Ok(ExitCode::SUCCESS)
 }
 
 /// `tweettui ctl`: its outcome is its exit code.

@@ -612,7 +612,10 @@ impl Runtime {
                     let op = Op::Tweet {
                         user,
                         text,
-                        time: chrono::Utc::now(),
+                        // To the millisecond, as `log` and `view` show it: the
+                        // timeline's order (SPEC 4: by time, ties later in the
+                        // log first) is then the one a reader can check.
+                        time: now_millis(),
                     };
                     self.submit(op, reply, out);
                     return Ok(());
@@ -735,6 +738,12 @@ async fn log_page(
     })
     .await
     .context("the log reading task failed")?
+}
+
+/// Now, to the millisecond.
+fn now_millis() -> chrono::DateTime<chrono::Utc> {
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_millis(now.timestamp_millis()).unwrap_or(now)
 }
 
 #[cfg(test)]

@@ -577,6 +577,12 @@ pub fn check_site(
                 a.text, b.text
             ));
         } else if a.time == b.time && (a.slot, a.index) < (b.slot, b.index) {
+            // Times are kept to the millisecond: a tie goes to the later
+            // in the log (SPEC 4).
+            out.errors.push(format!(
+                "{name}'s view shows {:?} above {:?} of the same millisecond, later in the log",
+                a.text, b.text
+            ));
             out.ms_ties_unlike_log += 1;
         }
     }
