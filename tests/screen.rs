@@ -1285,6 +1285,9 @@ mod key_tables {
         same_keys("step", tweettui::ui::step::KEYS, |k| {
             tweettui::ui::step::step_key(k).is_some()
         });
+        same_keys("links", tweettui::ui::panes::links::KEYS, |k| {
+            tweettui::ui::panes::links::action(k).is_some()
+        });
         same_keys("in flight", tweettui::ui::panes::inflight::KEYS, |k| {
             tweettui::ui::panes::inflight::action(k).is_some()
         });

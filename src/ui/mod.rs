@@ -16,6 +16,7 @@ pub mod command;
 pub mod help;
 pub mod keys;
 pub mod layout;
+pub mod links;
 pub mod panes;
 pub mod replay;
 pub mod seen;

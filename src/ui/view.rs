@@ -142,6 +142,16 @@ fn draw_popup(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {
             popup::draw_text(theme, frame, area, &title, lines, *scroll);
         }
         Some(Popup::SlotPrompt { text }) => popup::draw_slot_prompt(theme, frame, area, text),
+        Some(Popup::Links { cursor }) => {
+            let p = super::panes::links::LinksProps {
+                theme,
+                links: &app.links,
+                names,
+                cursor: *cursor,
+                leader: app.leader(),
+            };
+            super::panes::links::draw(&p, frame, area);
+        }
         None => {}
     }
 }
