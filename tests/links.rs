@@ -206,3 +206,99 @@ fn presets_use_the_leader_and_cut_off_stays_consistent() {
     carry_out(&mut app, &fx);
     assert!(app.links.is_clear() && app.sites.iter().all(|s| !s.cut_off));
 }
+
+// ----- the metrics strip (issue 11 item 6) ------------------------------
+
+/// A decided slot at every site.
+fn commit(app: &mut App, slot: u64) {
+    let v = tweettui::state::op::Value::noop();
+    for s in 0..5 {
+        app.feed(Msg::Site(
+            s,
+            SiteEvent::Committed {
+                slot,
+                value: v.clone(),
+            },
+        ));
+    }
+}
+
+/// Twelve seconds of a demo: a rising rate, tweets of this UI answered
+/// after 40 to 400 ms, a leader change at second 5 and a link down from
+/// second 8.
+fn metrics_at(size: (u16, u16)) -> App {
+    let mut app = app(size);
+    let mut slot = 0;
+    for sec in 0..12u64 {
+        for _ in 0..(sec % 5 + 1) {
+            commit(&mut app, slot);
+            slot += 1;
+        }
+        for c in format!("hi {sec}").chars() {
+            press(&mut app, KeyCode::Char(c));
+        }
+        let fx = press(&mut app, KeyCode::Enter);
+        let tag = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Request { tag, .. } => Some(*tag),
+                _ => None,
+            })
+            .unwrap();
+        let wait = 40 + (sec * 37) % 360;
+        app.feed(Msg::Tick { ms: wait });
+        app.feed(Msg::Reply {
+            tag,
+            reply: Ok(tweettui::site::api::Answer::Decided { slot, index: 0 }),
+        });
+        commit(&mut app, slot);
+        slot += 1;
+        if sec == 5 {
+            app.feed(Msg::Site(0, SiteEvent::Status(status(0, 3))));
+        }
+        if sec == 8 {
+            let mut l = Links::new(5);
+            l.set_both(0, 1, true);
+            app.feed(Msg::Demo(DemoEvent::Links {
+                links: l,
+                why: "link alice↔bob down".into(),
+            }));
+        }
+        app.feed(Msg::Tick { ms: 1000 - wait });
+    }
+    app
+}
+
+/// The message line, where the strip is.
+fn strip_text(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    t.draw(|f| draw(app, f)).unwrap();
+    let buf = t.backend().buffer();
+    let y = app.areas().unwrap().message.y;
+    let line: String = (0..buf.area.width)
+        .map(|x| buf[(x, y)].symbol().to_string())
+        .collect();
+    line
+}
+
+#[test]
+fn metrics_strip_80x24() {
+    insta::assert_snapshot!(strip_text(&metrics_at((80, 24))));
+}
+
+#[test]
+fn metrics_strip_120x40() {
+    insta::assert_snapshot!(strip_text(&metrics_at((120, 40))));
+}
+
+#[test]
+fn the_strip_counts_seconds_leader_changes_and_faults() {
+    let app = metrics_at((120, 40));
+    let secs: Vec<_> = app.metrics.seconds().collect();
+    assert_eq!(secs.len(), 13);
+    assert_eq!(secs[0].decided, 2);
+    assert_eq!(secs[4].decided, 6);
+    assert_eq!(secs[0].latencies, vec![40]);
+    assert!(secs[5].leader_change && !secs[4].leader_change);
+    assert!(!secs[7].fault && secs[8].fault && secs[12].fault);
+}

@@ -172,6 +172,13 @@ fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
 
 fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    let mut area = area;
+    if app.demo && app.step.is_none() && app.replay.is_none() {
+        let w = super::metrics::strip_width(area.width);
+        let strip = Rect::new(area.right() - w, area.y, w, area.height.min(1));
+        super::metrics::draw(&app.metrics, t, frame, strip);
+        area.width -= w;
+    }
     let Some(note) = &app.note else {
         return;
     };

@@ -212,6 +212,7 @@ impl App {
                 m.trace.note(at, format!("filter ({why}): {}", describe(a)));
             }
         }
+        self.metrics.fault(!new.is_clear());
         self.links = new.clone();
         self.links_done = new;
         self.say(Level::Info, format!("links: {why}"));

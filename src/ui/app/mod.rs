@@ -123,6 +123,8 @@ pub struct App {
     pub replay: Option<Box<crate::ui::replay::Replay>>,
     /// `demo --step`: the stepped cluster (the in-flight pane).
     pub step: Option<Stepped>,
+    /// The live demo's metrics strip.
+    pub metrics: super::metrics::Metrics,
     /// The demo's link matrix, as last carried out (or asked for).
     pub links: super::links::Links,
     /// The link matrix the demo last reported carried out (`links` runs
@@ -164,6 +166,7 @@ impl App {
             replay: None,
             step: None,
             links: super::links::Links::new(cfg.names.len()),
+            metrics: Default::default(),
             links_done: super::links::Links::new(cfg.names.len()),
             synced: Vec::new(),
             next_tag: 0,
@@ -251,7 +254,11 @@ impl App {
                 self.on_demo(ev);
                 true
             }
-            Msg::Tick { ms } => self.on_tick(ms),
+            Msg::Tick { ms } => {
+                let live = self.demo && self.step.is_none() && self.replay.is_none();
+                let moved = live && self.metrics.tick(ms);
+                self.on_tick(ms) || moved
+            }
         };
         if self.quit && !fx.contains(&Effect::Quit) {
             fx.push(Effect::Quit);
