@@ -150,6 +150,9 @@ impl Metrics {
     }
 }
 
+/// The narrowest strip drawn (narrower: none, the message line keeps it).
+pub const MIN_WIDTH: u16 = 40;
+
 /// How wide the strip is on a line of `width`: none below 60 cells, 70 %
 /// up to 100, 60 % above.
 pub fn strip_width(width: u16) -> u16 {

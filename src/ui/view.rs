@@ -174,10 +174,14 @@ fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
     let mut area = area;
     if app.demo && app.step.is_none() && app.replay.is_none() {
-        let w = super::metrics::strip_width(area.width);
-        let strip = Rect::new(area.right() - w, area.y, w, area.height.min(1));
-        super::metrics::draw(&app.metrics, t, frame, strip);
-        area.width -= w;
+        // The message first: the strip takes what it leaves, if enough.
+        let said = app.note.as_ref().map_or(0, |n| width(&n.text) as u16 + 4);
+        let w = super::metrics::strip_width(area.width).min(area.width.saturating_sub(said));
+        if w >= super::metrics::MIN_WIDTH {
+            let strip = Rect::new(area.right() - w, area.y, w, area.height.min(1));
+            super::metrics::draw(&app.metrics, t, frame, strip);
+            area.width -= w;
+        }
     }
     let Some(note) = &app.note else {
         return;
