@@ -1293,6 +1293,9 @@ mod key_tables {
         same_keys("step", tweettui::ui::step::KEYS, |k| {
             tweettui::ui::step::step_key(k).is_some()
         });
+        same_keys("links", tweettui::ui::panes::links::KEYS, |k| {
+            tweettui::ui::panes::links::action(k).is_some()
+        });
         same_keys("in flight", tweettui::ui::panes::inflight::KEYS, |k| {
             tweettui::ui::panes::inflight::action(k).is_some()
         });
@@ -1303,7 +1306,8 @@ mod key_tables {
             !edit(k) || { input::KEYS[2..4].iter().any(|e| e.matches(k)) }
         });
         // These are all the tables the help shows.
-        let checked: [&[KeyHelp]; 9] = [
+        let checked: [&[KeyHelp]; 10] = [
+            tweettui::ui::panes::links::KEYS,
             timeline::KEYS,
             blocks::KEYS,
             trace::KEYS,

@@ -21,6 +21,7 @@ use crate::config::Config;
 use crate::site::api::{FaultSpec, Request, SiteClient, SiteEvent};
 use crate::site::record::{self, Recorder, What};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
+use crate::ui::links::Links;
 use crate::ui::{DemoCmd, DemoEvent};
 use anyhow::Context;
 use rand::Rng;
@@ -214,7 +215,9 @@ pub struct Controller {
     dir: PathBuf,
     sites: Vec<Option<RunningSite>>,
     generation: Vec<u64>,
-    cut: Vec<bool>,
+    /// The link matrix: the cut-offs and every other link down, each
+    /// site's loss and delay (its filter, with slow motion's delay).
+    links: Links,
     events: mpsc::UnboundedSender<(usize, SiteEvent)>,
     to_ui: mpsc::UnboundedSender<DemoEvent>,
     ended_tx: mpsc::UnboundedSender<(usize, u64)>,
@@ -258,7 +261,7 @@ impl Controller {
             dir,
             sites: (0..n).map(|_| None).collect(),
             generation: vec![0; n],
-            cut: vec![false; n],
+            links: Links::new(n),
             events,
             to_ui,
             ended_tx,
@@ -288,24 +291,12 @@ impl Controller {
         let _ = self.events.send((i, SiteEvent::Seen(ev)));
     }
 
-    /// Site `i`'s network filter: slow motion's delay, and the cut.
+    /// Site `i`'s network filter: its part of the link matrix (the cut
+    /// included), slow motion's delay added.
     fn fault_for(&self, i: usize) -> FaultSpec {
-        let delay_ms = self.slow_ms;
-        if !self.cut[i] {
-            return FaultSpec {
-                delay_ms,
-                ..FaultSpec::default()
-            };
-        }
-        let others: Vec<u32> = (0..self.config.sites.len() as u32)
-            .filter(|&s| s as usize != i)
-            .collect();
-        FaultSpec {
-            drop_to: others.clone(),
-            drop_from: others,
-            delay_ms,
-            ..FaultSpec::default()
-        }
+        let mut f = self.links.filters().swap_remove(i);
+        f.delay_ms = f.delay_ms.saturating_add(self.slow_ms);
+        f
     }
 
     /// Starts site `i` on its data dir and forwards its events, tagged.
@@ -335,7 +326,7 @@ impl Controller {
         });
         let client = site.client.clone();
         self.sites[i] = Some(site);
-        if self.cut[i] || self.slow_ms > 0 {
+        if !self.fault_for(i).is_clear() {
             if let Err(e) = client.request(Request::Fault(self.fault_for(i))).await {
                 let _ = self.to_ui.send(DemoEvent::Error(format!(
                     "cannot set the network filter of {} after its start: {e}",
@@ -372,23 +363,55 @@ impl Controller {
         }
     }
 
+    /// Cuts site `i` off (every link of it down, both ways) or heals it
+    /// (every link of it up): the link matrix follows.
     async fn cut_off(&mut self, i: usize, on: bool) {
         if i >= self.sites.len() {
             return;
         }
-        self.cut[i] = on;
-        if let Some(site) = &self.sites[i] {
-            let reply = site.client.request(Request::Fault(self.fault_for(i))).await;
-            if let Err(e) = reply {
+        let mut links = self.links.clone();
+        links.cut_off(i, on);
+        if self.set_links(links).await {
+            self.see(i, if on { What::CutOff } else { What::Healed });
+            let _ = self.to_ui.send(DemoEvent::CutOff { site: i, on });
+        }
+        let why = format!("{} {}", self.name(i), if on { "cut off" } else { "healed" });
+        let links = self.links.clone();
+        let _ = self.to_ui.send(DemoEvent::Links { links, why });
+    }
+
+    /// The link matrix as the user set it.
+    async fn links(&mut self, links: Links, why: String) {
+        if links.len() != self.sites.len() {
+            return;
+        }
+        self.set_links(links).await;
+        let links = self.links.clone();
+        let _ = self.to_ui.send(DemoEvent::Links { links, why });
+    }
+
+    /// Takes `links` on, setting the filter of each running site whose
+    /// part changed (the site records a `fault` event for each). `false`
+    /// when a site refused: the matrix keeps what was set.
+    async fn set_links(&mut self, links: Links) -> bool {
+        let before: Vec<FaultSpec> = (0..self.sites.len()).map(|i| self.fault_for(i)).collect();
+        self.links = links;
+        let mut ok = true;
+        for (i, old) in before.into_iter().enumerate() {
+            let new = self.fault_for(i);
+            let Some(site) = &self.sites[i] else { continue };
+            if new == old {
+                continue;
+            }
+            if let Err(e) = site.client.request(Request::Fault(new)).await {
+                ok = false;
                 let _ = self.to_ui.send(DemoEvent::Error(format!(
                     "cannot set the network filter of {}: {e}",
                     self.name(i)
                 )));
-                return;
             }
         }
-        self.see(i, if on { What::CutOff } else { What::Healed });
-        let _ = self.to_ui.send(DemoEvent::CutOff { site: i, on });
+        ok
     }
 
     /// One tweet from a random running site other than the shown one.
@@ -434,6 +457,7 @@ impl Controller {
                     Some(DemoCmd::Crash(i)) => self.crash(i).await,
                     Some(DemoCmd::Restart(i)) => self.restart(i).await,
                     Some(DemoCmd::CutOff { site, on }) => self.cut_off(site, on).await,
+                    Some(DemoCmd::Links { links, why }) => self.links(links, why).await,
                     // Steps are for `demo --step` (`step.rs`).
                     Some(DemoCmd::Step(_)) => {}
                     Some(DemoCmd::Chatter(on)) => {
@@ -509,7 +533,7 @@ mod tests {
         ctl.slow_ms = 250;
         assert_eq!(ctl.fault_for(1).delay_ms, 250);
         assert!(ctl.fault_for(1).drop_to.is_empty());
-        ctl.cut[1] = true;
+        ctl.links.cut_off(1, true);
         let cut = ctl.fault_for(1);
         assert_eq!(
             (cut.delay_ms, cut.drop_to, cut.drop_from),

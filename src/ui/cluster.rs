@@ -5,6 +5,7 @@
 //! commands out and sends the events.
 
 use super::keys::{alt, ch, in_footer, Key, KeyHelp, DIGITS};
+use super::links::Links;
 use super::step::{StepCmd, StepView};
 use crate::paxos::Slot;
 use crate::site::api::SiteClient;
@@ -24,6 +25,13 @@ pub enum DemoCmd {
         on: bool,
     },
     Chatter(bool),
+    /// The link matrix, as the user set it (`why`: the change in words,
+    /// for the trace). The demo sets the filter of every site whose part
+    /// changed.
+    Links {
+        links: Links,
+        why: String,
+    },
     /// `demo --step`: a step.
     Step(StepCmd),
 }
@@ -47,6 +55,12 @@ pub enum DemoEvent {
         on: bool,
     },
     Chatter(bool),
+    /// The link matrix now carried out (after a change of it or a cut);
+    /// `why`: the change in words.
+    Links {
+        links: Links,
+        why: String,
+    },
     /// Something to tell the user (the message line).
     Info(String),
     Error(String),
@@ -70,6 +84,8 @@ pub enum DemoKey {
     Restart,
     CutOff,
     Chatter,
+    /// Open the link matrix.
+    Links,
 }
 
 const ALT_DIGITS: [Key; 9] = [
@@ -126,6 +142,12 @@ pub const DEMO: &[KeyHelp] = &[
         ("t", "chatter"),
         "let the other sites tweet now and then (on/off)",
     ),
+    in_footer(
+        "m",
+        &[ch('m')],
+        ("m", "links"),
+        "the link matrix: take links down, set loss and delay, presets (live demo)",
+    ),
 ];
 
 pub fn demo_key(key: &KeyEvent) -> Option<DemoKey> {
@@ -135,6 +157,7 @@ pub fn demo_key(key: &KeyEvent) -> Option<DemoKey> {
         KeyCode::Char('r') => DemoKey::Restart,
         KeyCode::Char('c') => DemoKey::CutOff,
         KeyCode::Char('t') => DemoKey::Chatter,
+        KeyCode::Char('m') => DemoKey::Links,
         _ => return None,
     })
 }

@@ -71,6 +71,9 @@ pub fn sections(mode: Mode) -> Vec<(&'static str, &'static [KeyHelp])> {
     if matches!(mode, Mode::Demo | Mode::Step) {
         out.push(("Demo (any pane; Alt+digit anywhere)", DEMO));
     }
+    if mode == Mode::Demo {
+        out.push(("Link matrix popup (m)", super::panes::links::KEYS));
+    }
     out.push(("Help and log popups", popup::KEYS));
     out.push(("Trace slot filter prompt (/)", popup::PROMPT_KEYS));
     out

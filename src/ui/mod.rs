@@ -16,6 +16,8 @@ pub mod command;
 pub mod help;
 pub mod keys;
 pub mod layout;
+pub mod links;
+pub mod metrics;
 pub mod panes;
 pub mod replay;
 pub mod seen;
@@ -157,6 +159,7 @@ impl UiLoop {
         frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let stop = crate::signal::stop_requested(crate::signal::Hangup::Stops);
         tokio::pin!(stop);
+        let mut last_frame = tokio::time::Instant::now();
         loop {
             let next = tokio::select! {
                 ev = term_events.next() => match ev {
@@ -188,6 +191,12 @@ impl UiLoop {
                     Next::Quit
                 }
                 _ = frame.tick() => {
+                    // The live demo's metrics strip moves with real time.
+                    if self.app.demo && self.app.step.is_none() {
+                        let ms = last_frame.elapsed().as_millis() as u64;
+                        last_frame = tokio::time::Instant::now();
+                        self.handle(Msg::Tick { ms })?;
+                    }
                     if self.dirty {
                         guard.terminal.draw(|f| view::draw(&self.app, f)).context("drawing")?;
                         self.dirty = false;

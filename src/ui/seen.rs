@@ -375,11 +375,7 @@ fn mark_of(what: &What) -> Option<MarkParts> {
             MarkKind::Fault,
             None,
             None,
-            if fault.is_clear() {
-                "cleared".to_string()
-            } else {
-                "set".to_string()
-            },
+            format!("filter {}", super::links::describe(fault)),
         ),
         _ => return None,
     })

@@ -9,7 +9,7 @@ use super::layout::{layout_for, MIN_H, MIN_W};
 use super::panes::popup::{self, Popup};
 use super::panes::trace::Wide;
 use super::panes::{blocks, grid, inflight, input, spacetime, timeline, trace, Focus, Level};
-use super::text::fit;
+use super::text::{fit, width};
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Paragraph, Wrap};
@@ -151,6 +151,16 @@ fn draw_popup(app: &App, frame: &mut Frame, area: Rect, names: &[String]) {
             popup::draw_text(theme, frame, area, &title, lines, *scroll);
         }
         Some(Popup::SlotPrompt { text }) => popup::draw_slot_prompt(theme, frame, area, text),
+        Some(Popup::Links { cursor }) => {
+            let p = super::panes::links::LinksProps {
+                theme,
+                links: &app.links,
+                names,
+                cursor: *cursor,
+                leader: app.leader(),
+            };
+            super::panes::links::draw(&p, frame, area);
+        }
         None => {}
     }
 }
@@ -171,6 +181,17 @@ fn draw_too_small(app: &App, frame: &mut Frame, area: Rect) {
 
 fn draw_message(app: &App, frame: &mut Frame, area: Rect) {
     let t = &app.theme;
+    let mut area = area;
+    if app.demo && app.step.is_none() && app.replay.is_none() {
+        // The message first: the strip takes what it leaves, if enough.
+        let said = app.note.as_ref().map_or(0, |n| width(&n.text) as u16 + 4);
+        let w = super::metrics::strip_width(area.width).min(area.width.saturating_sub(said));
+        if w >= super::metrics::MIN_WIDTH {
+            let strip = Rect::new(area.right() - w, area.y, w, area.height.min(1));
+            super::metrics::draw(&app.metrics, t, frame, strip);
+            area.width -= w;
+        }
+    }
     let Some(note) = &app.note else {
         return;
     };

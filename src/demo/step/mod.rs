@@ -285,6 +285,8 @@ impl Stepper {
             DemoCmd::CutOff { site: i, on } => self.choose(Choice::Cut { site: site(i), on }),
             DemoCmd::Chatter(on) => self.choose(Choice::Chatter { on }),
             DemoCmd::Step(step) => self.step(step),
+            // The UI opens no link matrix in step mode.
+            DemoCmd::Links { .. } => self.note("the link matrix is for the live demo"),
         }
     }
 

@@ -4,7 +4,10 @@
 use super::{App, Effect};
 use crate::paxos::SiteId;
 use crate::ui::cluster::{DemoCmd, DemoEvent, DemoKey};
-use crate::ui::panes::Level;
+use crate::ui::links::{describe, Links};
+use crate::ui::panes::popup::Popup;
+use crate::ui::panes::{links, Level};
+use crossterm::event::KeyEvent;
 
 impl App {
     /// Shows site `i` (the demo only).
@@ -72,6 +75,7 @@ impl App {
                 );
             }
             DemoKey::Chatter => fx.push(Effect::Demo(DemoCmd::Chatter(!self.chatter))),
+            DemoKey::Links => self.open_links(),
         }
     }
 
@@ -131,11 +135,86 @@ impl App {
                     },
                 );
             }
+            DemoEvent::Links { links, why } => self.on_links(links, why),
             DemoEvent::Info(text) => self.say(Level::Info, text),
             DemoEvent::Error(e) => self.say(Level::Error, e),
             DemoEvent::Step(view) => self.on_step_view(*view),
             DemoEvent::Reset => self.on_reset(),
             DemoEvent::Note(text) => self.say(Level::Info, text),
         }
+    }
+}
+
+impl App {
+    /// The leader as the shown site sees it.
+    pub fn leader(&self) -> Option<usize> {
+        self.site()
+            .status
+            .as_ref()
+            .and_then(|s| s.leader)
+            .map(|l| l as usize)
+    }
+
+    /// `m`: the link matrix (the live demo only: `demo --step` cuts links
+    /// with `c`).
+    fn open_links(&mut self) {
+        if self.step.is_some() {
+            self.say(
+                Level::Info,
+                "the link matrix is for the live demo (here: c cuts the shown site off)",
+            );
+            return;
+        }
+        let cursor = (self.shown, (self.shown + 1) % self.sites.len().max(1));
+        self.popup = Some(Popup::Links { cursor });
+    }
+
+    /// A key in the open link matrix.
+    pub(super) fn links_key(
+        &mut self,
+        key: &KeyEvent,
+        cursor: (usize, usize),
+        fx: &mut Vec<Effect>,
+    ) {
+        let Some(a) = links::action(key) else { return };
+        match a {
+            links::Action::Close => self.popup = None,
+            links::Action::Move(dr, dc) => {
+                let cursor = links::moved(cursor, (dr, dc), self.links.len());
+                self.popup = Some(Popup::Links { cursor });
+            }
+            _ => {
+                let names = self.names();
+                match links::apply(&self.links, a, cursor, self.leader(), &names) {
+                    Some((new, why)) => {
+                        self.say(Level::Pending, format!("{why}…"));
+                        self.links = new.clone();
+                        fx.push(Effect::Demo(DemoCmd::Links { links: new, why }));
+                    }
+                    None => self.say(Level::Info, "nothing to change there"),
+                }
+            }
+        }
+    }
+
+    /// The demo carried out `new` links: each site whose filter changed
+    /// notes it in its trace; the cut-off flags follow the matrix.
+    fn on_links(&mut self, new: Links, why: String) {
+        let before = self.links_done.filters();
+        let after = new.filters();
+        for (i, m) in self.sites.iter_mut().enumerate() {
+            m.cut_off = new.isolated(i);
+            let (Some(a), b) = (after.get(i), before.get(i)) else {
+                continue;
+            };
+            if Some(a) != b {
+                let at = m.trace.last_ms();
+                m.trace.note(at, format!("filter ({why}): {}", describe(a)));
+            }
+        }
+        self.metrics.fault(!new.is_clear());
+        self.links = new.clone();
+        self.links_done = new;
+        self.say(Level::Info, format!("links: {why}"));
     }
 }

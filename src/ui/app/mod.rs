@@ -123,6 +123,13 @@ pub struct App {
     pub replay: Option<Box<crate::ui::replay::Replay>>,
     /// `demo --step`: the stepped cluster (the in-flight pane).
     pub step: Option<Stepped>,
+    /// The live demo's metrics strip.
+    pub metrics: super::metrics::Metrics,
+    /// The demo's link matrix, as last carried out (or asked for).
+    pub links: super::links::Links,
+    /// The link matrix the demo last reported carried out (`links` runs
+    /// ahead of it while a change is on its way).
+    links_done: super::links::Links,
     /// Replay: the position each site's trace shows.
     synced: Vec<Option<usize>>,
     next_tag: u64,
@@ -158,6 +165,9 @@ impl App {
             quit: false,
             replay: None,
             step: None,
+            links: super::links::Links::new(cfg.names.len()),
+            metrics: Default::default(),
+            links_done: super::links::Links::new(cfg.names.len()),
             synced: Vec::new(),
             next_tag: 0,
         }
@@ -256,7 +266,11 @@ impl App {
                 self.on_demo(ev);
                 true
             }
-            Msg::Tick { ms } => self.on_tick(ms),
+            Msg::Tick { ms } => {
+                let live = self.demo && self.step.is_none() && self.replay.is_none();
+                let moved = live && self.metrics.tick(ms);
+                self.on_tick(ms) || moved
+            }
         };
         if self.quit && !fx.contains(&Effect::Quit) {
             fx.push(Effect::Quit);
@@ -297,6 +311,9 @@ impl App {
         if anywhere == Some(Anywhere::Quit) {
             self.quit = true;
             return;
+        }
+        if let Some(Popup::Links { cursor }) = self.popup {
+            return self.links_key(&key, cursor, fx);
         }
         if self.popup.is_some() {
             let len = self.popup_len();

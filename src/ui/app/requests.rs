@@ -168,6 +168,9 @@ impl App {
         });
         // A pending tweet takes a row of the timeline pane.
         self.keep_selection_visible();
+        if op_is_submission(&req) {
+            self.metrics.submitted(tag);
+        }
         fx.push(Effect::Request { site, tag, req });
         true
     }
@@ -180,6 +183,8 @@ impl App {
         let site = self.pending[i].site;
         let name = self.sites[site].name.clone();
         let op = self.pending[i].op.clone();
+        let decided = matches!(reply, Ok(Answer::Decided { .. }));
+        self.metrics.answered(tag, decided);
         let answer = match reply {
             Ok(answer) => answer,
             Err(refusal) => return self.on_refusal(i, refusal),
@@ -368,4 +373,9 @@ fn log_lines(entries: &[DecidedEntry]) -> Vec<LogLine> {
         }
     }
     lines
+}
+
+/// A request that goes through the log (its answer is a commit).
+fn op_is_submission(req: &Request) -> bool {
+    !matches!(req, Request::Log { .. })
 }

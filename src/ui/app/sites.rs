@@ -81,6 +81,9 @@ impl App {
         match ev {
             SiteEvent::Snapshot { state, status } => {
                 m.state = Some(*state);
+                if shown {
+                    self.metrics.leader(status.leader.map(|l| l as usize));
+                }
                 m.status = Some(status);
                 m.up = true;
                 m.timeline = TimelineView::default();
@@ -91,6 +94,9 @@ impl App {
                 shown
             }
             SiteEvent::Status(status) => {
+                if shown {
+                    self.metrics.leader(status.leader.map(|l| l as usize));
+                }
                 m.status = Some(status);
                 shown
             }
@@ -103,6 +109,7 @@ impl App {
                 if let Some(safety) = &mut self.safety {
                     safety.observe(site, slot, &value);
                 }
+                self.metrics.decided(slot);
                 self.on_committed(site, slot, &value);
                 true
             }

@@ -7,6 +7,7 @@ pub mod blocks;
 pub mod grid;
 pub mod inflight;
 pub mod input;
+pub mod links;
 pub mod popup;
 pub mod spacetime;
 pub mod timeline;

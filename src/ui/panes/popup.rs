@@ -36,6 +36,11 @@ pub enum Popup {
     SlotPrompt {
         text: String,
     },
+    /// The demo's link matrix (`panes/links.rs`): the cell cursor (from,
+    /// to).
+    Links {
+        cursor: (usize, usize),
+    },
 }
 
 /// Where a popup goes in a terminal of `area`.
@@ -182,7 +187,8 @@ pub fn on_key(popup: &mut Option<Popup>, key: &KeyEvent, len: usize, page: usize
             Some(Action::Bottom) => *scroll = max,
             None => {}
         },
-        None => {}
+        // The App handles the link matrix's keys (`panes/links.rs`).
+        Some(Popup::Links { .. }) | None => {}
     }
     Ask::Nothing
 }
