@@ -40,11 +40,7 @@ pub async fn measure(opts: &BenchOptions, endpoints: &[String]) -> anyhow::Resul
         ..Report::default()
     };
     for t in tasks {
-        let part = t.await.context("an etcd client failed")??;
-        report.done += part.done;
-        report.unavailable += part.unavailable;
-        report.errors += part.errors;
-        report.latencies.extend(part.latencies);
+        report.absorb(t.await.context("an etcd client failed")??);
     }
     report.elapsed = start.elapsed();
     report.latencies.sort();

@@ -56,6 +56,14 @@ pub struct Report {
 }
 
 impl Report {
+    /// Adds one client's counts and latencies (sorted later, once).
+    pub fn absorb(&mut self, part: Report) {
+        self.done += part.done;
+        self.unavailable += part.unavailable;
+        self.errors += part.errors;
+        self.latencies.extend(part.latencies);
+    }
+
     pub fn throughput(&self) -> f64 {
         self.done as f64 / self.elapsed.as_secs_f64().max(1e-9)
     }
@@ -161,11 +169,7 @@ async fn measure(opts: &BenchOptions, targets: &[SocketAddr]) -> anyhow::Result<
         ..Report::default()
     };
     for t in tasks {
-        let part = t.await.context("a client task failed")??;
-        report.done += part.done;
-        report.unavailable += part.unavailable;
-        report.errors += part.errors;
-        report.latencies.extend(part.latencies);
+        report.absorb(t.await.context("a client task failed")??);
     }
     report.elapsed = start.elapsed();
     report.latencies.sort();
