@@ -185,7 +185,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             step,
         }) => {
             if step.step {
-                tweettui::demo::step::run(step.options(sites, record)).await?;
+                tweettui::demo::step::run(step.options(sites, record, cli.theme)).await?;
                 return Ok(ExitCode::SUCCESS);
             }
             let opts = tweettui::demo::DemoOptions {

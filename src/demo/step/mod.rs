@@ -60,6 +60,8 @@ pub struct StepOptions {
     pub save: Option<PathBuf>,
     /// Record the run's events here on exit (`tweettui replay` plays it).
     pub record: Option<PathBuf>,
+    /// `--theme`.
+    pub theme: Option<crate::ui::ThemeName>,
 }
 
 /// The cluster of step mode and every choice made on it.
@@ -406,7 +408,7 @@ pub async fn run(opts: StepOptions) -> anyhow::Result<()> {
         }
     };
     let names = stepper.names().to_vec();
-    let result = crate::ui::step::run(names, &mut stepper).await;
+    let result = crate::ui::step::run(names, &mut stepper, opts.theme).await;
     if let Some(path) = &opts.save {
         choice::save(&stepper, path)?;
         eprintln_safe(&format!("tweettui: the run is saved in {}", path.display()));
@@ -448,13 +450,19 @@ pub struct StepArgs {
 
 impl StepArgs {
     /// The options of a run of `sites` sites, recorded to `record`.
-    pub fn options(self, sites: usize, record: Option<PathBuf>) -> StepOptions {
+    pub fn options(
+        self,
+        sites: usize,
+        record: Option<PathBuf>,
+        theme: Option<crate::ui::ThemeName>,
+    ) -> StepOptions {
         StepOptions {
             sites,
             seed: self.seed,
             load: self.load,
             save: self.save,
             record,
+            theme,
         }
     }
 }

@@ -53,7 +53,12 @@ pub fn pump(app: &mut App, driver: &mut dyn Driver, msg: Msg) -> (Vec<Effect>, b
 }
 
 /// Runs step mode's screen on `driver` until the user quits.
-pub async fn run(names: Vec<String>, driver: &mut dyn Driver) -> anyhow::Result<()> {
+pub async fn run(
+    names: Vec<String>,
+    driver: &mut dyn Driver,
+    theme: Option<theme::ThemeName>,
+) -> anyhow::Result<()> {
+    let theme = theme::Theme::resolve(theme)?;
     let mut guard = TerminalGuard::enter(true)?;
     let size = guard.terminal.size()?;
     let mut app = App::new(AppConfig {
@@ -61,7 +66,7 @@ pub async fn run(names: Vec<String>, driver: &mut dyn Driver) -> anyhow::Result<
         names,
         shown: 0,
         demo: true,
-        theme: theme::Theme::from_env(),
+        theme,
         clock: Clock::Local,
         mouse_capture: true,
         size: (size.width, size.height),
