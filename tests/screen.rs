@@ -1147,6 +1147,47 @@ mod terminal {
         Some((icon == "▶", pos.parse().ok()?, len.parse().ok()?))
     }
 
+    /// `demo --data-dir`: the demo writes a config of its ports there, so
+    /// `ctl` reaches its sites while it runs; its data, config and log stay
+    /// after it ends.
+    #[test]
+    fn ctl_reaches_a_running_demo_and_its_data_dir_stays() {
+        if !tmux_available() {
+            eprintln!("SKIPPED: tmux is not installed: the demo/ctl test did not run");
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("tmp")).unwrap();
+        let t = Tmux::start(home.path());
+        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let bin = env!("CARGO_BIN_EXE_tweettui");
+        let dir = home.path().join("demo-data");
+        let shown = dir.display();
+        t.type_text(&format!("'{bin}' demo --sites 3 --data-dir '{shown}'"));
+        t.keys(&["Enter"]);
+        let config = dir.join("config.json");
+        t.wait("the demo saying how ctl reaches it", 30, |s| {
+            s.contains("peers: bob up, carol up") || s.contains("peers 2/2 up")
+        });
+        let out = Command::new(bin)
+            .args(["ctl", "carol", "tweet", "sent", "with", "ctl"])
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .expect("run ctl");
+        assert!(out.status.success(), "{out:?}");
+        t.wait("the tweet from ctl on alice's screen", 20, |s| {
+            s.contains("sent with ctl")
+        });
+        t.keys(&["C-c"]);
+        t.wait("the demo says the data dirs are kept", 20, |s| {
+            s.contains("data dirs are kept in")
+        });
+        for kept in ["config.json", "demo.log", "alice", "bob", "carol"] {
+            assert!(dir.join(kept).exists(), "{kept} was not kept in {shown}");
+        }
+    }
+
     /// `demo --record`, then `replay` of that file: the slider steps,
     /// jumps to the end (where the recorded tweet is in the timeline and
     /// safety holds), back to a decision, and plays.
