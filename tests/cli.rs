@@ -148,3 +148,14 @@ fn errors_say_what_is_wrong_once() {
     assert!(t.contains("not a directory"), "{t}");
     assert!(!t.contains("File exists"), "{t}");
 }
+
+/// Each subcommand's help lists only the options it takes: the demo has a
+/// data dir of its own but no config (it makes its own cluster).
+#[test]
+fn the_demo_lists_only_what_it_takes() {
+    let out = run(&["demo", "--help"], &[]);
+    let t = text(&out);
+    assert!(out.status.success(), "{t}");
+    assert!(t.contains("--data-dir") && t.contains("--slow"), "{t}");
+    assert!(!t.contains("--config"), "{t}");
+}
