@@ -509,6 +509,20 @@ impl Controller {
 mod tests {
     use super::*;
 
+    /// A panic while the demo runs keeps its dir (and `demo.log` in it):
+    /// the log is what tells what happened (it used to be removed).
+    #[test]
+    fn a_panic_keeps_the_demo_dir_and_its_log() {
+        let dir = tempfile::tempdir().unwrap();
+        let demo = dir.path().join("demo");
+        std::fs::create_dir_all(&demo).unwrap();
+        std::fs::write(demo.join("demo.log"), "what happened").unwrap();
+        *REMOVE_ON_EXIT.lock().unwrap() = Some(demo.clone());
+        keep_dir_on_panic();
+        assert!(demo.join("demo.log").exists());
+        assert!(REMOVE_ON_EXIT.lock().unwrap().is_none());
+    }
+
     /// Slow motion: a peer answers after two held-back messages, so the
     /// time a peer may take grows by four of them; the submit timeout keeps
     /// its ratio; 0 changes nothing.
