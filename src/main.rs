@@ -327,6 +327,17 @@ async fn run_site(
     record: Option<PathBuf>,
     theme: Option<ui::ThemeName>,
 ) -> anyhow::Result<ExitCode> {
+    let is_subcommand = <Cli as clap::CommandFactory>::command()
+        .get_subcommands()
+        .any(|c| c.get_name() == site);
+    if is_subcommand {
+        // `tweettui --theme light demo`: an option before the subcommand
+        // makes clap take the subcommand for a site name.
+        anyhow::bail!(
+            "`{site}` is a subcommand, not a site: put its options after it \
+             (tweettui {site} --theme light, not tweettui --theme light {site})"
+        );
+    }
     let config = load_config(&common.config)?;
     let index = config
         .site_index(site)

@@ -159,3 +159,12 @@ fn the_demo_lists_only_what_it_takes() {
     assert!(t.contains("--data-dir") && t.contains("--slow"), "{t}");
     assert!(!t.contains("--config"), "{t}");
 }
+
+/// An option before a subcommand makes it a site name to clap: say so.
+#[test]
+fn an_option_before_a_subcommand_is_explained() {
+    let out = run(&["--theme", "light", "demo"], &[]);
+    let t = text(&out);
+    assert!(!out.status.success());
+    assert!(t.contains("`demo` is a subcommand"), "{t}");
+}
