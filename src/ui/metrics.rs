@@ -87,8 +87,10 @@ impl Metrics {
     /// Some site decided `slot`.
     pub fn decided(&mut self, slot: Slot) {
         if slot >= self.next_slot {
-            let n = slot + 1 - self.next_slot;
-            self.next_slot = slot + 1;
+            // A slot number comes from outside (a peer): no overflow at the top.
+            let next = slot.saturating_add(1);
+            let n = next - self.next_slot;
+            self.next_slot = next;
             self.current().decided += n;
         }
     }
