@@ -165,3 +165,46 @@ fn a_condition_not_met_in_time_fails_clearly() {
     assert_eq!(e.step, Some(2));
     assert!(e.to_string().contains("not met within 500 ms"), "{e}");
 }
+
+/// Run as the terminal loop runs it: the lesson stops at each caption,
+/// which is drawn over the screen, and goes on when asked (a key).
+#[test]
+fn a_caption_is_drawn_over_the_screen_and_the_lesson_waits_for_it() {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use tweettui::ui::step::lesson::draw_caption;
+    use tweettui::ui::step::LessonRun;
+    let mut r = Run::new();
+    let text = r#"{"title": "Two captions", "steps": [{"say": "first words"},
+        {"tweet": "between", "as": "alice"}, {"say": "second words"}]}"#;
+    let mut run = LessonRun::new(Lesson::parse(text, &names()).unwrap());
+    let first = run.advance(&mut r.app, &mut r.stepper).unwrap().unwrap();
+    assert_eq!(first.text, "first words");
+    assert!(first.title.contains("Two captions · step 1/3"));
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| {
+        tweettui::ui::draw(&r.app, f);
+        draw_caption(&r.app.theme, f, &first);
+    })
+    .unwrap();
+    let screen = format!("{}", t.backend());
+    assert!(screen.contains("first words"), "{screen}");
+    assert!(r.queue_is_empty(), "nothing ran before the key");
+    let second = run.advance(&mut r.app, &mut r.stepper).unwrap().unwrap();
+    assert_eq!(second.text, "second words");
+    assert!(
+        !r.queue_is_empty(),
+        "the tweet was sent between the captions"
+    );
+    assert_eq!(run.advance(&mut r.app, &mut r.stepper).unwrap(), None);
+    assert!(run.done());
+}
+
+impl Run {
+    fn queue_is_empty(&self) -> bool {
+        self.app
+            .step
+            .as_ref()
+            .is_none_or(|s| s.view.queue.is_empty())
+    }
+}
