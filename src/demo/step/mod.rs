@@ -30,7 +30,7 @@ use crate::engine::{Engine, EngineConfig, EngineError, Steady};
 use crate::paxos::{SiteId, Slot};
 use crate::site::api::{record, Refusal, SiteClient, Status};
 use crate::state::op::OpId;
-use crate::ui::step::{StepCmd, StepView, SPEEDS, START_SPEED};
+use crate::ui::step::{Lesson, StepCmd, StepView, SPEEDS, START_SPEED};
 use crate::ui::{DemoCmd, DemoEvent, Effect, Msg};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -62,6 +62,8 @@ pub struct StepOptions {
     pub record: Option<PathBuf>,
     /// `--theme`.
     pub theme: Option<crate::ui::ThemeName>,
+    /// Run this lesson (`--lesson`).
+    pub lesson: Option<PathBuf>,
 }
 
 /// The cluster of step mode and every choice made on it.
@@ -408,7 +410,11 @@ pub async fn run(opts: StepOptions) -> anyhow::Result<()> {
         }
     };
     let names = stepper.names().to_vec();
-    let result = crate::ui::step::run(names, &mut stepper, opts.theme).await;
+    let lesson = match &opts.lesson {
+        Some(path) => Some(read_lesson(path, &names)?),
+        None => None,
+    };
+    let result = crate::ui::step::run(names, &mut stepper, opts.theme, lesson).await;
     if let Some(path) = &opts.save {
         choice::save(&stepper, path)?;
         eprintln_safe(&format!("tweettui: the run is saved in {}", path.display()));
@@ -423,6 +429,13 @@ pub async fn run(opts: StepOptions) -> anyhow::Result<()> {
         }
     }
     result
+}
+
+/// The lesson in `path`, for a run of `names`.
+pub fn read_lesson(path: &std::path::Path, names: &[String]) -> anyhow::Result<Lesson> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| anyhow::anyhow!("cannot read the lesson {}: {e}", path.display()))?;
+    Lesson::parse(&text, names).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }
 
 /// Not eprintln!: it panics when the terminal is gone (SIGHUP).
@@ -446,6 +459,9 @@ pub struct StepArgs {
     /// Step mode: start from a run saved with --save.
     #[arg(long, value_name = "FILE", requires = "step")]
     pub load: Option<PathBuf>,
+    /// Step mode: run a lesson (JSON: captions, tweets, faults, runs until a condition; see assets/lessons/).
+    #[arg(long, value_name = "FILE", requires = "step")]
+    pub lesson: Option<PathBuf>,
 }
 
 impl StepArgs {
@@ -463,6 +479,7 @@ impl StepArgs {
             save: self.save,
             record,
             theme,
+            lesson: self.lesson,
         }
     }
 }

@@ -11,8 +11,10 @@
 //! [`run`] is the terminal loop of step mode, around a [`Driver`] (the
 //! demo's step controller) instead of channels to running sites.
 
+pub mod lesson;
 mod run;
 
+pub use lesson::{Lesson, LessonError, LessonRun};
 pub use run::{pump, run, Driver};
 
 use crate::engine::MsgId;

@@ -8,7 +8,7 @@ use crate::ui::app::{App, AppConfig, Effect, Msg};
 use crate::ui::terminal::{self, TerminalGuard};
 use crate::ui::{theme, view, Clock};
 use anyhow::Context;
-use crossterm::event::EventStream;
+use crossterm::event::{Event, EventStream};
 use futures::StreamExt;
 use std::time::{Duration, Instant};
 
@@ -57,6 +57,7 @@ pub async fn run(
     names: Vec<String>,
     driver: &mut dyn Driver,
     theme: Option<theme::ThemeName>,
+    lesson: Option<super::Lesson>,
 ) -> anyhow::Result<()> {
     let theme = theme::Theme::resolve(theme)?;
     let mut guard = TerminalGuard::enter(true)?;
@@ -74,6 +75,8 @@ pub async fn run(
     for msg in driver.take() {
         pump(&mut app, driver, msg);
     }
+    let mut lesson = lesson.map(super::LessonRun::new);
+    let mut caption = go_on(&mut lesson, &mut app, driver);
     let mut term_events = EventStream::new();
     let mut frame = tokio::time::interval(FRAME);
     frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
@@ -84,6 +87,11 @@ pub async fn run(
     loop {
         let (fx, changed) = tokio::select! {
             ev = term_events.next() => match ev {
+                // A key takes a lesson's caption away; the lesson goes on.
+                Some(Ok(Event::Key(_))) if caption.is_some() => {
+                    caption = go_on(&mut lesson, &mut app, driver);
+                    (Vec::new(), true)
+                }
                 Some(Ok(ev)) => pump(&mut app, driver, Msg::Term(ev)),
                 Some(Err(e)) => return Err(e).context("reading the terminal"),
                 None => return Ok(()),
@@ -98,7 +106,15 @@ pub async fn run(
                     changed |= pump(&mut app, driver, msg).1;
                 }
                 if dirty || changed {
-                    guard.terminal.draw(|f| view::draw(&app, f)).context("drawing")?;
+                    guard
+                        .terminal
+                        .draw(|f| {
+                            view::draw(&app, f);
+                            if let Some(c) = &caption {
+                                super::lesson::draw_caption(&app.theme, f, c);
+                            }
+                        })
+                        .context("drawing")?;
                     dirty = false;
                 }
                 (Vec::new(), false)
@@ -111,6 +127,27 @@ pub async fn run(
                 Effect::Quit => return Ok(()),
                 Effect::Request { .. } | Effect::Demo(_) => {}
             }
+        }
+    }
+}
+
+/// Runs a lesson on to its next caption; an error stops it (and says why).
+fn go_on(
+    lesson: &mut Option<super::LessonRun>,
+    app: &mut App,
+    driver: &mut dyn Driver,
+) -> Option<super::lesson::Caption> {
+    let run = lesson.as_mut()?;
+    match run.advance(app, driver) {
+        Ok(Some(c)) => Some(c),
+        Ok(None) => {
+            *lesson = None;
+            None
+        }
+        Err(e) => {
+            *lesson = None;
+            pump(app, driver, super::lesson::error_msg(&e));
+            None
         }
     }
 }

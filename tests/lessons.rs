@@ -1,0 +1,210 @@
+//! The shipped lessons (`assets/lessons/`), run headlessly to their end
+//! on `demo --step` through the App's update loop (`ui::step::pump`), as
+//! `tweettui demo --step --lesson FILE` runs them but that every caption
+//! is passed at once. Step mode is deterministic: so is every lesson.
+
+use chrono::{FixedOffset, TimeZone, Utc};
+use tweettui::demo::step::Stepper;
+use tweettui::paxos::Slot;
+use tweettui::ui::step::lesson::run_headless;
+use tweettui::ui::step::{pump, Driver, Lesson};
+use tweettui::ui::theme::Theme;
+use tweettui::ui::{App, AppConfig, Clock};
+
+const EPOCH_MS: u64 = 1_750_000_000_000;
+
+fn names() -> Vec<String> {
+    ["alice", "bob", "carol", "dave", "erin"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+}
+
+struct Run {
+    app: App,
+    stepper: Stepper,
+}
+
+impl Run {
+    fn new() -> Run {
+        let names = names();
+        let mut stepper = Stepper::new(names.clone(), 1, EPOCH_MS).expect("starts");
+        let mut app = App::new(AppConfig {
+            hosted: (0..names.len()).collect(),
+            names,
+            shown: 0,
+            demo: true,
+            theme: Theme::monochrome(),
+            clock: Clock::Fixed {
+                now: Utc.timestamp_opt(1_750_000_100, 0).unwrap(),
+                offset: FixedOffset::east_opt(0).unwrap(),
+            },
+            mouse_capture: true,
+            size: (120, 40),
+        });
+        for msg in stepper.take() {
+            pump(&mut app, &mut stepper, msg);
+        }
+        Run { app, stepper }
+    }
+
+    /// Runs the shipped lesson `file` to its end; its captions.
+    fn lesson(&mut self, file: &str) -> Vec<String> {
+        let path = format!("{}/assets/lessons/{file}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(&path).expect("the lesson is shipped");
+        let lesson = Lesson::parse(&text, &names()).expect("the lesson parses");
+        run_headless(lesson, &mut self.app, &mut self.stepper).expect("the lesson runs to its end")
+    }
+
+    /// Site `site`'s decided log: one summary per slot.
+    fn log(&self, site: usize) -> Vec<String> {
+        let s = &self.stepper.engine().site(site as u32).disk.archive;
+        s.iter().map(|v| v.summary()).collect()
+    }
+
+    fn safe(&self) {
+        let v = self.app.safety.as_ref().and_then(|s| s.violation());
+        assert_eq!(v, None, "safety holds");
+        let logs: Vec<Vec<String>> = (0..5).map(|i| self.log(i)).collect();
+        for a in &logs {
+            for b in &logs {
+                let n = a.len().min(b.len());
+                assert_eq!(a[..n], b[..n], "the logs agree where both decided");
+            }
+        }
+    }
+
+    fn slot_of(&self, site: usize, text: &str) -> Option<Slot> {
+        self.log(site)
+            .iter()
+            .position(|v| v.contains(text))
+            .map(|i| i as Slot)
+    }
+}
+
+#[test]
+fn the_normal_round_decides_both_tweets_everywhere() {
+    let mut r = Run::new();
+    let captions = r.lesson("normal-round.json");
+    assert_eq!(captions.len(), 7);
+    for site in 0..5 {
+        assert_eq!(
+            r.slot_of(site, "hello, Paxos"),
+            Some(0),
+            "{:?}",
+            r.log(site)
+        );
+        assert_eq!(r.slot_of(site, "and again"), Some(1), "{:?}", r.log(site));
+    }
+    r.safe();
+}
+
+#[test]
+fn the_value_accepted_before_the_leader_crashed_survives_in_its_slot() {
+    let mut r = Run::new();
+    r.lesson("leader-crash-after-accept.json");
+    assert!(!r.app.sites[0].up, "alice is down");
+    let leader = r.app.sites[1].status.as_ref().and_then(|s| s.leader);
+    assert!(leader.is_some_and(|l| l != 0), "another leader: {leader:?}");
+    for site in 1..5 {
+        assert_eq!(r.slot_of(site, "I survive"), Some(1), "{:?}", r.log(site));
+    }
+    r.safe();
+}
+
+#[test]
+fn dueling_proposers_see_a_nack_and_both_tweets_are_decided_once() {
+    let mut r = Run::new();
+    r.lesson("dueling-proposers.json");
+    for site in 0..5 {
+        let log = r.log(site);
+        let a = log.iter().filter(|v| v.contains("alice first")).count();
+        let b = log.iter().filter(|v| v.contains("no, bob first")).count();
+        assert_eq!((a, b), (1, 1), "{log:?}");
+    }
+    r.safe();
+}
+
+#[test]
+fn a_lesson_runs_the_same_every_time() {
+    let run = || {
+        let mut r = Run::new();
+        r.lesson("dueling-proposers.json");
+        (
+            (0..5).map(|i| r.log(i)).collect::<Vec<_>>(),
+            r.stepper.choices().len(),
+        )
+    };
+    assert_eq!(run(), run());
+}
+
+#[test]
+fn a_bad_lesson_says_which_step_is_wrong() {
+    let bad = |text: &str| Lesson::parse(text, &names()).unwrap_err().to_string();
+    assert_eq!(
+        bad(r#"{"steps": [{"say": "hi"}, {"crash": "zoe"}]}"#),
+        "lesson step 2: no site \"zoe\" (sites: alice, bob, carol, dave, erin)"
+    );
+    assert!(bad(r#"{"steps": [{"fly": 1}]}"#).starts_with("lesson step 1: unknown step"));
+    assert!(bad(r#"{"steps": [{"tweet": "x"}]}"#).starts_with("lesson step 1: a tweet says who"));
+    assert!(
+        bad(r#"{"steps": [{"run_until": "never"}]}"#).starts_with("lesson step 1: run_until takes")
+    );
+    assert!(bad(r#"{"steps": [{"deliver": "parcel"}]}"#)
+        .starts_with("lesson step 1: deliver and drop take"));
+    assert!(bad("{\"steps\": [").starts_with("lesson: not JSON"));
+    assert!(bad("[]").starts_with("lesson: expected an object"));
+}
+
+#[test]
+fn a_condition_not_met_in_time_fails_clearly() {
+    let mut r = Run::new();
+    let text = r#"{"steps": [{"say": "x"}, {"run_until": {"decided": 1}, "within_ms": 500}]}"#;
+    let lesson = Lesson::parse(text, &names()).unwrap();
+    let e = run_headless(lesson, &mut r.app, &mut r.stepper).unwrap_err();
+    assert_eq!(e.step, Some(2));
+    assert!(e.to_string().contains("not met within 500 ms"), "{e}");
+}
+
+/// Run as the terminal loop runs it: the lesson stops at each caption,
+/// which is drawn over the screen, and goes on when asked (a key).
+#[test]
+fn a_caption_is_drawn_over_the_screen_and_the_lesson_waits_for_it() {
+    use ratatui::backend::TestBackend;
+    use ratatui::Terminal;
+    use tweettui::ui::step::lesson::draw_caption;
+    use tweettui::ui::step::LessonRun;
+    let mut r = Run::new();
+    let text = r#"{"title": "Two captions", "steps": [{"say": "first words"},
+        {"tweet": "between", "as": "alice"}, {"say": "second words"}]}"#;
+    let mut run = LessonRun::new(Lesson::parse(text, &names()).unwrap());
+    let first = run.advance(&mut r.app, &mut r.stepper).unwrap().unwrap();
+    assert_eq!(first.text, "first words");
+    assert!(first.title.contains("Two captions · step 1/3"));
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| {
+        tweettui::ui::draw(&r.app, f);
+        draw_caption(&r.app.theme, f, &first);
+    })
+    .unwrap();
+    let screen = format!("{}", t.backend());
+    assert!(screen.contains("first words"), "{screen}");
+    assert!(r.queue_is_empty(), "nothing ran before the key");
+    let second = run.advance(&mut r.app, &mut r.stepper).unwrap().unwrap();
+    assert_eq!(second.text, "second words");
+    assert!(
+        !r.queue_is_empty(),
+        "the tweet was sent between the captions"
+    );
+    assert_eq!(run.advance(&mut r.app, &mut r.stepper).unwrap(), None);
+    assert!(run.done());
+}
+
+impl Run {
+    fn queue_is_empty(&self) -> bool {
+        self.app
+            .step
+            .as_ref()
+            .is_none_or(|s| s.view.queue.is_empty())
+    }
+}
