@@ -184,7 +184,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             data_dir,
             step,
         }) => {
-            if step.step {
+            // A lesson runs on step mode's deterministic cluster.
+            if step.step || step.lesson.is_some() {
                 tweettui::demo::step::run(step.options(sites, record, cli.theme)).await?;
                 return Ok(ExitCode::SUCCESS);
             }

@@ -459,8 +459,8 @@ pub struct StepArgs {
     /// Step mode: start from a run saved with --save.
     #[arg(long, value_name = "FILE", requires = "step")]
     pub load: Option<PathBuf>,
-    /// Step mode: run a lesson (JSON: captions, tweets, faults, runs until a condition; see assets/lessons/).
-    #[arg(long, value_name = "FILE", requires = "step")]
+    /// Run a lesson in step mode (JSON: captions, tweets, faults, runs until a condition; see assets/lessons/); implies --step.
+    #[arg(long, value_name = "FILE")]
     pub lesson: Option<PathBuf>,
 }
 
