@@ -1188,6 +1188,46 @@ mod terminal {
         }
     }
 
+    /// `demo --step` in a real terminal: nothing moves until asked; a
+    /// tweet waits, `]` runs until the next decision, and the status line
+    /// counts the steps and shows the decided slot.
+    #[test]
+    fn step_mode_in_a_real_terminal() {
+        if !tmux_available() {
+            eprintln!("SKIPPED: tmux is not installed: the step-mode test did not run");
+            return;
+        }
+        let home = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(home.path().join("tmp")).unwrap();
+        let t = Tmux::start(home.path());
+        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let bin = env!("CARGO_BIN_EXE_tweettui");
+        t.type_text(&format!("'{bin}' demo --step --sites 3"));
+        t.keys(&["Enter"]);
+        t.wait("step mode, paused", 20, |s| {
+            s.lines()
+                .next()
+                .is_some_and(|l| l.contains("⏸ t=") && l.contains("decided: 0"))
+        });
+        t.type_text("one step at a time");
+        t.keys(&["Enter"]);
+        t.keys(&["Tab"]);
+        t.keys(&["]"]);
+        let s = t.wait("slot 0 decided after ]", 20, |s| {
+            s.contains("slot 0 decided")
+                && s.lines().next().is_some_and(|l| l.contains("decided: 1"))
+        });
+        assert!(s.contains("one step at a time"), "{s}");
+        assert!(s.contains("safety holds (1 slot)"), "{s}");
+        t.keys(&["C-c"]);
+        t.wait("the shell prompt after quitting", 20, |s| {
+            s.lines()
+                .rev()
+                .find(|l| !l.trim().is_empty())
+                .is_some_and(|l| l.trim_end().ends_with("e2e-prompt$"))
+        });
+    }
+
     /// `demo --record`, then `replay` of that file: the slider steps,
     /// jumps to the end (where the recorded tweet is in the timeline and
     /// safety holds), back to a decision, and plays.
