@@ -981,6 +981,23 @@ mod terminal {
             String::from_utf8_lossy(&out.stdout).into_owned()
         }
 
+        /// A tmux of our own with the shell's prompt showing.
+        fn ready(home: &Path) -> Tmux {
+            let t = Tmux::start(home);
+            t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+            t
+        }
+
+        /// Waits until the shell's prompt is back (the last line ends with it).
+        fn prompt_back(&self, what: &str) -> String {
+            self.wait(what, 20, |s| {
+                s.lines()
+                    .rev()
+                    .find(|l| !l.trim().is_empty())
+                    .is_some_and(|l| l.trim_end().ends_with("e2e-prompt$"))
+            })
+        }
+
         /// Polls the screen until `ok` holds; panics with the screen after
         /// `secs` seconds.
         fn wait(&self, what: &str, secs: u64, ok: impl Fn(&str) -> bool) -> String {
@@ -1026,8 +1043,7 @@ mod terminal {
         }
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join("tmp")).unwrap();
-        let t = Tmux::start(home.path());
-        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let t = Tmux::ready(home.path());
         let bin = env!("CARGO_BIN_EXE_tweettui");
         t.type_text(&format!("'{bin}' demo"));
         t.keys(&["Enter"]);
@@ -1119,12 +1135,7 @@ mod terminal {
 
         // Ctrl-C: the terminal is restored, the shell prompt is back.
         t.keys(&["C-c"]);
-        let s = t.wait("the shell prompt after quitting", 20, |s| {
-            s.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .is_some_and(|l| l.trim_end().ends_with("e2e-prompt$"))
-        });
+        let s = t.prompt_back("the shell prompt after quitting");
         assert!(
             !s.contains("Paxos trace"),
             "alternate screen leftovers:\n{s}"
@@ -1158,8 +1169,7 @@ mod terminal {
         }
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join("tmp")).unwrap();
-        let t = Tmux::start(home.path());
-        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let t = Tmux::ready(home.path());
         let bin = env!("CARGO_BIN_EXE_tweettui");
         let dir = home.path().join("demo-data");
         let shown = dir.display();
@@ -1199,8 +1209,7 @@ mod terminal {
         }
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join("tmp")).unwrap();
-        let t = Tmux::start(home.path());
-        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let t = Tmux::ready(home.path());
         let bin = env!("CARGO_BIN_EXE_tweettui");
         t.type_text(&format!("'{bin}' demo --step --sites 3"));
         t.keys(&["Enter"]);
@@ -1220,12 +1229,7 @@ mod terminal {
         assert!(s.contains("one step at a time"), "{s}");
         assert!(s.contains("safety holds (1 slot)"), "{s}");
         t.keys(&["C-c"]);
-        t.wait("the shell prompt after quitting", 20, |s| {
-            s.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .is_some_and(|l| l.trim_end().ends_with("e2e-prompt$"))
-        });
+        t.prompt_back("the shell prompt after quitting");
     }
 
     /// `demo --record`, then `replay` of that file: the slider steps,
@@ -1239,8 +1243,7 @@ mod terminal {
         }
         let home = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(home.path().join("tmp")).unwrap();
-        let t = Tmux::start(home.path());
-        t.wait("the shell prompt", 10, |s| s.contains("e2e-prompt$"));
+        let t = Tmux::ready(home.path());
         let bin = env!("CARGO_BIN_EXE_tweettui");
         let file = home.path().join("run.jsonl");
         let file = file.display();
@@ -1291,12 +1294,7 @@ mod terminal {
             slider(s).is_some_and(|(_, pos, _)| pos == len) && s.contains("a recorded tweet")
         });
         t.keys(&["C-c"]);
-        t.wait("the shell prompt after the replay", 20, |s| {
-            s.lines()
-                .rev()
-                .find(|l| !l.trim().is_empty())
-                .is_some_and(|l| l.trim_end().ends_with("e2e-prompt$"))
-        });
+        t.prompt_back("the shell prompt after the replay");
     }
 }
 
