@@ -108,6 +108,10 @@ enum Command {
         /// etcd's client URLs, comma separated (http://127.0.0.1:2379,...).
         #[arg(long, value_delimiter = ',', required_if_eq("target", "etcd"))]
         endpoints: Vec<String>,
+        /// Submit until N tweets are decided (instead of --seconds) and print
+        /// latency per tenth of them: how it follows the history's length.
+        #[arg(long, value_name = "N", conflicts_with = "seconds")]
+        history: Option<u64>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -240,11 +244,16 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         remote,
         target,
         endpoints,
+        history,
         config,
     } = cmd
     else {
         anyhow::bail!("not a bench command");
     };
+    anyhow::ensure!(
+        history.is_none() || target == BenchTarget::Tweettui,
+        "--history measures tweettui only"
+    );
     let remote = if remote {
         Some(load_config(&config)?)
     } else {
@@ -258,6 +267,7 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         remote,
         secret: tweettui::config::Secret::from_env()?,
         etcd: (target == BenchTarget::Etcd).then_some(endpoints),
+        history,
     };
     let report = tweettui::bench::run(opts).await?;
     println!("{report}");

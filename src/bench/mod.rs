@@ -18,6 +18,8 @@ use anyhow::Context;
 use futures::{SinkExt, StreamExt};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio_util::codec::{Framed, LinesCodec};
 
@@ -38,6 +40,10 @@ pub struct BenchOptions {
     pub secret: Option<Secret>,
     /// Measure an etcd cluster at these endpoints instead (`--target etcd`).
     pub etcd: Option<Vec<String>>,
+    /// Submit until this many tweets are decided (instead of for
+    /// `seconds`) and report each tenth of them apart: how latency
+    /// follows the length of the history (`--history N`).
+    pub history: Option<u64>,
 }
 
 /// What one run measured.
@@ -53,6 +59,11 @@ pub struct Report {
     pub elapsed: Duration,
     /// Latencies of the operations done, sorted.
     pub latencies: Vec<Duration>,
+    /// With `--history`: each operation's latency by the order it was
+    /// answered in (0 = first), for the per-tenth rows.
+    pub answered: Vec<(u64, Duration)>,
+    /// With `--history`: how many tweets make the whole run.
+    pub history: Option<u64>,
 }
 
 impl Report {
@@ -62,6 +73,7 @@ impl Report {
         self.unavailable += part.unavailable;
         self.errors += part.errors;
         self.latencies.extend(part.latencies);
+        self.answered.extend(part.answered);
     }
 
     pub fn throughput(&self) -> f64 {
@@ -69,12 +81,45 @@ impl Report {
     }
 
     pub fn percentile(&self, p: f64) -> Duration {
-        if self.latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((p / 100.0) * (self.latencies.len() - 1) as f64).round() as usize;
-        self.latencies[rank.min(self.latencies.len() - 1)]
+        percentile(&self.latencies, p)
     }
+
+    /// With `--history N`: one row per tenth of the N tweets, in the order
+    /// they were answered (so the last row is measured over the longest
+    /// history): (tweets answered before the tenth, p50, p99, max).
+    pub fn tenths(&self) -> Vec<(u64, Duration, Duration, Duration)> {
+        let Some(total) = self.history.filter(|&n| n >= 10) else {
+            return Vec::new();
+        };
+        let tenth = total / 10;
+        let mut rows: Vec<Vec<Duration>> = vec![Vec::new(); 10];
+        for &(i, latency) in &self.answered {
+            let row = usize::try_from(i / tenth).map_or(9, |r| r.min(9));
+            rows[row].push(latency);
+        }
+        rows.into_iter()
+            .enumerate()
+            .map(|(r, mut lat)| {
+                lat.sort();
+                let max = lat.last().copied().unwrap_or_default();
+                (
+                    r as u64 * tenth,
+                    percentile(&lat, 50.0),
+                    percentile(&lat, 99.0),
+                    max,
+                )
+            })
+            .collect()
+    }
+}
+
+/// The `p`th percentile of sorted latencies (zero for none).
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    if sorted.is_empty() {
+        return Duration::ZERO;
+    }
+    let rank = ((p / 100.0) * (sorted.len() - 1) as f64).round() as usize;
+    sorted[rank.min(sorted.len() - 1)]
 }
 
 impl std::fmt::Display for Report {
@@ -99,7 +144,17 @@ impl std::fmt::Display for Report {
             ms(self.percentile(90.0)),
             ms(self.percentile(99.0)),
             ms(self.latencies.last().copied().unwrap_or_default())
-        )
+        )?;
+        for (before, p50, p99, max) in self.tenths() {
+            write!(
+                f,
+                "\n  after {before:>9} tweets: p50 {:.2}  p99 {:.2}  max {:.2}",
+                ms(p50),
+                ms(p99),
+                ms(max)
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -157,15 +212,20 @@ async fn measure(opts: &BenchOptions, targets: &[SocketAddr]) -> anyhow::Result<
     }
     let text: String = "x".repeat(opts.size);
     let start = Instant::now();
-    let end = start + Duration::from_secs(opts.seconds);
+    let until = match opts.history {
+        Some(n) => Until::Answered(n, Arc::new(AtomicU64::new(0))),
+        None => Until::Time(start + Duration::from_secs(opts.seconds)),
+    };
     let mut tasks = Vec::new();
     for c in 0..opts.clients {
         let addr = targets[c % targets.len()];
         let text = text.clone();
-        tasks.push(tokio::spawn(async move { client(addr, text, end).await }));
+        let until = until.clone();
+        tasks.push(tokio::spawn(async move { client(addr, text, until).await }));
     }
     let mut report = Report {
         clients: opts.clients,
+        history: opts.history,
         ..Report::default()
     };
     for t in tasks {
@@ -176,7 +236,26 @@ async fn measure(opts: &BenchOptions, targets: &[SocketAddr]) -> anyhow::Result<
     Ok(report)
 }
 
-async fn client(addr: SocketAddr, text: String, end: Instant) -> anyhow::Result<Report> {
+/// When the clients stop.
+#[derive(Clone, Debug)]
+enum Until {
+    /// At this time (`--seconds`).
+    Time(Instant),
+    /// Once this many tweets were answered, all clients together
+    /// (`--history`); the counter numbers the answers.
+    Answered(u64, Arc<AtomicU64>),
+}
+
+impl Until {
+    fn reached(&self) -> bool {
+        match self {
+            Until::Time(end) => Instant::now() >= *end,
+            Until::Answered(n, count) => count.load(Ordering::Relaxed) >= *n,
+        }
+    }
+}
+
+async fn client(addr: SocketAddr, text: String, until: Until) -> anyhow::Result<Report> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .with_context(|| format!("cannot reach {addr}"))?;
@@ -184,7 +263,7 @@ async fn client(addr: SocketAddr, text: String, end: Instant) -> anyhow::Result<
     let mut lines = Framed::new(stream, LinesCodec::new());
     let request = serde_json::json!({"head": "tweet", "body": text}).to_string();
     let mut part = Report::default();
-    while Instant::now() < end {
+    while !until.reached() {
         let sent = Instant::now();
         lines.send(request.clone()).await?;
         let Some(answer) = lines.next().await else {
@@ -193,8 +272,13 @@ async fn client(addr: SocketAddr, text: String, end: Instant) -> anyhow::Result<
         let answer: serde_json::Value = serde_json::from_str(&answer?)?;
         match answer["stat"].as_u64() {
             Some(200) => {
+                let latency = sent.elapsed();
                 part.done += 1;
-                part.latencies.push(sent.elapsed());
+                part.latencies.push(latency);
+                if let Until::Answered(_, count) = &until {
+                    part.answered
+                        .push((count.fetch_add(1, Ordering::Relaxed), latency));
+                }
             }
             Some(503) => part.unavailable += 1,
             _ => part.errors += 1,
@@ -261,6 +345,7 @@ mod tests {
                 remote: None,
                 etcd: None,
                 secret: secret.clone(),
+                history: None,
             })
             .await
             .expect("bench");
@@ -283,5 +368,49 @@ mod tests {
         assert_eq!(r.percentile(50.0), Duration::from_millis(51));
         assert_eq!(r.percentile(99.0), Duration::from_millis(99));
         assert_eq!(r.throughput(), 50.0);
+    }
+
+    #[test]
+    fn history_rows_are_tenths_in_the_order_answered() {
+        // 100 answers: the k-th took k ms, so each tenth has its own range.
+        let r = Report {
+            history: Some(100),
+            answered: (0..100).map(|i| (i, Duration::from_millis(i))).collect(),
+            ..Report::default()
+        };
+        let rows = r.tenths();
+        assert_eq!(rows.len(), 10);
+        assert_eq!(rows[0].0, 0);
+        assert_eq!(rows[9].0, 90);
+        // The last tenth: answers 90..=99.
+        assert_eq!(rows[9].3, Duration::from_millis(99));
+        assert_eq!(rows[9].1, Duration::from_millis(95));
+        // Answers past N (clients finishing their last request) go to the last row.
+        let mut late = r.clone();
+        late.answered.push((103, Duration::from_millis(500)));
+        assert_eq!(late.tenths()[9].3, Duration::from_millis(500));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_history_bench_stops_after_its_tweets() {
+        let report = run(BenchOptions {
+            sites: 3,
+            clients: 2,
+            seconds: 0,
+            size: 20,
+            remote: None,
+            etcd: None,
+            secret: None,
+            history: Some(50),
+        })
+        .await
+        .expect("bench");
+        // Each client may finish the request it had in flight.
+        assert!((50..=52).contains(&report.done), "{report}");
+        assert_eq!(report.tenths().len(), 10);
+        assert!(
+            report.to_string().contains("after        45 tweets"),
+            "{report}"
+        );
     }
 }
