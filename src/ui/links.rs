@@ -21,8 +21,9 @@ pub const DELAY_STEP: u64 = 50;
 /// The most delay the keys set.
 pub const MAX_DELAY: u64 = 2000;
 
-/// Every direction of every link, and each site's loss and delay.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Every direction of every link, and each site's loss and delay (also
+/// a step of `demo --step`, saved with its run: hence serde).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Links {
     /// `down[a][b]`: messages from a to b are dropped.
     down: Vec<Vec<bool>>,
@@ -169,6 +170,16 @@ impl Links {
     pub fn loss_between(&self, a: usize, b: usize) -> u8 {
         let pass = (100 - u32::from(self.loss(a))) * (100 - u32::from(self.loss(b)));
         (100 - pass.div_ceil(100)) as u8
+    }
+
+    /// Is this matrix one of `n` sites all through (a loaded run's may
+    /// not be)?
+    pub fn fits(&self, n: usize) -> bool {
+        self.down.len() == n
+            && self.down.iter().all(|r| r.len() == n)
+            && self.loss.len() == n
+            && self.delay.len() == n
+            && self.loss.iter().all(|&l| l <= 100)
     }
 
     /// Anything set at all?
