@@ -148,6 +148,20 @@ impl Links {
         }
     }
 
+    /// Site `i`'s loss set to `pct` (at most 100).
+    pub fn set_loss(&mut self, i: usize, pct: u8) {
+        if let Some(l) = self.loss.get_mut(i) {
+            *l = pct.min(100);
+        }
+    }
+
+    /// Site `i`'s delay set to `ms` (at most [`MAX_DELAY`]).
+    pub fn set_delay(&mut self, i: usize, ms: u64) {
+        if let Some(d) = self.delay.get_mut(i) {
+            *d = ms.min(MAX_DELAY);
+        }
+    }
+
     /// Every link of `i` down (or up), both ways: the demo's cut-off.
     pub fn cut_off(&mut self, i: usize, on: bool) {
         for j in 0..self.len() {
