@@ -1,7 +1,9 @@
 //! The demo's link matrix: which direction of which link is down, and each
 //! site's loss and delay, as the user sets them in the link popup
 //! (`panes/links.rs`). The UI owns the model; the demo turns it into the
-//! sites' network filters ([`Links::filters`]).
+//! sites' network filters ([`Links::filters`]); `demo --step` keeps each
+//! change as a step and turns it into the engine's cut links and its
+//! network's loss and delay (`demo/step/net.rs`), with the same meaning.
 //!
 //! The live demo's filter is per site, not per link (SPEC 8: `drop_to`,
 //! `drop_from`, one `loss`, one `delay_ms`), so the matrix is honest about
