@@ -212,65 +212,18 @@ fn parse_step(v: &Value, names: &[String]) -> Result<LessonStep, String> {
     }
     if obj.contains_key("link") {
         extra(&["link", "to", "down", "both", "loss", "delay_ms"])?;
-        let flag = |key: &str| match obj.get(key) {
-            None => Ok(None),
-            Some(Value::Bool(b)) => Ok(Some(*b)),
-            Some(_) => Err(format!("\"{key}\" takes true or false")),
-        };
-        let to = match obj.contains_key("to") {
-            true => Some(site("to")?),
-            false => None,
-        };
-        let (down, both) = (flag("down")?, flag("both")?.unwrap_or(false));
-        if (down.is_some() || both) != to.is_some() {
-            return Err("a link's \"down\" (and \"both\") go with its \"to\": \
-                        {\"link\": \"alice\", \"to\": \"bob\", \"down\": true}"
-                .into());
-        }
-        let loss = match obj.get("loss") {
-            None => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .filter(|&l| l <= 100)
-                    .ok_or("\"loss\" takes a percentage: 0 to 100")? as u8,
-            ),
-        };
-        let delay_ms = match obj.get("delay_ms") {
-            None => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .filter(|&d| d <= crate::ui::links::MAX_DELAY)
-                    .ok_or("\"delay_ms\" takes 0 to 2000 (ms)")?,
-            ),
-        };
-        if down.is_none() && loss.is_none() && delay_ms.is_none() {
-            return Err("a link step sets \"down\", \"loss\" or \"delay_ms\"".into());
-        }
-        return Ok(LessonStep::Link {
-            from: site("link")?,
-            to,
-            down,
-            both,
-            loss,
-            delay_ms,
-        });
+        return parse_link(obj, &site);
     }
     if obj.contains_key("run_until") {
         extra(&["run_until", "within_ms"])?;
-        let budget_ms = match obj.get("within_ms") {
-            None => RUN_BUDGET_MS,
-            Some(b) => b.as_u64().ok_or("\"within_ms\" takes a whole number")?,
-        };
-        let until = parse_until(&obj["run_until"])?;
-        return Ok(LessonStep::RunUntil { until, budget_ms });
+        return parse_run_until(obj);
     }
     for key in ["deliver", "drop"] {
         if obj.contains_key(key) {
             extra(&[key, "slot"])?;
-            let slot = match obj.get("slot") {
-                None => None,
-                Some(s) => Some(s.as_u64().ok_or("\"slot\" takes a whole number")?),
-            };
+            let slot = obj.get("slot").map(|s| s.as_u64());
+            let slot = slot.map(|s| s.ok_or("\"slot\" takes a whole number"));
+            let slot = slot.transpose()?;
             let pick = parse_pick(&obj[key], slot)?;
             return Ok(if key == "deliver" {
                 LessonStep::Deliver(pick)
@@ -280,6 +233,66 @@ fn parse_step(v: &Value, names: &[String]) -> Result<LessonStep, String> {
         }
     }
     Err(format!("unknown step {v} (steps: {STEP_NAMES})"))
+}
+
+/// A `link` step: `{"link": "alice", "to": "bob", "down": true, "both":
+/// true, "loss": 30, "delay_ms": 200}` (`site` reads a site's name).
+fn parse_link(
+    obj: &serde_json::Map<String, Value>,
+    site: &dyn Fn(&str) -> Result<usize, String>,
+) -> Result<LessonStep, String> {
+    let flag = |key: &str| match obj.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(format!("\"{key}\" takes true or false")),
+    };
+    let to = match obj.contains_key("to") {
+        true => Some(site("to")?),
+        false => None,
+    };
+    let (down, both) = (flag("down")?, flag("both")?.unwrap_or(false));
+    if (down.is_some() || both) != to.is_some() {
+        return Err("a link's \"down\" (and \"both\") go with its \"to\": \
+                    {\"link\": \"alice\", \"to\": \"bob\", \"down\": true}"
+            .into());
+    }
+    let loss = match obj.get("loss") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|&l| l <= 100)
+                .ok_or("\"loss\" takes a percentage: 0 to 100")? as u8,
+        ),
+    };
+    let delay_ms = match obj.get("delay_ms") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|&d| d <= crate::ui::links::MAX_DELAY)
+                .ok_or("\"delay_ms\" takes 0 to 2000 (ms)")?,
+        ),
+    };
+    if down.is_none() && loss.is_none() && delay_ms.is_none() {
+        return Err("a link step sets \"down\", \"loss\" or \"delay_ms\"".into());
+    }
+    Ok(LessonStep::Link {
+        from: site("link")?,
+        to,
+        down,
+        both,
+        loss,
+        delay_ms,
+    })
+}
+
+/// A `run_until` step (its condition, and its `within_ms`).
+fn parse_run_until(obj: &serde_json::Map<String, Value>) -> Result<LessonStep, String> {
+    let budget = obj.get("within_ms").map(|b| b.as_u64());
+    let budget_ms = budget
+        .unwrap_or(Some(RUN_BUDGET_MS))
+        .ok_or("\"within_ms\" takes a whole number")?;
+    let until = parse_until(&obj["run_until"])?;
+    Ok(LessonStep::RunUntil { until, budget_ms })
 }
 
 fn parse_until(v: &Value) -> Result<Until, String> {
