@@ -208,3 +208,55 @@ impl Run {
             .is_none_or(|s| s.view.queue.is_empty())
     }
 }
+
+/// `link` steps set the link matrix as its keys would (each one step of
+/// the run); `timer` fires a site's next timer. Cut alice's links both
+/// ways one by one and she cannot lead: bob's tweet elects another (alice
+/// is then crashed: cut off, she could not decide it, and `run_until`
+/// waits for every running site).
+#[test]
+fn link_and_timer_steps_set_the_matrix_and_fire_timers() {
+    let mut r = Run::new();
+    let text = r#"{"steps": [
+        {"tweet": "lead", "as": "alice"},
+        {"run_until": {"decided": 1}},
+        {"link": "alice", "to": "bob", "down": true, "both": true},
+        {"link": "alice", "to": "carol", "down": true, "both": true},
+        {"link": "alice", "to": "dave", "down": true, "both": true},
+        {"link": "alice", "to": "erin", "down": true, "both": true, "loss": 30, "delay_ms": 200},
+        {"link": "erin", "to": "alice", "down": false},
+        {"timer": "alice"},
+        {"tweet": "bob goes on", "as": "bob"},
+        {"crash": "alice"},
+        {"run_until": {"decided": 2}, "within_ms": 10000}
+    ]}"#;
+    let lesson = Lesson::parse(text, &names()).expect("parses");
+    let steps = r.stepper.choices().len();
+    run_headless(lesson, &mut r.app, &mut r.stepper).expect("runs");
+    let links = r.stepper.links();
+    assert!(links.is_down(0, 1) && links.is_down(1, 0) && !links.is_down(4, 0));
+    assert!(links.is_down(0, 4) && !r.app.sites[0].cut_off);
+    assert_eq!((links.loss(0), links.delay(0)), (30, 200));
+    assert_eq!(&r.app.links, links, "the App's matrix is the stepper's");
+    let link_steps = r.stepper.choices()[steps..]
+        .iter()
+        .filter(|c| matches!(c, tweettui::demo::step::Choice::Links { .. }))
+        .count();
+    assert_eq!(link_steps, 5);
+    assert!(r.stepper.choices()[steps..]
+        .iter()
+        .any(|c| matches!(c, tweettui::demo::step::Choice::NextTimer { site: 0 })));
+    for site in 1..5 {
+        assert_eq!(r.slot_of(site, "bob goes on"), Some(1), "{:?}", r.log(site));
+    }
+    assert!(r.stepper.leader().is_some_and(|l| l != 0));
+    r.safe();
+    let bad = |text: &str| Lesson::parse(text, &names()).unwrap_err().to_string();
+    assert!(bad(r#"{"steps": [{"link": "alice", "down": true}]}"#).contains("go with its \"to\""));
+    assert!(bad(r#"{"steps": [{"link": "alice", "loss": 101}]}"#).contains("0 to 100"));
+    assert!(
+        bad(r#"{"steps": [{"link": "alice", "to": "zoe", "down": true}]}"#)
+            .contains("no site \"zoe\"")
+    );
+    assert!(bad(r#"{"steps": [{"link": "alice", "to": "bob"}]}"#).contains("go with its"));
+}

@@ -277,3 +277,234 @@ fn the_inflight_pane_80x24() {
 fn the_inflight_pane_120x40() {
     insta::assert_snapshot!("inflight_120x40", inflight_screen((120, 40)).backend());
 }
+
+// ----- the link matrix (`m`) in step mode ---------------------------------
+
+impl Run {
+    /// Opens the link matrix, presses `keys` in it, closes it.
+    fn links(&mut self, keys: &[KeyCode]) {
+        if self.app.focus == Focus::Input {
+            self.key(KeyCode::Esc);
+            self.key(KeyCode::Esc);
+        }
+        self.key(KeyCode::Char('m'));
+        for k in keys {
+            self.key(*k);
+        }
+        self.key(KeyCode::Esc);
+        assert!(self.app.popup.is_none(), "the link matrix closed");
+    }
+
+    /// Runs freely (Space) for `ms` of virtual time, then pauses.
+    fn run_for(&mut self, ms: u64) {
+        use tweettui::ui::step::Driver;
+        let now = |r: &Run| r.app.step.as_ref().map_or(0, |s| s.view.now_ms);
+        let end = now(self) + ms;
+        self.key(KeyCode::Char(' '));
+        while now(self) < end {
+            self.stepper.frame(10);
+            for msg in self.stepper.take() {
+                pump(&mut self.app, &mut self.stepper, msg);
+            }
+        }
+        self.key(KeyCode::Char(' '));
+    }
+
+    /// Shows site `i` (0-based), out of the input box.
+    fn show(&mut self, i: usize) {
+        if self.app.focus == Focus::Input {
+            self.key(KeyCode::Esc);
+            self.key(KeyCode::Esc);
+        }
+        self.key(KeyCode::Char((b'1' + i as u8) as char));
+        assert_eq!(self.app.shown, i);
+    }
+
+    /// alice leads, slot 0 decided everywhere, nothing in flight.
+    fn alice_leads(&mut self) {
+        self.tweet("lead");
+        self.deliver_all(60);
+        assert_eq!(self.stepper.leader(), Some(0));
+    }
+}
+
+fn ch(c: char) -> KeyCode {
+    KeyCode::Char(c)
+}
+
+/// Preset 2 cuts the leader off: bob's tweet finds no leader, and after
+/// the timers run another site leads (elections here run when a site has
+/// work and hears no leader) and the cluster decides without alice.
+#[test]
+fn cutting_the_leader_off_elects_another_leader() {
+    let mut r = Run::new((120, 40));
+    r.alice_leads();
+    let steps = r.stepper.choices().len();
+    r.links(&[ch('2')]);
+    assert_eq!(r.stepper.choices().len(), steps + 1, "a recorded step");
+    assert!(r.app.links.isolated(0) && r.stepper.links().isolated(0));
+    assert!(r.app.sites[0].cut_off, "the matrix's cut-off shows");
+    r.show(1);
+    r.tweet("bob goes on");
+    r.run_for(5_000);
+    let new = r.stepper.leader().expect("a leader");
+    assert_ne!(new, 0, "another site leads");
+    assert_eq!(r.decided(1), 2, "bob's tweet is decided without alice");
+    assert_eq!(r.app.safety.as_ref().and_then(|s| s.violation()), None);
+    // The presets follow the engine's leader: cutting it off now cuts the
+    // new one (alice stays cut off: "the leader cut off" is one leader).
+    r.links(&[ch('2')]);
+    assert!(r.stepper.links().isolated(new as usize));
+    assert!(!r.stepper.links().isolated(0));
+}
+
+/// A link change is a step: `u` takes it back, to the same screen.
+#[test]
+fn a_link_change_then_undo_returns_to_the_same_screen() {
+    let mut r = Run::new((120, 40));
+    r.alice_leads();
+    r.tweet("in flight");
+    let before = r.screen_lines();
+    let steps = r.stepper.choices().len();
+    // alice → bob down, then alice's loss and delay.
+    r.links(&[ch(' '), ch('l'), ch('d')]);
+    assert_eq!(r.stepper.choices().len(), steps + 3);
+    assert!(r.stepper.links().is_down(0, 1));
+    assert_ne!(r.screen_lines(), before);
+    for _ in 0..3 {
+        r.key(ch('u'));
+    }
+    assert_eq!(r.stepper.choices().len(), steps);
+    assert!(r.stepper.links().is_clear() && r.app.links.is_clear());
+    assert_eq!(r.screen_lines(), before);
+}
+
+/// A message in flight when its link goes down stays listed, marked cut,
+/// and is lost when delivered; one sent on a down link never queues.
+#[test]
+fn a_down_link_loses_what_is_on_it_and_what_is_sent_on_it() {
+    let mut r = Run::new((120, 40));
+    r.alice_leads();
+    r.tweet("to bob?");
+    let to_bob = r
+        .queue()
+        .into_iter()
+        .find(|m| m.from == 0 && m.to == 1)
+        .expect("an accept to bob");
+    assert!(!to_bob.cut);
+    r.links(&[ch(' ')]); // the cursor starts on alice → bob
+    let q = r.queue();
+    let listed = q.iter().find(|m| m.id == to_bob.id).expect("still listed");
+    assert!(listed.cut, "marked cut");
+    assert!(q.iter().filter(|m| m.id != to_bob.id).all(|m| !m.cut));
+    r.deliver(to_bob.id);
+    let note = r
+        .app
+        .note
+        .as_ref()
+        .map(|n| n.text.clone())
+        .unwrap_or_default();
+    assert!(note.contains("is lost"), "{note}");
+    r.deliver_all(60);
+    r.tweet("again");
+    assert!(r.queue().iter().all(|m| !(m.from == 0 && m.to == 1)));
+    assert!(r.queue().iter().any(|m| m.from == 0 && m.to == 2));
+}
+
+/// 100 % loss at alice: not one of her messages ever arrives.
+#[test]
+fn full_loss_at_a_site_means_its_messages_never_arrive() {
+    use tweettui::site::api::record::What;
+    let mut r = Run::new((120, 40));
+    r.alice_leads();
+    let heard = |r: &Run| {
+        r.stepper
+            .events()
+            .iter()
+            .filter(|e| matches!(e.what, What::Receive { from: 0, .. }))
+            .count()
+    };
+    let before = heard(&r);
+    r.links(&[ch('l'); 10]);
+    assert_eq!(r.stepper.links().loss(0), 100);
+    r.tweet("into the void");
+    assert!(r.queue().iter().all(|m| m.from != 0), "none of hers queues");
+    r.run_for(5_000);
+    assert_eq!(heard(&r), before, "no site received from alice");
+    // The others go on without her: bob's tweet elects one of them.
+    r.show(1);
+    r.tweet("bob goes on");
+    r.run_for(5_000);
+    assert!(r.stepper.leader().is_some_and(|l| l != 0));
+    assert_eq!(heard(&r), before, "still nothing from alice");
+    // Every change of the matrix is a fault event at the site it changed.
+    let faults = r
+        .stepper
+        .events()
+        .iter()
+        .filter(|e| matches!(e.what, What::Fault { .. }) && e.site == 0)
+        .count();
+    assert_eq!(faults, 10);
+}
+
+/// Loss draws on the run's seed: saving and loading a run with link
+/// changes (loss, delay, a preset) gives the same run.
+#[test]
+fn a_saved_run_with_link_changes_loads_back_the_same() {
+    let mut r = Run::new((120, 40));
+    r.alice_leads();
+    // bob's row: 50 % loss, +100 ms; then one link down.
+    r.links(&[
+        KeyCode::Down,
+        ch('l'),
+        ch('l'),
+        ch('l'),
+        ch('l'),
+        ch('l'),
+        ch('d'),
+        ch('d'),
+        ch('1'),
+    ]);
+    r.tweet("lossy");
+    r.run_for(3_000);
+    r.tweet("lossier");
+    r.key(ch(']'));
+    let dir = tempfile::tempdir().expect("a temp dir");
+    let path = dir.path().join("run.json");
+    tweettui::demo::step::save(&r.stepper, &path).expect("saved");
+    let text = std::fs::read_to_string(&path).expect("read");
+    assert!(text.contains("\"step\": \"links\""), "{text}");
+    let back = tweettui::demo::step::load(&path).expect("loaded");
+    assert_eq!(back.choices(), r.stepper.choices());
+    assert_eq!(back.links(), r.stepper.links());
+    assert_eq!(back.engine().now(), r.stepper.engine().now());
+    assert_eq!(back.events(), r.stepper.events(), "the same recording");
+    for i in 0..5 {
+        assert_eq!(
+            back.engine().site(i).disk.archive,
+            r.stepper.engine().site(i).disk.archive
+        );
+    }
+    let ids = |s: &Stepper| s.engine().queue().iter().map(|m| m.id).collect::<Vec<_>>();
+    assert_eq!(ids(&back), ids(&r.stepper));
+}
+
+/// The link matrix in step mode: alice leads and is cut off (preset 2),
+/// bob's loss is 20 %.
+fn links_screen(size: (u16, u16)) -> Terminal<TestBackend> {
+    let mut r = Run::new(size);
+    r.alice_leads();
+    r.links(&[ch('2'), KeyCode::Down, ch('l'), ch('l')]);
+    r.key(ch('m'));
+    r.screen()
+}
+
+#[test]
+fn the_link_matrix_in_step_mode_80x24() {
+    insta::assert_snapshot!("step_links_80x24", links_screen((80, 24)).backend());
+}
+
+#[test]
+fn the_link_matrix_in_step_mode_120x40() {
+    insta::assert_snapshot!("step_links_120x40", links_screen((120, 40)).backend());
+}

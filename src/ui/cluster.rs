@@ -146,7 +146,7 @@ pub const DEMO: &[KeyHelp] = &[
         "m",
         &[ch('m')],
         ("m", "links"),
-        "the link matrix: take links down, set loss and delay, presets (live demo)",
+        "the link matrix: take links down, set loss and delay, presets (in step mode each change is a step)",
     ),
 ];
 

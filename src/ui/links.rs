@@ -1,7 +1,9 @@
 //! The demo's link matrix: which direction of which link is down, and each
 //! site's loss and delay, as the user sets them in the link popup
 //! (`panes/links.rs`). The UI owns the model; the demo turns it into the
-//! sites' network filters ([`Links::filters`]).
+//! sites' network filters ([`Links::filters`]); `demo --step` keeps each
+//! change as a step and turns it into the engine's cut links and its
+//! network's loss and delay (`demo/step/net.rs`), with the same meaning.
 //!
 //! The live demo's filter is per site, not per link (SPEC 8: `drop_to`,
 //! `drop_from`, one `loss`, one `delay_ms`), so the matrix is honest about
@@ -21,8 +23,9 @@ pub const DELAY_STEP: u64 = 50;
 /// The most delay the keys set.
 pub const MAX_DELAY: u64 = 2000;
 
-/// Every direction of every link, and each site's loss and delay.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// Every direction of every link, and each site's loss and delay (also
+/// a step of `demo --step`, saved with its run: hence serde).
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Links {
     /// `down[a][b]`: messages from a to b are dropped.
     down: Vec<Vec<bool>>,
@@ -147,6 +150,20 @@ impl Links {
         }
     }
 
+    /// Site `i`'s loss set to `pct` (at most 100).
+    pub fn set_loss(&mut self, i: usize, pct: u8) {
+        if let Some(l) = self.loss.get_mut(i) {
+            *l = pct.min(100);
+        }
+    }
+
+    /// Site `i`'s delay set to `ms` (at most [`MAX_DELAY`]).
+    pub fn set_delay(&mut self, i: usize, ms: u64) {
+        if let Some(d) = self.delay.get_mut(i) {
+            *d = ms.min(MAX_DELAY);
+        }
+    }
+
     /// Every link of `i` down (or up), both ways: the demo's cut-off.
     pub fn cut_off(&mut self, i: usize, on: bool) {
         for j in 0..self.len() {
@@ -169,6 +186,16 @@ impl Links {
     pub fn loss_between(&self, a: usize, b: usize) -> u8 {
         let pass = (100 - u32::from(self.loss(a))) * (100 - u32::from(self.loss(b)));
         (100 - pass.div_ceil(100)) as u8
+    }
+
+    /// Is this matrix one of `n` sites all through (a loaded run's may
+    /// not be)?
+    pub fn fits(&self, n: usize) -> bool {
+        self.down.len() == n
+            && self.down.iter().all(|r| r.len() == n)
+            && self.loss.len() == n
+            && self.delay.len() == n
+            && self.loss.iter().all(|&l| l <= 100)
     }
 
     /// Anything set at all?

@@ -1,12 +1,13 @@
 //! The choices of a stepped run: what each one does to the engine, and
 //! the file a run is saved in (its seed and its choices, JSON).
 
-use super::{Stepper, HORIZON_MS, LATENCY_MS, TICK_MS};
+use super::{Stepper, HORIZON_MS, TICK_MS};
 use crate::engine::{Delivery, EngineError, InFlight, MsgId};
 use crate::paxos::{CoreConfig, Input, SiteId};
 use crate::site::api::record::DropReason;
 use crate::site::api::record::{Msg, What};
 use crate::state::op::{Command, Op};
+use crate::ui::links::Links;
 use crate::ui::DemoEvent;
 use anyhow::Context;
 use rand::Rng;
@@ -61,6 +62,13 @@ pub enum Choice {
     Chatter {
         on: bool,
     },
+    /// The link matrix (`m`) as the user set it: every direction up or
+    /// down, each site's loss and delay (see `net.rs`); `why`: the change
+    /// in words. Runs saved before it existed load as they were.
+    Links {
+        links: Links,
+        why: String,
+    },
 }
 
 impl Choice {
@@ -80,6 +88,7 @@ impl Choice {
             Choice::Cut { site, on: true } => format!("cut {} off", name(site)),
             Choice::Cut { site, on: false } => format!("heal {}", name(site)),
             Choice::Chatter { on } => format!("chatter {}", if *on { "on" } else { "off" }),
+            Choice::Links { why, .. } => format!("links: {why}"),
         }
     }
 }
@@ -123,7 +132,11 @@ impl Stepper {
                 format!("dropped {what}")
             }
             Choice::Duplicate { id } => {
-                let Some(copy) = self.engine.duplicate(id, LATENCY_MS) else {
+                let Some(from) = self.engine.queued(id).map(|m| m.from) else {
+                    return Ok(None);
+                };
+                let delay = self.env.delay_from(from);
+                let Some(copy) = self.engine.duplicate(id, delay) else {
                     return Ok(None);
                 };
                 self.sent_copy(copy);
@@ -142,7 +155,7 @@ impl Stepper {
         Ok(Some(note))
     }
 
-    /// Crash, restart, cut, chatter.
+    /// Crash, restart, cut, chatter, links.
     fn apply_fault(&mut self, c: &Choice) -> Result<Option<String>, EngineError> {
         let names = self.names.clone();
         let name = |s: SiteId| names.get(s as usize).cloned().unwrap_or_default();
@@ -169,10 +182,12 @@ impl Stepper {
                 format!("{} restarted from its disk", name(site))
             }
             Choice::Cut { site, on } => {
-                for other in (0..self.n()).filter(|&o| o != site) {
-                    self.engine.set_cut(site, other, on);
-                    self.engine.set_cut(other, site, on);
+                if site >= self.n() {
+                    return Ok(None);
                 }
+                let mut links = self.env.links.clone();
+                links.cut_off(site as usize, on);
+                self.take_links(links);
                 self.seen(site, if on { What::CutOff } else { What::Healed });
                 let ev = DemoEvent::CutOff {
                     site: site as usize,
@@ -180,6 +195,26 @@ impl Stepper {
                 };
                 self.out.push(crate::ui::Msg::Demo(ev));
                 Choice::Cut { site, on }.describe(&names)
+            }
+            Choice::Links { ref links, ref why } => {
+                if !links.fits(self.names.len()) || *links == self.env.links {
+                    return Ok(None);
+                }
+                let before = self.env.links.filters();
+                self.take_links(links.clone());
+                // Each site whose part changed notes its filter, as a real
+                // site does when the live demo sets it.
+                for (i, fault) in links.filters().into_iter().enumerate() {
+                    if before.get(i) != Some(&fault) {
+                        self.seen(i as SiteId, What::Fault { fault });
+                    }
+                }
+                let ev = DemoEvent::Links {
+                    links: links.clone(),
+                    why: why.clone(),
+                };
+                self.out.push(crate::ui::Msg::Demo(ev));
+                c.describe(&names)
             }
             Choice::Chatter { on } => {
                 self.chatter = on;
@@ -191,6 +226,18 @@ impl Stepper {
         };
         self.publish_status();
         Ok(Some(note))
+    }
+
+    /// The network takes `links` on: the directions down are the engine's
+    /// cut links; loss and delay are the network's (`net.rs`).
+    fn take_links(&mut self, links: Links) {
+        for a in 0..self.n() {
+            for b in (0..self.n()).filter(|&b| b != a) {
+                self.engine
+                    .set_cut(a, b, links.is_down(a as usize, b as usize));
+            }
+        }
+        self.env.links = links;
     }
 
     /// Starts (or restarts) a site from its disk.

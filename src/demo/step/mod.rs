@@ -2,7 +2,7 @@
 //! (`crate::engine`), with the real screen. Nothing moves until the user
 //! acts: every step (deliver, drop or duplicate a message, fire a site's
 //! timer, run until a decision, run freely for a while, tweet, crash,
-//! restart, cut off, chatter) is a [`Choice`], carried out on the engine
+//! restart, cut off, set the link matrix, chatter) is a [`Choice`], carried out on the engine
 //! and kept in a list. The engine draws nothing at random, so the seed and
 //! the choices are the whole run: `u` takes the last choice back by
 //! running the rest again from the seed, `--save` writes them to a file
@@ -16,22 +16,25 @@
 //! - `mod.rs` (here): the stepper, its commands, free running, undo;
 //! - `choice.rs`: the choices, what each does, saving and loading;
 //! - `show.rs`: what a step tells the UI (and the recording);
-//! - `requests.rs`: the UI's requests, answered from the engine.
+//! - `requests.rs`: the UI's requests, answered from the engine;
+//! - `net.rs`: the network (latency, and the link matrix's loss and delay).
 
 mod choice;
+mod net;
 mod requests;
 mod show;
 #[cfg(test)]
 mod tests;
 
-pub use choice::{Choice, SavedRun};
+pub use choice::{load, save, Choice, SavedRun};
 
-use crate::engine::{Engine, EngineConfig, EngineError, Steady};
+use crate::engine::{Engine, EngineConfig, EngineError};
 use crate::paxos::{SiteId, Slot};
 use crate::site::api::{record, Refusal, SiteClient, Status};
 use crate::state::op::OpId;
 use crate::ui::step::{Lesson, StepCmd, StepView, SPEEDS, START_SPEED};
 use crate::ui::{DemoCmd, DemoEvent, Effect, Msg};
+use net::StepNet;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::collections::{BTreeSet, HashMap, HashSet};
@@ -74,7 +77,7 @@ pub struct Stepper {
     /// time of tweets and recorded events.
     epoch_ms: u64,
     engine: Engine,
-    env: Steady,
+    env: StepNet,
     rng: ChaCha8Rng,
     choices: Vec<Choice>,
     out: Vec<Msg>,
@@ -111,9 +114,7 @@ impl Stepper {
             names,
             seed,
             epoch_ms,
-            env: Steady {
-                latency_ms: LATENCY_MS,
-            },
+            env: StepNet::new(n, LATENCY_MS, seed),
             rng: ChaCha8Rng::seed_from_u64(seed),
             choices: Vec::new(),
             out: Vec::new(),
@@ -163,6 +164,26 @@ impl Stepper {
         self.names.len() as u32
     }
 
+    /// The leader as the engine sees it: of the running sites that lead,
+    /// the one with the highest ballot (a deposed leader may not know it
+    /// yet); `None` when no running site leads.
+    pub fn leader(&self) -> Option<SiteId> {
+        self.engine
+            .alive()
+            .into_iter()
+            .filter_map(|s| {
+                let c = self.engine.core(s)?;
+                c.is_leading().then(|| (c.leader_ballot(), s))
+            })
+            .max()
+            .map(|(_, s)| s)
+    }
+
+    /// The link matrix as the steps set it.
+    pub fn links(&self) -> &crate::ui::links::Links {
+        &self.env.links
+    }
+
     /// Boots every site and runs until the cluster is born: every site
     /// votes and nothing is in flight (at most [`HORIZON_MS`]).
     fn begin(&mut self) -> Result<(), EngineError> {
@@ -189,6 +210,7 @@ impl Stepper {
         let n = self.names.len();
         self.engine = Engine::new(EngineConfig::new(self.names.clone()));
         self.rng = ChaCha8Rng::seed_from_u64(self.seed);
+        self.env = StepNet::new(n, LATENCY_MS, self.seed);
         self.submitted.clear();
         self.status = vec![None; n];
         self.prefix = vec![None; n];
@@ -289,8 +311,7 @@ impl Stepper {
             DemoCmd::CutOff { site: i, on } => self.choose(Choice::Cut { site: site(i), on }),
             DemoCmd::Chatter(on) => self.choose(Choice::Chatter { on }),
             DemoCmd::Step(step) => self.step(step),
-            // The UI opens no link matrix in step mode.
-            DemoCmd::Links { .. } => self.note("the link matrix is for the live demo"),
+            DemoCmd::Links { links, why } => self.choose(Choice::Links { links, why }),
         }
     }
 
@@ -358,6 +379,7 @@ impl Stepper {
             speed: self.speed,
             steps: self.choices.len(),
             seed: self.seed,
+            leader: self.leader().map(|l| l as usize),
         };
         self.out.push(Msg::Demo(DemoEvent::Step(Box::new(view))));
     }

@@ -115,6 +115,15 @@ impl App {
                     return;
                 };
                 m.cut_off = on;
+                if self.step.is_some() {
+                    // Step mode's cut is the matrix's (the live demo sends
+                    // the matrix after a cut).
+                    self.links.cut_off(site, on);
+                    self.links_done = self.links.clone();
+                }
+                let Some(m) = self.sites.get_mut(site) else {
+                    return;
+                };
                 let at = m.trace.last_ms();
                 let text = if on {
                     format!("{} cut off from the others", m.name)
@@ -155,16 +164,19 @@ impl App {
             .map(|l| l as usize)
     }
 
-    /// `m`: the link matrix (the live demo only: `demo --step` cuts links
-    /// with `c`).
-    fn open_links(&mut self) {
-        if self.step.is_some() {
-            self.say(
-                Level::Info,
-                "the link matrix is for the live demo (here: c cuts the shown site off)",
-            );
-            return;
+    /// The leader the link presets cut off or set to duel: in step mode
+    /// the engine's (the leader of the highest ballot), else the shown
+    /// site's.
+    fn preset_leader(&self) -> Option<usize> {
+        match &self.step {
+            Some(st) => st.view.leader.or_else(|| self.leader()),
+            None => self.leader(),
         }
+    }
+
+    /// `m`: the link matrix (in the live demo and in `demo --step`, where
+    /// each change is a step).
+    fn open_links(&mut self) {
         let cursor = (self.shown, (self.shown + 1) % self.sites.len().max(1));
         self.popup = Some(Popup::Links { cursor });
     }
@@ -185,7 +197,7 @@ impl App {
             }
             _ => {
                 let names = self.names();
-                match links::apply(&self.links, a, cursor, self.leader(), &names) {
+                match links::apply(&self.links, a, cursor, self.preset_leader(), &names) {
                     Some((new, why)) => {
                         self.say(Level::Pending, format!("{why}…"));
                         self.links = new.clone();

@@ -45,6 +45,9 @@ impl App {
         self.grid = Grid::new(self.sites.len());
         self.safety = Some(SafetyCheck::default());
         self.chatter = false;
+        // The run's link changes follow again, as steps.
+        self.links = crate::ui::links::Links::new(self.sites.len());
+        self.links_done = self.links.clone();
         // The row selected stays selected: after an undo, the message the
         // step took out is back there.
         if let Some(st) = &mut self.step {

@@ -1,9 +1,11 @@
-//! The link matrix popup of the live demo (`m`): sites × sites, one cell
-//! per direction (from the row's site to the column's), up or down, with
-//! the loss and delay that direction meets; keys move the cell cursor,
-//! flip a direction or both, change the row site's loss and delay, and
-//! apply presets. The model is [`Links`](crate::ui::links::Links); the App
-//! sends every change to the demo, whose sites' filters carry it out.
+//! The link matrix popup (`m`) of the demo and of `demo --step`: sites ×
+//! sites, one cell per direction (from the row's site to the column's), up
+//! or down, with the loss and delay that direction meets; keys move the
+//! cell cursor, flip a direction or both, change the row site's loss and
+//! delay, and apply presets. The model is
+//! [`Links`](crate::ui::links::Links); the App sends every change to the
+//! demo, whose sites' filters carry it out (in step mode: the stepper,
+//! which makes it a step and sets its network, `demo/step/net.rs`).
 
 use super::title;
 use crate::ui::keys::{ch, code, help_only, Key, KeyHelp};

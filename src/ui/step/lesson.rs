@@ -1,10 +1,12 @@
 //! Lessons: `tweettui demo --step --lesson FILE`. A lesson is a JSON file,
 //! `{"title": "...", "steps": [...]}`, whose steps tweet, crash, restart,
-//! cut off, heal, deliver or drop messages, run until a condition holds,
+//! cut off, heal, set links (as the link matrix does), fire a site's
+//! timer, deliver or drop messages, run until a condition holds,
 //! and pause with a caption over the screen until the user presses a key.
 //!
 //! The runner turns each step into what the user would do: keys to the
-//! App (`1`..`7` to show a site, `x`, `r`, `c`, `i`, text, `Enter`) and
+//! App (`1`..`7` to show a site, `x`, `r`, `c`, `n`, `i`, text, `Enter`),
+//! the link matrix's changes (as its keys make them) and
 //! the step commands of the in-flight pane and of free running, all
 //! through [`pump`]. Step mode is deterministic, so a lesson runs the same
 //! every time, and headlessly in a test ([`run_headless`]).
@@ -49,6 +51,19 @@ pub enum LessonStep {
     /// Cut the site off from every other.
     Cut(usize),
     Heal(usize),
+    /// The link matrix: the direction `from` → `to` down or up (and the
+    /// way back too with `both`), `from`'s loss (percent) and delay (ms):
+    /// loss and delay are a site's, as in the matrix.
+    Link {
+        from: usize,
+        to: Option<usize>,
+        down: Option<bool>,
+        both: bool,
+        loss: Option<u8>,
+        delay_ms: Option<u64>,
+    },
+    /// Fire the site's next timer (`n` on it).
+    Timer(usize),
     /// Run freely until the condition holds, within `budget_ms` of
     /// virtual time.
     RunUntil {
@@ -110,8 +125,8 @@ fn err(step: Option<usize>, what: impl Into<String>) -> LessonError {
     }
 }
 
-const STEP_NAMES: &str =
-    "say, tweet (with as), crash, restart, cut, heal, run_until (with within_ms), deliver, drop";
+const STEP_NAMES: &str = "say, tweet (with as), crash, restart, cut, heal, link (with to, down, \
+     both, loss, delay_ms), timer, run_until (with within_ms), deliver, drop";
 
 impl Lesson {
     /// Reads a lesson from JSON; `names` are the run's sites.
@@ -182,11 +197,12 @@ fn parse_step(v: &Value, names: &[String]) -> Result<LessonStep, String> {
         });
     }
     type Make = fn(usize) -> LessonStep;
-    let sites: [(&str, Make); 4] = [
+    let sites: [(&str, Make); 5] = [
         ("crash", LessonStep::Crash),
         ("restart", LessonStep::Restart),
         ("cut", LessonStep::Cut),
         ("heal", LessonStep::Heal),
+        ("timer", LessonStep::Timer),
     ];
     for (key, make) in sites {
         if obj.contains_key(key) {
@@ -194,22 +210,20 @@ fn parse_step(v: &Value, names: &[String]) -> Result<LessonStep, String> {
             return Ok(make(site(key)?));
         }
     }
+    if obj.contains_key("link") {
+        extra(&["link", "to", "down", "both", "loss", "delay_ms"])?;
+        return parse_link(obj, &site);
+    }
     if obj.contains_key("run_until") {
         extra(&["run_until", "within_ms"])?;
-        let budget_ms = match obj.get("within_ms") {
-            None => RUN_BUDGET_MS,
-            Some(b) => b.as_u64().ok_or("\"within_ms\" takes a whole number")?,
-        };
-        let until = parse_until(&obj["run_until"])?;
-        return Ok(LessonStep::RunUntil { until, budget_ms });
+        return parse_run_until(obj);
     }
     for key in ["deliver", "drop"] {
         if obj.contains_key(key) {
             extra(&[key, "slot"])?;
-            let slot = match obj.get("slot") {
-                None => None,
-                Some(s) => Some(s.as_u64().ok_or("\"slot\" takes a whole number")?),
-            };
+            let slot = obj.get("slot").map(|s| s.as_u64());
+            let slot = slot.map(|s| s.ok_or("\"slot\" takes a whole number"));
+            let slot = slot.transpose()?;
             let pick = parse_pick(&obj[key], slot)?;
             return Ok(if key == "deliver" {
                 LessonStep::Deliver(pick)
@@ -219,6 +233,66 @@ fn parse_step(v: &Value, names: &[String]) -> Result<LessonStep, String> {
         }
     }
     Err(format!("unknown step {v} (steps: {STEP_NAMES})"))
+}
+
+/// A `link` step: `{"link": "alice", "to": "bob", "down": true, "both":
+/// true, "loss": 30, "delay_ms": 200}` (`site` reads a site's name).
+fn parse_link(
+    obj: &serde_json::Map<String, Value>,
+    site: &dyn Fn(&str) -> Result<usize, String>,
+) -> Result<LessonStep, String> {
+    let flag = |key: &str| match obj.get(key) {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(_) => Err(format!("\"{key}\" takes true or false")),
+    };
+    let to = match obj.contains_key("to") {
+        true => Some(site("to")?),
+        false => None,
+    };
+    let (down, both) = (flag("down")?, flag("both")?.unwrap_or(false));
+    if (down.is_some() || both) != to.is_some() {
+        return Err("a link's \"down\" (and \"both\") go with its \"to\": \
+                    {\"link\": \"alice\", \"to\": \"bob\", \"down\": true}"
+            .into());
+    }
+    let loss = match obj.get("loss") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|&l| l <= 100)
+                .ok_or("\"loss\" takes a percentage: 0 to 100")? as u8,
+        ),
+    };
+    let delay_ms = match obj.get("delay_ms") {
+        None => None,
+        Some(v) => Some(
+            v.as_u64()
+                .filter(|&d| d <= crate::ui::links::MAX_DELAY)
+                .ok_or("\"delay_ms\" takes 0 to 2000 (ms)")?,
+        ),
+    };
+    if down.is_none() && loss.is_none() && delay_ms.is_none() {
+        return Err("a link step sets \"down\", \"loss\" or \"delay_ms\"".into());
+    }
+    Ok(LessonStep::Link {
+        from: site("link")?,
+        to,
+        down,
+        both,
+        loss,
+        delay_ms,
+    })
+}
+
+/// A `run_until` step (its condition, and its `within_ms`).
+fn parse_run_until(obj: &serde_json::Map<String, Value>) -> Result<LessonStep, String> {
+    let budget = obj.get("within_ms").map(|b| b.as_u64());
+    let budget_ms = budget
+        .unwrap_or(Some(RUN_BUDGET_MS))
+        .ok_or("\"within_ms\" takes a whole number")?;
+    let until = parse_until(&obj["run_until"])?;
+    Ok(LessonStep::RunUntil { until, budget_ms })
 }
 
 fn parse_until(v: &Value) -> Result<Until, String> {
@@ -379,6 +453,11 @@ fn take(app: &mut App, driver: &mut dyn Driver, step: &LessonStep) -> Result<(),
                 key(app, driver, KeyCode::Char('c'));
             }
         }
+        LessonStep::Link { .. } => link(app, driver, step),
+        LessonStep::Timer(i) => {
+            show(app, driver, i)?;
+            command(app, driver, StepCmd::NextTimer(i));
+        }
         LessonStep::RunUntil { until, budget_ms } => run_until(app, driver, until, budget_ms)?,
         LessonStep::Deliver(pick) => {
             for id in picked(app, pick) {
@@ -392,6 +471,53 @@ fn take(app: &mut App, driver: &mut dyn Driver, step: &LessonStep) -> Result<(),
         }
     }
     Ok(())
+}
+
+/// A `link` step: the matrix changed as its keys would, one change (one
+/// step of the run) for all the step sets.
+fn link(app: &mut App, driver: &mut dyn Driver, step: &LessonStep) {
+    let LessonStep::Link {
+        from,
+        to,
+        down,
+        both,
+        loss,
+        delay_ms,
+    } = *step
+    else {
+        return;
+    };
+    let names: Vec<String> = app.sites.iter().map(|s| s.name.clone()).collect();
+    let mut links = app.links.clone();
+    let mut why = Vec::new();
+    if let (Some(to), Some(down)) = (to, down) {
+        links.set(from, to, down);
+        if both {
+            links.set(to, from, down);
+        }
+        let arrow = if both { "↔" } else { "→" };
+        why.push(format!(
+            "{}{arrow}{} {}",
+            names[from],
+            names[to],
+            updown(!down)
+        ));
+    }
+    if let Some(l) = loss {
+        links.set_loss(from, l);
+        why.push(format!("loss of {} {l}%", names[from]));
+    }
+    if let Some(d) = delay_ms {
+        links.set_delay(from, d);
+        why.push(format!("delay of {} {d}ms", names[from]));
+    }
+    if links != app.links {
+        let why = why.join(", ");
+        driver.effect(Effect::Demo(DemoCmd::Links { links, why }));
+        for msg in driver.take() {
+            pump(app, driver, msg);
+        }
+    }
 }
 
 fn updown(up: bool) -> &'static str {

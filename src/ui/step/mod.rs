@@ -80,6 +80,8 @@ pub struct StepView {
     pub steps: usize,
     /// The run's seed.
     pub seed: u64,
+    /// The leader as the engine sees it (the link presets' leader).
+    pub leader: Option<usize>,
 }
 
 /// The step keys (on any pane, before the pane's own keys).
