@@ -1,16 +1,41 @@
 //! A step of one site: its core is handed an input at the engine's time,
 //! and the output is carried out the way the runtime must (the core's
-//! module comment): the records made durable (one group commit), the
-//! decided slots applied and archived, the messages sent and the catch-up
-//! answers served, the submissions reported; now and then a checkpoint.
-//! The [`Report`] says what happened, for the driver to check and show.
+//! module comment): `send_now` sent at once; the records written as one
+//! group commit, in flight until its sync completes; then, and only then,
+//! the decided slots applied and archived, the messages of `send` sent
+//! (the site's own acks handed back to its core, which is how a leader's
+//! vote counts only once durable) and the catch-up answers served, the
+//! submissions reported; now and then a checkpoint. The [`Report`] says
+//! what happened, for the driver to check and show.
 
-use super::{Engine, EngineError, Env, MsgId, Recovered};
+use super::{Engine, EngineError, Env, MsgId, Recovered, SyncDue, SyncId};
 use crate::paxos::{
-    Completion, Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, SiteId, Slot,
-    TraceEvent,
+    Completion, Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest,
+    SiteId, Slot, TraceEvent,
 };
 use crate::state::op::{OpId, Value};
+use std::collections::VecDeque;
+
+/// The part of an output that waits for the sync of its records (and of
+/// every earlier output's).
+#[derive(Clone, Debug, Default)]
+pub(super) struct Held {
+    send: Vec<(SiteId, Message)>,
+    committed: Vec<(Slot, Value)>,
+    completed: Vec<Completion>,
+    failed: Vec<OpId>,
+    serve: Vec<ServeRequest>,
+}
+
+impl Held {
+    fn append(&mut self, mut other: Held) {
+        self.send.append(&mut other.send);
+        self.committed.append(&mut other.committed);
+        self.completed.append(&mut other.completed);
+        self.failed.append(&mut other.failed);
+        self.serve.append(&mut other.serve);
+    }
+}
 
 /// What became of one message a site sent.
 #[derive(Clone, Debug)]
@@ -28,27 +53,31 @@ pub enum Sent {
 pub struct Report {
     /// The site was up and its core ran.
     pub ran: bool,
-    /// The records that reached the disk: all of the step's, or (a torn
-    /// group commit) none.
+    /// The records whose sync completed in this step: the step's own when
+    /// the sync is immediate, an earlier step's at a sync event; of a torn
+    /// group commit, all or none.
     pub durable: Vec<Record>,
     /// The power failed during the group commit: the site crashed, and
     /// nothing after the write happened.
     pub torn: bool,
-    /// Slots applied, in order.
+    /// Slots applied (their records durable), in order.
     pub committed: Vec<(Slot, Value)>,
     /// The slot the site applies next, after the step.
     pub applied: Slot,
     pub completed: Vec<Completion>,
     pub failed: Vec<OpId>,
-    /// Every message sent (the catch-up answers last).
+    /// Every message sent: at once, then after the sync (the catch-up
+    /// answers last); in that order again for what the site's own acks,
+    /// handed back after a sync, led to.
     pub sent: Vec<Sent>,
     pub trace: Vec<TraceEvent>,
 }
 
 impl Engine {
     /// Hands `input` to the core of `site` at the engine's time and carries
-    /// out its output. With `torn`, the power fails during the step's group
-    /// commit (`env` says which pages reach the disk) and the site crashes.
+    /// out its output. With `torn`, the power fails during the sync of the
+    /// site's oldest write in flight, this step's if there is no other
+    /// (`env` says which pages reach the disk), and the site crashes.
     /// A site that is down does nothing (`ran` is false).
     pub fn step(
         &mut self,
@@ -96,7 +125,8 @@ impl Engine {
         self.carry_out(site, out, false, env)
     }
 
-    /// Carries out one step's output the way the runtime must.
+    /// Carries out one step's output the way the runtime must, and what
+    /// the site's own acks handed back after their sync lead to.
     fn carry_out(
         &mut self,
         site: SiteId,
@@ -104,8 +134,52 @@ impl Engine {
         torn: bool,
         env: &mut dyn Env,
     ) -> Result<Report, EngineError> {
+        let mut report = Report {
+            ran: true,
+            ..Report::default()
+        };
+        let mut own = VecDeque::new();
+        self.carry_one(site, out, torn, env, &mut report, &mut own)?;
+        self.hand_back(site, own, env, &mut report)?;
+        Ok(report)
+    }
+
+    /// Hands this site's own acks (released by a sync) back to its core,
+    /// and carries out what they lead to.
+    pub(super) fn hand_back(
+        &mut self,
+        site: SiteId,
+        mut own: VecDeque<Message>,
+        env: &mut dyn Env,
+        report: &mut Report,
+    ) -> Result<(), EngineError> {
+        while let Some(msg) = own.pop_front() {
+            let now = self.now;
+            let Some(core) = self.sites[site as usize].core.as_mut() else {
+                break;
+            };
+            let out = core.step(now, Input::Message { from: site, msg });
+            self.carry_one(site, out, false, env, report, &mut own)?;
+        }
+        Ok(())
+    }
+
+    /// One output: `send_now` leaves at once; `persist` is written and
+    /// held in flight until its sync completes (at once, or as a queued
+    /// event: [`Env::sync_delay`]), and the rest of the output waits for
+    /// it. An output without records waits for the writes before it.
+    fn carry_one(
+        &mut self,
+        site: SiteId,
+        out: Output,
+        torn: bool,
+        env: &mut dyn Env,
+        report: &mut Report,
+        own: &mut VecDeque<Message>,
+    ) -> Result<(), EngineError> {
         let Output {
             persist,
+            send_now,
             send,
             committed,
             completed,
@@ -113,22 +187,115 @@ impl Engine {
             serve,
             trace,
         } = out;
-        let mut report = Report {
-            ran: true,
-            ..Report::default()
+        report.trace.extend(trace);
+        for (to, msg) in send_now {
+            self.transmit(site, to, msg, env, &mut report.sent);
+        }
+        let held = Held {
+            send,
+            committed,
+            completed,
+            failed,
+            serve,
         };
-        if self.write_batch(site, &persist, torn, env) {
-            report.durable = persist;
+        let s = &mut self.sites[site as usize];
+        if persist.is_empty() {
+            match s.waiting.last_mut() {
+                Some((_, last)) => last.append(held),
+                None if !torn => self.release(site, held, env, report, own)?,
+                None => {}
+            }
+        } else {
+            let id = self.next_sync;
+            self.next_sync += 1;
+            s.disk.unsynced.push((id, persist));
+            s.waiting.push((id, held));
+            if !torn {
+                match env.sync_delay(site) {
+                    None => self.synced(site, id, env, report, own)?,
+                    Some(d) => self.syncs.push(SyncDue {
+                        id,
+                        site,
+                        due: self.now.saturating_add(d),
+                    }),
+                }
+            }
         }
         if torn {
-            self.crash(site);
-            report.torn = true;
-            return Ok(report);
+            self.power_fails(site, env, report);
         }
+        Ok(())
+    }
+
+    /// The sync of write `id` of `site` completed (and with it every
+    /// earlier write of the site): its records are durable, and what
+    /// waited for them happens now.
+    pub(super) fn synced(
+        &mut self,
+        site: SiteId,
+        id: SyncId,
+        env: &mut dyn Env,
+        report: &mut Report,
+        own: &mut VecDeque<Message>,
+    ) -> Result<(), EngineError> {
+        loop {
+            let s = &mut self.sites[site as usize];
+            let Some(&(first, _)) = s.disk.unsynced.first() else {
+                break;
+            };
+            if first > id {
+                break;
+            }
+            let (_, records) = s.disk.unsynced.remove(0);
+            let (_, held) = s.waiting.remove(0);
+            self.write_batch(site, &records, false, env);
+            report.durable.extend(records);
+            self.release(site, held, env, report, own)?;
+        }
+        Ok(())
+    }
+
+    /// The power fails at `site` while its oldest unsynced write is being
+    /// synced: each of its pages reaches the disk or not, as `env` says;
+    /// the later writes are lost; the site crashes.
+    pub(super) fn power_fails(&mut self, site: SiteId, env: &mut dyn Env, report: &mut Report) {
+        let s = &mut self.sites[site as usize];
+        let oldest = (!s.disk.unsynced.is_empty()).then(|| s.disk.unsynced.remove(0));
+        if let Some((_, records)) = oldest {
+            if self.write_batch(site, &records, true, env) {
+                report.durable.extend(records);
+            }
+        }
+        self.crash(site);
+        report.torn = true;
+    }
+
+    /// What waited for a sync: the decided slots applied and archived, the
+    /// messages sent (this site's own acks to `own`), the catch-up answers
+    /// served, the submissions reported; now and then a checkpoint.
+    fn release(
+        &mut self,
+        site: SiteId,
+        held: Held,
+        env: &mut dyn Env,
+        report: &mut Report,
+        own: &mut VecDeque<Message>,
+    ) -> Result<(), EngineError> {
+        let Held {
+            send,
+            committed,
+            completed,
+            failed,
+            serve,
+        } = held;
         self.apply(site, &committed)?;
         report.applied = self.sites[site as usize].state.next_slot();
         for (to, msg) in send {
-            self.transmit(site, to, msg, env, &mut report.sent);
+            if to == site {
+                own.push_back(msg);
+            } else {
+                self.transmit(site, to, msg, env, &mut report.sent);
+            }
         }
         for req in serve {
             let archive = &self.sites[site as usize].disk.archive;
@@ -147,11 +314,10 @@ impl Engine {
             self.transmit(site, req.to_site, msg, env, &mut report.sent);
         }
         self.maybe_checkpoint(site);
-        report.committed = committed;
-        report.completed = completed;
-        report.failed = failed;
-        report.trace = trace;
-        Ok(report)
+        report.committed.extend(committed);
+        report.completed.extend(completed);
+        report.failed.extend(failed);
+        Ok(())
     }
 
     /// Applies decided slots to the site's state and archives them.

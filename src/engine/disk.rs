@@ -3,8 +3,14 @@
 //! a power loss in the middle of a group commit leaves any subset of the
 //! batch's pages on the disk; the real WAL recovery then decides what
 //! survived (it must start, and keep exactly the synced batches).
+//!
+//! A group commit is first *in flight* (`unsynced`): written, not yet
+//! synced. Its records reach the WAL when its sync completes (at once, or
+//! at a queued sync event the driver orders among message deliveries); a
+//! crash before that loses them, and a power failure during the sync of
+//! the oldest one keeps any subset of its pages.
 
-use super::{Engine, EngineError, Env};
+use super::{Engine, EngineError, Env, SyncId};
 use crate::paxos::{AcceptorState, Record, SiteId, Slot};
 use crate::state::op::Value;
 use crate::state::State;
@@ -18,6 +24,8 @@ pub struct Disk {
     pub wal: Vec<u8>,
     /// Records in the batches whose sync completed.
     pub synced: usize,
+    /// The group commits in flight, oldest first: written, not synced.
+    pub unsynced: Vec<(SyncId, Vec<Record>)>,
     /// The last checkpoint: applied slots, state, acceptor state.
     pub checkpoint: Option<(Slot, State, AcceptorState)>,
     /// Decided values in slot order (the archive).
@@ -125,7 +133,9 @@ impl Engine {
     pub(super) fn maybe_checkpoint(&mut self, site: SiteId) {
         let every = self.cfg.checkpoint_every;
         let s = &mut self.sites[site as usize];
-        if s.since_checkpoint < every {
+        // Not while a write is in flight: the core's state is ahead of
+        // the disk then, and a checkpoint would make unsynced state durable.
+        if s.since_checkpoint < every || !s.disk.unsynced.is_empty() {
             return;
         }
         if let Some(core) = &s.core {

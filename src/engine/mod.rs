@@ -19,7 +19,8 @@
 //! - `mod.rs` (here): the [`Engine`], its sites, the clock, the links,
 //!   crashes and lost disks;
 //! - `disk.rs`: the disk of a site: the WAL as the real encoder writes it,
-//!   page by page (torn writes), and recovery by the real WAL recovery;
+//!   page by page (torn writes), the writes in flight until their sync
+//!   completes, and recovery by the real WAL recovery;
 //! - `carry.rs`: a step of a site's core and its output carried out in the
 //!   order the core requires, and the [`Report`] of it;
 //! - `queue.rs`: the messages in flight, the [`Env`] that times them, and
@@ -31,7 +32,7 @@ pub mod queue;
 
 pub use carry::{Report, Sent};
 pub use disk::{Disk, Recovered};
-pub use queue::{Copies, Delivery, Env, InFlight, MsgId, Steady};
+pub use queue::{Copies, Delivery, Env, InFlight, MsgId, Steady, SyncDue, SyncId};
 
 use crate::paxos::{Core, SiteId};
 use crate::state::op::OpId;
@@ -74,6 +75,9 @@ pub struct EngineSite {
     pub seq: u64,
     /// Slots applied since the last checkpoint.
     pub since_checkpoint: u64,
+    /// What waits for each write in flight (`disk.unsynced`, same ids):
+    /// the rest of its output (see `carry.rs`).
+    waiting: Vec<(SyncId, carry::Held)>,
 }
 
 /// Something that cannot go on: a site that cannot start on what its disk
@@ -92,6 +96,9 @@ pub struct Engine {
     /// of one link; a partition cuts both directions of many).
     cut: Vec<Vec<bool>>,
     next_id: MsgId,
+    /// Sync completions to come, and the next write's number.
+    syncs: Vec<SyncDue>,
+    next_sync: SyncId,
 }
 
 impl Engine {
@@ -107,6 +114,7 @@ impl Engine {
                 boot: 0,
                 seq: 0,
                 since_checkpoint: 0,
+                waiting: Vec::new(),
             })
             .collect();
         Engine {
@@ -116,6 +124,8 @@ impl Engine {
             queue: Vec::new(),
             cut: vec![vec![false; n]; n],
             next_id: 1,
+            syncs: Vec::new(),
+            next_sync: 1,
         }
     }
 
@@ -173,10 +183,14 @@ impl Engine {
         (0..self.len()).filter(|&i| self.is_up(i)).collect()
     }
 
-    /// The site stops: what it did not sync is lost (it synced everything
-    /// it announced: see [`Engine::step`]); its disk stays.
+    /// The site stops, as in a power loss: its writes in flight are lost,
+    /// and what waited for them never happens (it announced nothing that
+    /// was not synced: see [`Engine::step`]); its disk stays.
     pub fn crash(&mut self, site: SiteId) {
-        self.sites[site as usize].core = None;
+        let s = &mut self.sites[site as usize];
+        s.core = None;
+        s.disk.unsynced.clear();
+        s.waiting.clear();
     }
 
     /// The site's disk is lost (a replaced disk): it starts empty next time.

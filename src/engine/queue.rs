@@ -40,6 +40,24 @@ pub trait Env {
     fn copies(&mut self, from: SiteId, to: SiteId) -> Copies;
     /// During a torn group commit: whether the next page reaches the disk.
     fn page_reaches(&mut self) -> bool;
+    /// How long the sync of a group commit `site` writes now takes: `None`
+    /// (the default) completes it within the step, `Some(ms)` queues its
+    /// completion as an event due `ms` later ([`Engine::take_due_syncs`]),
+    /// so that the site's peers may answer before its own sync is done.
+    fn sync_delay(&mut self, _site: SiteId) -> Option<u64> {
+        None
+    }
+}
+
+/// A write's number: unique in a run, in the order writes were made.
+pub type SyncId = u64;
+
+/// The completion of a site's sync, due at `due` (virtual ms).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SyncDue {
+    pub id: SyncId,
+    pub site: SiteId,
+    pub due: u64,
 }
 
 /// A network that delivers every message once, `latency_ms` after it was
@@ -146,6 +164,51 @@ impl Engine {
     /// The earliest due time in the queue.
     pub fn next_due(&self) -> Option<u64> {
         self.queue.iter().map(|m| m.due).min()
+    }
+
+    /// Takes out every sync completion due by `now`, in the order the
+    /// writes were made.
+    pub fn take_due_syncs(&mut self, now: u64) -> Vec<SyncDue> {
+        let (due, later) = self.syncs.drain(..).partition(|s| s.due <= now);
+        self.syncs = later;
+        due
+    }
+
+    /// The earliest due time of a sync completion.
+    pub fn next_sync_due(&self) -> Option<u64> {
+        self.syncs.iter().map(|s| s.due).min()
+    }
+
+    /// The sync `s` completes (with every earlier write of its site): its
+    /// records are durable, and what waited for them happens. With `torn`,
+    /// the power fails during it instead (see `disk.rs`). Nothing happens
+    /// (`ran` is false) when the write was lost in a crash meanwhile.
+    pub fn complete_sync(
+        &mut self,
+        s: SyncDue,
+        torn: bool,
+        env: &mut dyn Env,
+    ) -> Result<Report, EngineError> {
+        let pending = self.sites[s.site as usize]
+            .disk
+            .unsynced
+            .iter()
+            .any(|(id, _)| *id == s.id);
+        if !pending || !self.is_up(s.site) {
+            return Ok(Report::default());
+        }
+        let mut report = Report {
+            ran: true,
+            ..Report::default()
+        };
+        if torn {
+            self.power_fails(s.site, env, &mut report);
+            return Ok(report);
+        }
+        let mut own = std::collections::VecDeque::new();
+        self.synced(s.site, s.id, env, &mut report, &mut own)?;
+        self.hand_back(s.site, own, env, &mut report)?;
+        Ok(report)
     }
 
     /// Queues a copy of the message `id`, sent now and due `delay` ms

@@ -175,3 +175,125 @@ fn a_torn_write_keeps_exactly_what_was_synced() {
     e.wipe(0);
     assert!(e.site(0).disk.wal.is_empty());
 }
+
+/// A disk that syncs `slow`'s writes in 1 s and every other site's at
+/// once, on a network that takes 1 ms.
+struct SlowAt(SiteId);
+
+impl Env for SlowAt {
+    fn copies(&mut self, _: SiteId, _: SiteId) -> Copies {
+        Copies::One(1)
+    }
+    fn page_reaches(&mut self) -> bool {
+        true
+    }
+    fn sync_delay(&mut self, site: SiteId) -> Option<u64> {
+        (site == self.0).then_some(1_000)
+    }
+}
+
+/// Delivers every queued message in queue order, until none is left.
+fn deliver_all(e: &mut Engine, env: &mut dyn Env) -> Vec<Report> {
+    let mut reports = Vec::new();
+    while let Some(id) = e.queue().first().map(|m| m.id) {
+        let m = e.take(id).expect("queued");
+        e.advance_to(m.due);
+        if let Delivery::Received(r) = e.receive(m, env).expect("receives") {
+            reports.push(r);
+        }
+    }
+    reports
+}
+
+/// Three sites, a leader elected; the leader's link to one follower is cut
+/// (so that one follower's ack and the leader's own vote make the quorum).
+/// Returns the engine, the leader and the follower it still reaches.
+fn led_with_one_follower() -> (Engine, SiteId, SiteId) {
+    let (mut e, mut steady) = cluster(3);
+    let first = tweet(&mut e, 0, "first");
+    e.step(0, Input::Submit(first), false, &mut steady)
+        .expect("submits");
+    run(&mut e, &mut steady, 1_000);
+    let leader = (0..3)
+        .find(|&i| e.core(i).is_some_and(|c| c.is_leading()))
+        .expect("a leader");
+    let (f1, f2) = ((leader + 1) % 3, (leader + 2) % 3);
+    e.set_cut(leader, f2, true);
+    (e, leader, f1)
+}
+
+/// The leader's accept leaves at once and its follower acks it while the
+/// leader's own write is in flight: one ack is not a quorum of three. Once
+/// the sync completes, the leader's own vote counts: the commit leaves at
+/// once, and the slot is applied when the decision is durable.
+#[test]
+fn a_leaders_write_is_in_flight_until_its_sync_event() {
+    let (mut e, leader, f1) = led_with_one_follower();
+    let mut env = SlowAt(leader);
+    let cmd = tweet(&mut e, leader, "parallel");
+    let r = e
+        .step(leader, Input::Submit(cmd.clone()), false, &mut env)
+        .expect("submits");
+    assert!(r.durable.is_empty() && r.committed.is_empty());
+    assert!(
+        matches!(r.sent[..], [Sent::Queued { to, .. }, Sent::Cut { .. }] | [Sent::Cut { .. }, Sent::Queued { to, .. }] if to == f1),
+        "the accepts leave at once: {:?}",
+        r.sent
+    );
+    assert_eq!(e.site(leader).disk.unsynced.len(), 1);
+    let reports = deliver_all(&mut e, &mut env);
+    assert_eq!(
+        reports.len(),
+        2,
+        "the accept at the follower, its ack at the leader"
+    );
+    assert!(reports.iter().all(|r| r.committed.is_empty()));
+    assert!(
+        reports[1].sent.is_empty(),
+        "no commit before the leader's sync"
+    );
+    // The sync completes: the accept is durable, the own vote counts.
+    let syncs = e.take_due_syncs(e.now() + 1_000);
+    assert_eq!(syncs.len(), 1);
+    e.advance_to(syncs[0].due);
+    let r = e.complete_sync(syncs[0], false, &mut env).expect("syncs");
+    assert!(matches!(r.durable[..], [Record::Accept { .. }]));
+    let kinds: Vec<MsgKind> = r
+        .sent
+        .iter()
+        .filter_map(|s| match s {
+            Sent::Queued { id, .. } => e.queued(*id).map(|m| m.msg.kind()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(kinds, vec![MsgKind::Commit]);
+    assert!(r.committed.is_empty(), "the decision is not durable yet");
+    let syncs = e.take_due_syncs(e.now() + 1_000);
+    e.advance_to(syncs[0].due);
+    let r = e.complete_sync(syncs[0], false, &mut env).expect("syncs");
+    assert!(matches!(r.durable[..], [Record::Decide { .. }]));
+    assert_eq!(r.completed.len(), 1);
+    assert_eq!(r.completed[0].id, cmd.id);
+}
+
+/// A crash before the sync completes loses the write and everything
+/// waiting for it: the leader restarts without its accept, and the sync
+/// event, when it comes, does nothing.
+#[test]
+fn a_crash_before_the_sync_loses_the_write() {
+    let (mut e, leader, _) = led_with_one_follower();
+    let mut env = SlowAt(leader);
+    let cmd = tweet(&mut e, leader, "lost");
+    e.step(leader, Input::Submit(cmd.clone()), false, &mut env)
+        .expect("submits");
+    deliver_all(&mut e, &mut env);
+    e.crash(leader);
+    assert!(e.site(leader).disk.unsynced.is_empty());
+    let recovered = e.recover(leader).expect("starts");
+    let holds = |v: &crate::state::op::Value| v.cmds.iter().any(|c| c.id == cmd.id);
+    assert!(!recovered.acceptor.accepted.values().any(|(_, v)| holds(v)));
+    let syncs = e.take_due_syncs(e.now() + 1_000);
+    assert_eq!(syncs.len(), 1);
+    let r = e.complete_sync(syncs[0], false, &mut env).expect("no-op");
+    assert!(!r.ran);
+}

@@ -6,8 +6,12 @@
 //! in one `tokio::select!` loop. The messages that are ready are handled in
 //! one batch and their records made durable with one sync (group commit);
 //! the sync runs on tokio's blocking pool so it never stalls the network
-//! tasks, and only then do the batch's messages leave (a promise or an ack
-//! never goes out before the state it announces is on disk).
+//! tasks. What announces none of the records (a leader's accepts and
+//! commits) leaves before the sync, so the followers write in parallel with
+//! the leader; everything else leaves only after it (a promise or an ack
+//! never goes out before the state it announces is on disk), and the
+//! leader's own ack is handed back to the core then (its vote counts once
+//! durable).
 
 use self::disk::{recover, Stall};
 use super::api::{
@@ -324,14 +328,31 @@ impl Runtime {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut out = first;
         loop {
-            if let Err(e) = self.carry_out(out).await {
-                // A failing disk is waited out (see `disk`); anything else stops the site.
-                match self.stall_if_disk(e, inbound, requests, stop).await? {
-                    Stall::Resumed(first) => {
-                        out = first;
-                        continue;
+            match self.carry_out(out).await {
+                Ok(own) if !own.is_empty() => {
+                    // What this site's own votes led to (a decision, say):
+                    // carried out next, with the peer messages already
+                    // waiting (group commit), without waiting for more.
+                    out = own;
+                    let now = self.now();
+                    for _ in 0..MAX_BATCH {
+                        let Ok((from, msg)) = inbound.try_recv() else {
+                            break;
+                        };
+                        out.append(self.core.step(now, Input::Message { from, msg }));
                     }
-                    Stall::Stopped => return Ok(()),
+                    continue;
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    // A failing disk is waited out (see `disk`); anything else stops the site.
+                    match self.stall_if_disk(e, inbound, requests, stop).await? {
+                        Stall::Resumed(first) => {
+                            out = first;
+                            continue;
+                        }
+                        Stall::Stopped => return Ok(()),
+                    }
                 }
             }
             out = Output::default();
@@ -382,10 +403,13 @@ impl Runtime {
         result
     }
 
-    /// Carries out a core output in the order the core requires.
-    async fn carry_out(&mut self, out: Output) -> anyhow::Result<()> {
+    /// Carries out a core output in the order the core requires. Returns
+    /// the output of the own acks handed back after the sync (the leader's
+    /// own votes), for the loop to carry out next.
+    async fn carry_out(&mut self, out: Output) -> anyhow::Result<Output> {
         let Output {
             persist,
+            send_now,
             send,
             committed,
             completed,
@@ -398,50 +422,70 @@ impl Runtime {
         } else {
             Vec::new()
         };
-        // 1. Durable first (one sync for the batch); archive the new slots.
+        // The core's events before the messages they lead to (an election
+        // before its prepares, a proposal before its accepts); the
+        // recording's `decided` events carry the value in full.
+        if self.sink.active() {
+            let full: &[(Slot, Value)] = if self.sink.recorder.is_some() {
+                &committed
+            } else {
+                &[]
+            };
+            for what in trace.iter().filter_map(What::from_trace) {
+                self.sink.see(what.with_full(full));
+            }
+        }
+        // 1. At once: a leader's accepts and commits travel while its own
+        // records are synced (Ongaro's thesis 10.2.1).
+        for (to, msg) in send_now {
+            self.net.send(to, msg);
+        }
+        // 2. Durable (one sync for the batch); archive the new slots.
         let served = self.make_durable(persist, &committed, serve).await?;
         for what in durable {
             self.sink.see(what);
         }
-        // 2. Apply.
-        // The recording's `decided` events carry the value in full.
-        let full: Vec<(Slot, Value)> = if self.sink.recorder.is_some() {
-            committed.clone()
-        } else {
-            Vec::new()
-        };
+        // 3. Apply.
         for (slot, value) in committed {
             apply_decided(&mut self.state, &self.name, slot, &value)?;
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
         }
-        // The core's events before the messages they lead to (an election
-        // before its prepares, a proposal before its accepts).
         if self.sink.active() {
-            for what in trace.iter().filter_map(What::from_trace) {
-                self.sink.see(what.with_full(&full));
-            }
             let prefix = self.core.decided_prefix();
             if self.last_prefix != Some(prefix) {
                 self.last_prefix = Some(prefix);
                 self.sink.see(What::Prefix { decided: prefix });
             }
         }
-        // 3. Send.
+        // 4. Send what waited for the sync; this site's own acks go back
+        // to its core: the leader's vote counts now that it is durable.
+        let mut own = Vec::new();
         for (to, msg) in send {
-            self.net.send(to, msg);
+            if to == self.me {
+                own.push(msg);
+            } else {
+                self.net.send(to, msg);
+            }
         }
         self.send_served(served);
-        // 4. Answer.
+        // 5. Answer.
         self.answer(completed, failed);
         self.publish_trace(trace);
         if self.since_checkpoint >= CHECKPOINT_EVERY {
             self.checkpoint().await?;
         }
-        Ok(())
+        let mut next = Output::default();
+        if !own.is_empty() {
+            let (now, from) = (self.now(), self.me);
+            for msg in own {
+                next.append(self.core.step(now, Input::Message { from, msg }));
+            }
+        }
+        Ok(next)
     }
 
-    /// Step 1 of `carry_out`: the records made durable (one sync), the new
+    /// Step 2 of `carry_out`: the records made durable (one sync), the new
     /// decided slots archived, and the catch-up reads the core asked for.
     async fn make_durable(
         &mut self,

@@ -43,6 +43,23 @@ impl Env for SimEnv<'_> {
     fn page_reaches(&mut self) -> bool {
         self.rng.random_bool(0.5)
     }
+
+    /// A sync takes about as long as a message, often longer (a disk is
+    /// slower than loopback), so a leader's followers often ack its accept
+    /// before its own sync completes; now and then a disk stalls.
+    fn sync_delay(&mut self, _site: SiteId) -> Option<u64> {
+        Some(if self.faults && self.rng.random_bool(0.02) {
+            self.rng.random_range(TIMEOUT_MS..3 * TIMEOUT_MS)
+        } else {
+            self.rng.random_range(0..=20)
+        })
+    }
+}
+
+/// What is due at a moment: a message's delivery or a sync's completion.
+pub(crate) enum Due {
+    Message(InFlight),
+    Sync(SyncDue),
 }
 
 pub(crate) struct Sim {
@@ -126,6 +143,7 @@ impl Sim {
         cfg.defects.deaf_leader_stays = self.p.flaw == Flaw::DeafLeaderStays;
         cfg.defects.wiped_votes_at_once = self.p.flaw == Flaw::WipedVotesAtOnce;
         cfg.defects.no_pre_vote = self.p.flaw == Flaw::NoPreVote;
+        cfg.defects.own_vote_before_sync = self.p.flaw == Flaw::OwnVoteBeforeSync;
         // Promises split into parts often (the default is 256 KiB).
         cfg.promise_bytes = 2_000;
         // A small memory window, so catch-up is often served from the
@@ -399,7 +417,14 @@ impl Sim {
             let down = n as usize - self.engine.alive().len();
             let max_down = (n as usize - 1) / 2;
             if self.rng.random_bool(0.004) && down < max_down.max(1) {
-                let victim = self.rng.random_range(0..n);
+                // Half the crashes hit a leader: its writes in flight (its
+                // own accepts, synced while its followers ack them) are
+                // where a crash hurts most.
+                let leader = (0..n).find(|&i| self.engine.core(i).is_some_and(|c| c.is_leading()));
+                let victim = match leader {
+                    Some(l) if self.rng.random_bool(0.5) => l,
+                    _ => self.rng.random_range(0..n),
+                };
                 self.crash(victim);
                 // Now and then the disk is lost too (a replaced disk), while
                 // every other site votes: one amnesiac at a time.
@@ -429,26 +454,46 @@ impl Sim {
         self.deliver_and_tick()
     }
 
-    /// Delivers the messages that are due, then ticks every site.
+    /// Delivers the messages and completes the syncs that are due, then
+    /// ticks every site.
     pub(crate) fn deliver_and_tick(&mut self) -> Result<(), Violation> {
         let n = self.p.sites;
-        // Deliver what is due, in a random order among simultaneous ones.
-        let mut due = self.engine.take_due(self.engine.now());
+        // Deliver what is due and complete the syncs that are due, in a
+        // random order among simultaneous ones: a follower's ack may reach
+        // a leader before the leader's own sync completes.
+        let now = self.engine.now();
+        let mut due: Vec<Due> = self
+            .engine
+            .take_due(now)
+            .into_iter()
+            .map(Due::Message)
+            .collect();
+        due.extend(self.engine.take_due_syncs(now).into_iter().map(Due::Sync));
         for k in (1..due.len()).rev() {
             let j = self.rng.random_range(0..=k);
             due.swap(k, j);
         }
         for e in due {
-            if !self.connected(e.from, e.to) {
-                continue;
+            match e {
+                Due::Message(e) => {
+                    if !self.connected(e.from, e.to) {
+                        continue;
+                    }
+                    self.feed(
+                        e.to,
+                        Input::Message {
+                            from: e.from,
+                            msg: e.msg,
+                        },
+                    )?;
+                }
+                Due::Sync(s) => {
+                    let torn = self.chaos() && self.rng.random_bool(0.003);
+                    let (engine, mut env) = self.parts();
+                    let report = engine.complete_sync(s, torn, &mut env);
+                    self.check(s.site, report)?;
+                }
             }
-            self.feed(
-                e.to,
-                Input::Message {
-                    from: e.from,
-                    msg: e.msg,
-                },
-            )?;
         }
         for site in 0..n {
             self.feed(site, Input::Tick)?;
@@ -550,9 +595,12 @@ impl Sim {
         contiguous
             && self.open.is_empty()
             && self.engine.sites().iter().all(|s| {
-                s.core
-                    .as_ref()
-                    .is_some_and(|c| c.decided_prefix() == chosen && c.pending_count() == 0)
+                // Applied, not only decided: the last decisions may still
+                // wait for their sync.
+                s.state.next_slot() == chosen
+                    && s.core
+                        .as_ref()
+                        .is_some_and(|c| c.decided_prefix() == chosen && c.pending_count() == 0)
             })
     }
 

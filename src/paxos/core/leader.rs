@@ -137,7 +137,9 @@ impl Core {
         }
     }
 
-    /// Phase 2 for one slot, with this site's own accept counted.
+    /// Phase 2 for one slot. The accept goes to the followers at once;
+    /// this site's own acceptor accepts too, and its ack comes back to this
+    /// core only once the record is durable (see "The leader's own vote").
     pub(super) fn propose(&mut self, out: &mut Output, slot: Slot, value: Value, recovered: bool) {
         let Role::Leading(l) = &mut self.role else {
             return;
@@ -145,13 +147,17 @@ impl Core {
         let ballot = l.ballot;
         let mut acks = BTreeSet::new();
         if ballot >= self.promised {
-            acks.insert(self.cfg.me);
             self.accepted.insert(slot, (ballot, value.clone()));
             out.persist.push(Record::Accept {
                 slot,
                 ballot,
                 value: value.clone(),
             });
+            if self.cfg.defects.own_vote_before_sync {
+                acks.insert(self.cfg.me);
+            } else {
+                out.send.push((self.cfg.me, Message::Ack { ballot, slot }));
+            }
         }
         l.inflight.insert(
             slot,
@@ -167,7 +173,7 @@ impl Core {
             value: value.summary(),
             recovered,
         });
-        self.broadcast(
+        self.broadcast_now(
             out,
             Message::Accept {
                 ballot,
@@ -198,13 +204,16 @@ impl Core {
             return;
         };
         f.acks.insert(from);
-        l.heard.insert(from, self.now);
+        if from != self.cfg.me {
+            l.heard.insert(from, self.now);
+        }
         if f.acks.len() >= quorum {
             self.decide_own(out, slot);
         }
     }
 
-    /// A quorum accepted our value for `slot`: it is chosen.
+    /// A quorum accepted our value for `slot`: it is chosen. Every vote
+    /// counted is durable, so the commit leaves at once.
     fn decide_own(&mut self, out: &mut Output, slot: Slot) {
         let Role::Leading(l) = &mut self.role else {
             return;
@@ -213,7 +222,7 @@ impl Core {
             return;
         };
         let ballot = l.ballot;
-        self.broadcast(
+        self.broadcast_now(
             out,
             Message::Commit {
                 ballot,

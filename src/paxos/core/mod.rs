@@ -4,11 +4,31 @@
 //! the simulator) feeds it [`Input`]s with the current time in milliseconds
 //! and carries out the [`Output`] of each step, in this order:
 //!
-//! 1. make every record of `persist` durable (one sync for the whole batch);
-//! 2. apply `committed` to the replicated state, in order, and archive it;
-//! 3. send `send` and answer `serve` (promises and acks only leave once the
-//!    state they announce is on disk: that is why step 1 comes first);
-//! 4. report `completed` and `failed` to whoever submitted them.
+//! 1. send `send_now` at once: what it announces is in no record of
+//!    `persist` (a leader's accepts and commits), so it travels while the
+//!    records are being synced;
+//! 2. make every record of `persist` durable (one sync for the whole batch,
+//!    after the records of every earlier output);
+//! 3. apply `committed` to the replicated state, in order, and archive it;
+//! 4. send `send` and answer `serve` (promises and acks only leave once the
+//!    state they announce is on disk: that is why step 2 comes first);
+//!    a message of `send` addressed to this site itself is handed back to
+//!    this core as an [`Input::Message`] from itself (see below);
+//! 5. report `completed` and `failed` to whoever submitted them.
+//!
+//! # The leader's own vote (Ongaro's thesis, 10.2.1)
+//!
+//! A leader writes its own accept in parallel with replicating it: the
+//! accept goes to the followers in `send_now`, so their syncs overlap the
+//! leader's, and a commit costs one sync less in series. The leader's own
+//! acceptor answers its accept like every acceptor, with an `Ack` that
+//! leaves only after its sync: an `Ack` addressed to this site in `send`,
+//! which the runtime hands back once `persist` is durable. So the leader's
+//! vote counts only once its accepted record is durable, and a quorum of
+//! acks is always a quorum of durable votes: a commit, sent in `send_now`,
+//! never announces a choice that a crash could undo. (The candidate's own
+//! promise counts at once, but it cannot matter before its sync: the
+//! prepares that fetch the other promises leave after it.)
 //!
 //! # Roles
 //!
@@ -107,6 +127,9 @@ pub struct Defects {
     pub wiped_votes_at_once: bool,
     /// A site runs for leader without first hearing from a quorum.
     pub no_pre_vote: bool,
+    /// A leader counts its own vote for its accept at once, before the
+    /// record is durable (while its commits still leave at once).
+    pub own_vote_before_sync: bool,
 }
 
 impl CoreConfig {
@@ -136,7 +159,9 @@ impl CoreConfig {
 /// What the core reacts to.
 #[derive(Clone, Debug)]
 pub enum Input {
-    /// A message from another site.
+    /// A message from another site; or from this site itself: the `Ack`
+    /// its own acceptor gave its accept, handed back by the runtime once
+    /// the accept is durable (see "The leader's own vote").
     Message { from: SiteId, msg: Message },
     /// Time passed: timers are checked. Call it every few milliseconds.
     Tick,
@@ -168,6 +193,12 @@ pub struct ServeRequest {
 #[derive(Clone, Debug, Default)]
 pub struct Output {
     pub persist: Vec<Record>,
+    /// Messages that may leave at once, while `persist` is being synced:
+    /// they announce nothing that is in it (a leader's accepts and commits).
+    pub send_now: Vec<(SiteId, Message)>,
+    /// Messages that may leave only once `persist` (and every earlier
+    /// output's) is durable: promises, acks, and all the others. One
+    /// addressed to this site is handed back to this core.
     pub send: Vec<(SiteId, Message)>,
     /// Slots that joined the contiguous decided prefix, in slot order.
     pub committed: Vec<(Slot, Value)>,
@@ -180,6 +211,7 @@ pub struct Output {
 impl Output {
     pub fn is_empty(&self) -> bool {
         self.persist.is_empty()
+            && self.send_now.is_empty()
             && self.send.is_empty()
             && self.committed.is_empty()
             && self.completed.is_empty()
@@ -192,6 +224,7 @@ impl Output {
     /// before one sync: the order of every list is kept).
     pub fn append(&mut self, mut other: Output) {
         self.persist.append(&mut other.persist);
+        self.send_now.append(&mut other.send_now);
         self.send.append(&mut other.send);
         self.committed.append(&mut other.committed);
         self.completed.append(&mut other.completed);
@@ -453,8 +486,14 @@ impl Core {
         }
         self.now = self.now.max(now);
         match input {
+            Input::Message { from, msg } if from == self.cfg.me => {
+                // Only the own acceptor's ack comes back (after its sync).
+                if let Message::Ack { ballot, slot } = msg {
+                    self.on_ack(&mut out, from, ballot, slot);
+                }
+            }
             Input::Message { from, msg } => {
-                if from != self.cfg.me && from < self.cfg.sites {
+                if from < self.cfg.sites {
                     self.heard_from.insert(from, now);
                     out.trace.push(trace_msg(Dir::Received, from, &msg));
                     self.on_message(&mut out, from, msg);
@@ -542,6 +581,17 @@ impl Core {
         }
         out.trace.push(trace_msg(Dir::Sent, to, &msg));
         out.send.push((to, msg));
+    }
+
+    /// Sends `msg` to every other site at once, before this output's
+    /// records are durable: only for what announces none of them.
+    fn broadcast_now(&mut self, out: &mut Output, msg: Message) {
+        for to in 0..self.cfg.sites {
+            if to != self.cfg.me {
+                out.trace.push(trace_msg(Dir::Sent, to, &msg));
+                out.send_now.push((to, msg.clone()));
+            }
+        }
     }
 
     /// Refuses a message of a lower ballot than this site promised, with

@@ -6,11 +6,26 @@ use std::collections::BTreeMap;
 #[test]
 fn spec5_a_promise_is_persisted_in_the_output_that_sends_it() {
     // SPEC 5: an acceptor's promise is on stable storage before the promise
-    // leaves the site (the runtime syncs `persist` before it sends).
+    // leaves the site (the runtime syncs `persist` before it sends `send`;
+    // nothing leaves at once).
     let mut core = voter(0);
     let out = core.step(0, from(2, prepare(b(4, 2), 0)));
     assert_eq!(out.persist, vec![Record::Promise { ballot: b(4, 2) }]);
+    assert_eq!(out.send_now, Vec::new());
     assert_eq!(out.send, vec![(2, promise(b(4, 2), Vec::new()))]);
+}
+
+#[test]
+fn spec5_a_candidates_own_promise_is_durable_before_its_prepares_leave() {
+    // SPEC 5: the candidate's own acceptor promises too; its prepares leave
+    // only after that promise is durable, so no other promise (and no
+    // quorum) can be counted with its own before then.
+    let mut core = voter(0);
+    let mut out = Output::default();
+    core.start_election(&mut out);
+    assert_eq!(out.persist, vec![Record::Promise { ballot: b(2, 0) }]);
+    assert_eq!(out.send_now, Vec::new());
+    assert_eq!(out.send, to_others(0, prepare(b(2, 0), 0)));
 }
 
 #[test]
@@ -28,6 +43,7 @@ fn spec5_an_accept_is_persisted_in_the_output_that_acks_it() {
             value
         }]
     );
+    assert_eq!(out.send_now, Vec::new());
     assert_eq!(
         out.send,
         vec![(

@@ -36,8 +36,11 @@ impl Cluster {
         }
     }
 
+    /// The network is perfect and syncs are instant: what leaves at once
+    /// and what leaves after the sync go out in that order (an ack of the
+    /// site's own acceptor to itself too).
     fn take(&mut self, site: SiteId, out: Output) {
-        for (to, msg) in out.send {
+        for (to, msg) in out.send_now.into_iter().chain(out.send) {
             self.queue.push_back((site, to, msg));
         }
         self.committed[site as usize].extend(out.committed.into_iter().map(|(_, v)| v));

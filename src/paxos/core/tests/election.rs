@@ -4,10 +4,11 @@
 use super::*;
 
 #[test]
-fn spec5_a_single_site_decides_alone_in_one_step() {
+fn spec5_a_single_site_decides_alone_once_its_accept_is_durable() {
     // SPEC 5: a quorum is a majority of all sites, the proposer included:
-    // alone, a site's own promise and accept are a quorum, and the whole
-    // Synod runs in the step of the submission.
+    // alone, a site's own promise and accept are a quorum. The whole Synod
+    // runs in the step of the submission, but its own vote counts only
+    // once its accept is durable ("The leader's own vote"): the step after.
     let mut core = restored(
         CoreConfig::new(1, 0, 100, 5000, 0),
         AcceptorState::default(),
@@ -24,22 +25,11 @@ fn spec5_a_single_site_decides_alone_in_one_step() {
                 ballot: b(1, 0),
                 value: v.clone()
             },
-            Record::Decide {
-                slot: 0,
-                value: v.clone()
-            },
         ]
     );
-    assert_eq!(out.send, Vec::new());
-    assert_eq!(out.committed, vec![(0, v.clone())]);
-    assert_eq!(
-        out.completed,
-        vec![Completion {
-            id: cmd.id,
-            slot: 0,
-            index: 0
-        }]
-    );
+    assert_eq!(out.send_now, Vec::new());
+    assert_eq!(out.send, vec![own_ack(0, b(1, 0), 0)]);
+    assert_eq!(out.committed, Vec::new());
     assert_eq!(
         events(&out),
         vec![
@@ -57,12 +47,44 @@ fn spec5_a_single_site_decides_alone_in_one_step() {
                 value: v.summary(),
                 recovered: false
             },
-            TraceEvent::Decided {
-                slot: 0,
-                value: v.summary(),
-                own: Some(true)
-            },
         ]
+    );
+    // The accept is durable: the runtime hands the own ack back.
+    let out = core.step(
+        0,
+        from(
+            0,
+            Message::Ack {
+                ballot: b(1, 0),
+                slot: 0,
+            },
+        ),
+    );
+    assert_eq!(
+        out.persist,
+        vec![Record::Decide {
+            slot: 0,
+            value: v.clone()
+        }]
+    );
+    assert_eq!(out.send_now, Vec::new());
+    assert_eq!(out.send, Vec::new());
+    assert_eq!(out.committed, vec![(0, v.clone())]);
+    assert_eq!(
+        out.completed,
+        vec![Completion {
+            id: cmd.id,
+            slot: 0,
+            index: 0
+        }]
+    );
+    assert_eq!(
+        events(&out),
+        vec![TraceEvent::Decided {
+            slot: 0,
+            value: v.summary(),
+            own: Some(true)
+        }]
     );
 }
 
@@ -129,9 +151,11 @@ fn spec5_a_new_leader_reproposes_what_may_have_been_chosen_and_fills_holes_with_
     let v = one(tweet(2, 1));
     let reported = vec![accepted(1, b(1, 1), v.clone())];
     let out = core.step(1, from(1, promise(b(2, 0), reported)));
+    let mut accepts = to_others(0, accept(b(2, 0), 0, Value::noop()));
+    accepts.extend(to_others(0, accept(b(2, 0), 1, v.clone())));
+    assert_eq!(out.send_now, accepts);
     let mut sent = to_others(0, heartbeat(b(2, 0)));
-    sent.extend(to_others(0, accept(b(2, 0), 0, Value::noop())));
-    sent.extend(to_others(0, accept(b(2, 0), 1, v.clone())));
+    sent.extend([own_ack(0, b(2, 0), 0), own_ack(0, b(2, 0), 1)]);
     assert_eq!(out.send, sent);
     assert_eq!(
         out.persist,
@@ -172,9 +196,11 @@ fn spec7_the_last_part_of_a_promise_completes_it() {
     let last = vec![accepted(1, b(1, 1), v1.clone())];
     let out = core.step(2, from(1, promise_part(b(2, 0), last, (1, 2))));
     assert!(core.is_leading());
+    let mut accepts = to_others(0, accept(b(2, 0), 0, v0));
+    accepts.extend(to_others(0, accept(b(2, 0), 1, v1)));
+    assert_eq!(out.send_now, accepts);
     let mut sent = to_others(0, heartbeat(b(2, 0)));
-    sent.extend(to_others(0, accept(b(2, 0), 0, v0)));
-    sent.extend(to_others(0, accept(b(2, 0), 1, v1)));
+    sent.extend([own_ack(0, b(2, 0), 0), own_ack(0, b(2, 0), 1)]);
     assert_eq!(out.send, sent);
 }
 

@@ -17,9 +17,8 @@ fn spec5_a_leader_puts_a_forwarded_submission_in_its_next_slot_and_says_where() 
         slot: 0,
         ids: vec![cmd.id],
     };
-    let mut sent = vec![(1, assigned)];
-    sent.extend(to_others(0, accept(b(2, 0), 0, v.clone())));
-    assert_eq!(out.send, sent);
+    assert_eq!(out.send_now, to_others(0, accept(b(2, 0), 0, v.clone())));
+    assert_eq!(out.send, vec![(1, assigned), own_ack(0, b(2, 0), 0)]);
     assert_eq!(
         out.persist,
         vec![Record::Accept {
@@ -78,12 +77,25 @@ fn spec5_a_quorum_of_acks_decides_and_commits_to_every_site() {
     let cmd = tweet(0, 1);
     let v = one(cmd.clone());
     core.step(2, Input::Submit(cmd.clone()));
+    // The leader's own vote, once its accept is durable.
+    core.step(
+        3,
+        from(
+            0,
+            Message::Ack {
+                ballot: b(2, 0),
+                slot: 0,
+            },
+        ),
+    );
     let ack = Message::Ack {
         ballot: b(2, 0),
         slot: 0,
     };
     let out = core.step(3, from(1, ack));
-    assert_eq!(out.send, to_others(0, commit(b(2, 0), 0, v.clone())));
+    // Every vote counted is durable: the commit leaves at once.
+    assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v.clone())));
+    assert_eq!(out.send, Vec::new());
     assert_eq!(
         out.persist,
         vec![Record::Decide {
@@ -145,10 +157,13 @@ fn spec5_catch_up_a_leader_asked_for_slots_beyond_its_log_fills_them_with_noops(
         promised: b(2, 0),
         probe: 0,
     };
-    let mut sent = vec![(1, answer)];
-    sent.extend(to_others(0, accept(b(2, 0), 0, Value::noop())));
-    sent.extend(to_others(0, accept(b(2, 0), 1, Value::noop())));
-    assert_eq!(out.send, sent);
+    let mut accepts = to_others(0, accept(b(2, 0), 0, Value::noop()));
+    accepts.extend(to_others(0, accept(b(2, 0), 1, Value::noop())));
+    assert_eq!(out.send_now, accepts);
+    assert_eq!(
+        out.send,
+        vec![(1, answer), own_ack(0, b(2, 0), 0), own_ack(0, b(2, 0), 1)]
+    );
     assert_eq!(
         out.persist,
         vec![
@@ -180,7 +195,7 @@ fn a_leader_settles_a_slot_beyond_its_log_where_its_own_submission_waits() {
     core.step(240, from(2, Message::HeartbeatAck { ballot: b(3, 1) }));
     let out = core.step(250, Input::Tick);
     let filled: Vec<Slot> = out
-        .send
+        .send_now
         .iter()
         .filter_map(|(to, m)| match m {
             Message::Accept { slot, value, .. } if *to == 2 && value.cmds.is_empty() => Some(*slot),
@@ -188,4 +203,144 @@ fn a_leader_settles_a_slot_beyond_its_log_where_its_own_submission_waits() {
         })
         .collect();
     assert_eq!(filled, (0..=5).collect::<Vec<Slot>>());
+}
+
+// ----- the leader's own vote (mod.rs, "The leader's own vote") -----------
+
+#[test]
+fn own_vote_the_accept_leaves_at_once_and_the_own_ack_after_the_sync() {
+    // Ongaro's thesis 10.2.1: the leader writes its accept in parallel
+    // with replicating it. The accepts to the followers leave at once; the
+    // leader's own acceptor acks only after the sync, to the leader itself.
+    let mut core = leader();
+    let v = one(tweet(0, 1));
+    let out = core.step(2, Input::Submit(tweet(0, 1)));
+    assert_eq!(out.send_now, to_others(0, accept(b(2, 0), 0, v.clone())));
+    assert_eq!(out.send, vec![own_ack(0, b(2, 0), 0)]);
+    assert_eq!(
+        out.persist,
+        vec![Record::Accept {
+            slot: 0,
+            ballot: b(2, 0),
+            value: v
+        }]
+    );
+    assert_eq!(out.committed, Vec::new());
+}
+
+#[test]
+fn own_vote_a_followers_ack_alone_decides_nothing_before_the_sync() {
+    // "The leader's own vote": until its own ack comes back (the sync is
+    // done), the leader has one vote of the two a quorum of three needs.
+    let mut core = leader();
+    core.step(2, Input::Submit(tweet(0, 1)));
+    let out = core.step(
+        3,
+        from(
+            1,
+            Message::Ack {
+                ballot: b(2, 0),
+                slot: 0,
+            },
+        ),
+    );
+    assert_eq!(out.persist, Vec::new());
+    assert_eq!(out.send_now, Vec::new());
+    assert_eq!(out.send, Vec::new());
+    assert_eq!(out.committed, Vec::new());
+    assert_eq!(events(&out), Vec::new());
+}
+
+#[test]
+fn own_vote_one_followers_ack_and_the_synced_own_vote_decide_among_three() {
+    // SPEC 5: a quorum of three is two: site 1's ack, then the leader's own
+    // vote once its accept is durable. The commit leaves at once (every
+    // vote counted is durable); the submission is done once applied.
+    let mut core = leader();
+    let cmd = tweet(0, 1);
+    let v = one(cmd.clone());
+    core.step(2, Input::Submit(cmd.clone()));
+    core.step(
+        3,
+        from(
+            1,
+            Message::Ack {
+                ballot: b(2, 0),
+                slot: 0,
+            },
+        ),
+    );
+    let out = core.step(
+        4,
+        from(
+            0,
+            Message::Ack {
+                ballot: b(2, 0),
+                slot: 0,
+            },
+        ),
+    );
+    assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v.clone())));
+    assert_eq!(out.send, Vec::new());
+    assert_eq!(
+        out.persist,
+        vec![Record::Decide {
+            slot: 0,
+            value: v.clone()
+        }]
+    );
+    assert_eq!(out.committed, vec![(0, v.clone())]);
+    assert_eq!(
+        out.completed,
+        vec![Completion {
+            id: cmd.id,
+            slot: 0,
+            index: 0
+        }]
+    );
+}
+
+#[test]
+fn own_vote_an_own_ack_of_an_earlier_term_counts_for_nothing() {
+    // "The leader's own vote": an own ack that comes back after the leader
+    // lost its term (a higher prepare came during the sync) is ignored.
+    let mut core = leader();
+    core.step(2, Input::Submit(tweet(0, 1)));
+    core.step(3, from(2, prepare(b(3, 2), 0)));
+    assert!(!core.is_leading());
+    let out = core.step(
+        4,
+        from(
+            0,
+            Message::Ack {
+                ballot: b(2, 0),
+                slot: 0,
+            },
+        ),
+    );
+    assert!(out.is_empty(), "{out:?}");
+}
+
+#[test]
+fn own_vote_the_broken_core_counts_its_vote_before_the_sync() {
+    // The defect the simulator must catch (`own_vote_before_sync`): the
+    // leader's vote counts at once, so one follower's ack decides and a
+    // commit leaves before the leader's accept is durable.
+    let mut core = candidate();
+    core.cfg.defects.own_vote_before_sync = true;
+    core.step(1, from(1, promise(b(2, 0), Vec::new())));
+    let v = one(tweet(0, 1));
+    let out = core.step(2, Input::Submit(tweet(0, 1)));
+    assert_eq!(out.send, Vec::new());
+    let out = core.step(
+        3,
+        from(
+            1,
+            Message::Ack {
+                ballot: b(2, 0),
+                slot: 0,
+            },
+        ),
+    );
+    assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v)));
 }
