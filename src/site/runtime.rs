@@ -9,7 +9,7 @@
 //! tasks, and only then do the batch's messages leave (a promise or an ack
 //! never goes out before the state it announces is on disk).
 
-use self::disk::{recover, Stall};
+use self::disk::{recover, Recovery, Stall};
 use super::api::{
     Answer, FaultSpec, PeerStatus, Refusal, Reply, Request, SiteClient, SiteEvent, Status, LOG_PAGE,
 };
@@ -22,7 +22,7 @@ use crate::paxos::{
     SiteId, Slot, TraceEvent,
 };
 use crate::state::op::{Command, Op, OpId, Value};
-use crate::state::{rules, State};
+use crate::state::{rules, ApplyError, State};
 use crate::storage::{ArchiveReader, Identity, Store};
 use anyhow::{anyhow, Context};
 use std::collections::HashMap;
@@ -149,7 +149,12 @@ pub async fn start(
         .clone();
     let names: Vec<String> = config.sites.iter().map(|s| s.name.clone()).collect();
 
-    let (store, state, core) = recover(&opts, &names, &site_cfg.name).await?;
+    let Recovery {
+        store,
+        state,
+        core,
+        applied,
+    } = recover(&opts, &names, &site_cfg.name).await?;
     let archive = Arc::new(store.archive_reader()?);
     let (inbound_tx, inbound_rx) = mpsc::channel(4096);
     let net = start_net(&opts, inbound_tx).await?;
@@ -186,6 +191,7 @@ pub async fn start(
         archive,
         log_readers: Arc::new(Semaphore::new(LOG_READERS)),
         state,
+        applied,
         net,
         name: site_cfg.name.clone(),
         names,
@@ -253,7 +259,12 @@ struct Runtime {
     /// Read by `log` answers on tasks of their own, never by the loop.
     archive: Arc<ArchiveReader>,
     log_readers: Arc<Semaphore>,
+    /// Its tweets are in `state.redb` (see `crate::state`): only its small
+    /// parts are in memory.
     state: State,
+    /// Slots `0..applied` are archived (the state may be ahead of it after a
+    /// restart: see `disk::open_state`).
+    applied: Slot,
     net: NetHandle,
     name: String,
     names: Vec<String>,
@@ -295,6 +306,7 @@ impl Runtime {
         mut stop: oneshot::Receiver<()>,
     ) -> anyhow::Result<()> {
         let status = self.status();
+        // A view of the state, not a copy of its tweets (see `State`).
         self.emit(SiteEvent::Snapshot {
             state: Box::new(self.state.clone()),
             status: status.clone(),
@@ -410,8 +422,12 @@ impl Runtime {
         } else {
             Vec::new()
         };
+        // One write of the state for the whole batch (not synced: the slots
+        // are durable in the WAL and the archive; see `checkpoint`). The UI
+        // hears of them once they can be read.
+        apply_decided(&mut self.state, &self.name, &committed)?;
         for (slot, value) in committed {
-            apply_decided(&mut self.state, &self.name, slot, &value)?;
+            self.applied = self.applied.max(slot + 1);
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
         }
@@ -531,14 +547,33 @@ impl Runtime {
         }
     }
 
+    /// Makes the state durable, then writes the checkpoint (acceptor state
+    /// and where the WAL starts; the state is no longer in it). Both cost
+    /// what changed since the last checkpoint, not the history: redb's
+    /// durable commit writes the pages touched since, and `checkpoint.json`
+    /// is small. The order matters: the state's file must be durable up to
+    /// `applied` before the checkpoint says so (the WAL before it is then
+    /// deleted); a crash between the two leaves the state ahead of the
+    /// checkpoint, which start-up handles.
     async fn checkpoint(&mut self) -> anyhow::Result<()> {
-        let applied = self.state.next_slot();
-        let state = self.state.clone();
+        let applied = self.applied;
         let acceptor = self.core.acceptor_snapshot();
-        self.with_store(move |store| Ok(store.checkpoint(applied, &state, &acceptor)?))
+        let durable = self.state.durable();
+        let (state_ms, total_ms) = self
+            .with_store(move |store| {
+                let started = Instant::now();
+                if let Some(d) = &durable {
+                    d.commit()?;
+                }
+                let state_ms = started.elapsed().as_secs_f64() * 1e3;
+                store.checkpoint(applied, &acceptor)?;
+                Ok((state_ms, started.elapsed().as_secs_f64() * 1e3))
+            })
             .await?;
         self.since_checkpoint = 0;
-        tracing::info!("checkpoint at slot {applied}");
+        tracing::info!(
+            "checkpoint at slot {applied} in {total_ms:.1} ms (state durable in {state_ms:.1} ms)"
+        );
         Ok(())
     }
 
@@ -670,7 +705,7 @@ impl Runtime {
         let to = to.unwrap_or(Slot::MAX).min(from.saturating_add(LOG_PAGE));
         // Every applied slot is archived (archived before it is applied);
         // slots decided after a hole are in the core's memory.
-        let applied = self.state.next_slot();
+        let applied = self.applied;
         let archived = from..to.min(applied);
         let known_end = self
             .core
@@ -699,15 +734,29 @@ impl Runtime {
     }
 }
 
-/// Applies decided slot `slot` to the site's state. A failure means the
-/// state no longer follows the decided log, and the site cannot go on: it
-/// is logged here, and the site stops with it (the UI, the demo or the
-/// shell that runs the site says why).
-fn apply_decided(state: &mut State, name: &str, slot: Slot, value: &Value) -> anyhow::Result<()> {
-    state.apply(slot, value).map_err(|e| {
-        tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
-        anyhow!("cannot apply decided slot {slot}: {e}")
-    })
+/// Applies decided slots to the site's state, in one write. Slots it
+/// already holds are skipped: after a restart the state may be ahead of
+/// the checkpoint, and the core hands the slots after the checkpoint on
+/// again (to be archived). A failure means the state no longer follows the
+/// decided log, and the site cannot go on: it is logged here, and the site
+/// stops with it (the UI, the demo or the shell that runs the site says why).
+fn apply_decided(state: &mut State, name: &str, slots: &[(Slot, Value)]) -> anyhow::Result<()> {
+    let held = state.next_slot();
+    let new = slots.iter().filter(|(slot, _)| *slot >= held);
+    let mut tried = held;
+    state
+        .apply_all(new.map(|(slot, value)| {
+            tried = *slot;
+            (*slot, value)
+        }))
+        .map_err(|e| {
+            let slot = match &e {
+                ApplyError::OutOfOrder { got, .. } => *got,
+                _ => tried,
+            };
+            tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
+            anyhow!("cannot apply decided slot {slot}: {e}")
+        })
 }
 
 /// Reads the `archived` slots (on the blocking pool, a few readers at a
@@ -762,24 +811,36 @@ mod tests {
     #[test]
     fn a_slot_that_cannot_be_applied_is_an_error_and_logged() {
         let mut state = State::new(vec!["alice".into(), "bob".into()]);
-        let (result, logs) =
-            crate::logs::captured(|| apply_decided(&mut state, "alice", 3, &Value::noop()));
+        let (result, logs) = crate::logs::captured(|| {
+            apply_decided(
+                &mut state,
+                "alice",
+                &[(0, Value::noop()), (3, Value::noop())],
+            )
+        });
         let err = result.expect_err("slot 3 is not the next one").to_string();
         assert_eq!(
             err,
-            "cannot apply decided slot 3: slot 3 applied out of order: the next slot to apply is 0"
+            "cannot apply decided slot 3: slot 3 applied out of order: the next slot to apply is 1"
         );
         assert!(
             logs.contains("ERROR")
                 && logs.contains("site alice cannot apply decided slot 3: slot 3"),
             "{logs}"
         );
-        assert_eq!(state.next_slot(), 0);
-        // The next slot applies, and nothing is logged.
-        let (result, logs) =
-            crate::logs::captured(|| apply_decided(&mut state, "alice", 0, &Value::noop()));
-        assert!(result.is_ok() && logs.is_empty(), "{result:?} {logs}");
+        // The slot before it was applied.
         assert_eq!(state.next_slot(), 1);
+        // The next slot applies, one already held is skipped, and nothing
+        // is logged.
+        let (result, logs) = crate::logs::captured(|| {
+            apply_decided(
+                &mut state,
+                "alice",
+                &[(0, Value::noop()), (1, Value::noop())],
+            )
+        });
+        assert!(result.is_ok() && logs.is_empty(), "{result:?} {logs}");
+        assert_eq!(state.next_slot(), 2);
     }
 
     /// `log` answers a window of the decided log when the UI asks for one,

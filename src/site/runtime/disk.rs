@@ -20,6 +20,7 @@
 //! Damage found on reopening stops the site, as it would at start-up.
 
 use super::*;
+use crate::state::{StoreError, STATE_FILE};
 use crate::storage::StorageError;
 
 /// How often a site whose disk failed tries to go on.
@@ -41,34 +42,35 @@ pub(super) fn disk_failure(e: &anyhow::Error) -> bool {
         .is_some_and(StorageError::is_disk_failure)
 }
 
+/// What a site starts from.
+pub(super) struct Recovery {
+    pub store: Store,
+    pub state: State,
+    pub core: Core,
+    /// Slots `0..applied` are archived; the core hands the slots from there
+    /// on to the runtime again (the state may already hold some of them).
+    pub applied: Slot,
+}
+
 /// Opens the data dir as this site's (SPEC 6) and rebuilds its state and
 /// consensus core from what is durable.
 pub(super) async fn recover(
     opts: &SiteOptions,
     names: &[String],
     site_name: &str,
-) -> anyhow::Result<(Store, State, Core)> {
+) -> anyhow::Result<Recovery> {
     let config = &opts.config;
     let dir = opts.data_dir.clone();
     let identity = Identity::new(names.to_vec(), site_name);
-    let (store, recovered) =
-        tokio::task::spawn_blocking(move || Store::open_as::<State>(&dir, &identity))
-            .await
-            .context("storage task failed")??;
-    let state = match recovered.state {
-        Some(state) => {
-            if state.users() != names {
-                anyhow::bail!(
-                    "{}: the data dir was written for the sites {:?}, but the config has {:?}",
-                    opts.data_dir.display(),
-                    state.users(),
-                    names
-                );
-            }
-            state
-        }
-        None => State::new(names.to_vec()),
-    };
+    let users = names.to_vec();
+    let (store, state, recovered) = tokio::task::spawn_blocking(move || {
+        let (mut store, mut recovered) = Store::open_as::<State>(&dir, &identity)?;
+        let legacy = recovered.state.take();
+        let state = open_state(&mut store, &recovered, legacy, users)?;
+        anyhow::Ok((store, state, recovered))
+    })
+    .await
+    .context("storage task failed")??;
     let core_cfg = CoreConfig::new(
         config.sites.len() as u32,
         opts.site,
@@ -76,8 +78,105 @@ pub(super) async fn recover(
         config.submit_timeout_ms,
         rand::random(),
     );
-    let core = Core::new(core_cfg, recovered.acceptor, recovered.applied);
-    Ok((store, state, core))
+    let applied = recovered.applied;
+    let core = Core::new(core_cfg, recovered.acceptor, applied);
+    Ok(Recovery {
+        store,
+        state,
+        core,
+        applied,
+    })
+}
+
+/// Archived slots applied at start-up in one transaction, at most (by
+/// bytes of their stored values).
+const REPLAY_BYTES: usize = 4 << 20;
+
+/// Opens the derived state, `state.redb` in the data dir, and brings it up
+/// to the checkpoint's `applied` (SPEC 6). It normally is there already
+/// (it is made durable before each checkpoint), or past it (it was written
+/// after the last checkpoint): the runtime then skips the slots it holds
+/// when the core hands them on again. It is behind only when it was lost,
+/// damaged or is new: it is derived data, so it is rebuilt from the
+/// archive, which holds every slot below `applied` (the log is the truth),
+/// with a warning naming the file. A format-1 checkpoint (an older data
+/// dir) holds the state itself: it is moved into `state.redb` once and the
+/// checkpoint rewritten without it.
+fn open_state(
+    store: &mut Store,
+    recovered: &crate::storage::Recovered<State>,
+    legacy: Option<State>,
+    users: Vec<String>,
+) -> anyhow::Result<State> {
+    let path = store.data_dir().join(STATE_FILE);
+    let applied = recovered.applied;
+    if let Some(old) = &legacy {
+        if old.users() != users {
+            anyhow::bail!(
+                "{}: the data dir was written for the sites {:?}, but the config has {:?}",
+                store.data_dir().display(),
+                old.users(),
+                users
+            );
+        }
+    }
+    let mut state = match State::open_disk(&path, users.clone()) {
+        Ok(state) => state,
+        Err(e @ StoreError::OtherUsers { .. }) => return Err(e.into()),
+        Err(e) => {
+            tracing::warn!(
+                file = %path.display(),
+                "the derived state cannot be used ({e}); it is rebuilt from the archive of decided slots"
+            );
+            State::reset_disk(&path, users)?
+        }
+    };
+    if let Some(old) = legacy {
+        if state.next_slot() < old.next_slot() {
+            let started = Instant::now();
+            if state.next_slot() > 0 {
+                state = State::reset_disk(&path, old.users().to_vec())?;
+            }
+            state.import(&old)?;
+            tracing::info!(
+                file = %path.display(),
+                "moved the state of a format-1 checkpoint ({} tweets, slot {}) into it in {:?}",
+                old.tweet_count(),
+                old.next_slot(),
+                started.elapsed()
+            );
+        }
+        drop(old);
+        if let Some(d) = state.durable() {
+            d.commit()?;
+        }
+        // The checkpoint no longer needs to hold the state.
+        store.checkpoint(applied, &recovered.acceptor)?;
+    }
+    if state.next_slot() < applied {
+        let from = state.next_slot();
+        let started = Instant::now();
+        while state.next_slot() < applied {
+            let next = state.next_slot();
+            let entries = store.read_decided(next, applied, REPLAY_BYTES)?;
+            if entries.is_empty() {
+                anyhow::bail!(
+                    "{}: slot {next} is not in the archive, which must hold every slot below {applied}",
+                    store.data_dir().display()
+                );
+            }
+            state.apply_all(entries.iter().map(|e| (e.slot, &e.value)))?;
+        }
+        if let Some(d) = state.durable() {
+            d.commit()?;
+        }
+        tracing::info!(
+            file = %path.display(),
+            "applied slots {from}..{applied} from the archive in {:?}",
+            started.elapsed()
+        );
+    }
+    Ok(state)
 }
 
 impl Runtime {
@@ -148,11 +247,15 @@ impl Runtime {
             // Closes the data dir (a failed store writes nothing on close).
             self.store = None;
         }
-        let (store, state, core) = recover(&self.opts, &self.names, &self.name).await?;
-        self.archive = Arc::new(store.archive_reader()?);
-        self.store = Some(store);
-        self.state = state;
-        self.core = core;
+        // The state's file stays open (shared with the UI's view of it): the
+        // new state opens the same database, at least as far as the durable
+        // part of the log, and skips what it holds when the core hands it on.
+        let r = recover(&self.opts, &self.names, &self.name).await?;
+        self.archive = Arc::new(r.store.archive_reader()?);
+        self.store = Some(r.store);
+        self.state = r.state;
+        self.core = r.core;
+        self.applied = r.applied;
         self.since_checkpoint = 0;
         self.last_prefix = None;
         let status = self.status();
