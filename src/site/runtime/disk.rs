@@ -71,6 +71,16 @@ pub(super) async fn recover(
     })
     .await
     .context("storage task failed")??;
+    for (warn, line) in state.1 {
+        // Logged here, on the site's own task (its log goes where the
+        // site's lines go), not on the blocking thread.
+        if warn {
+            tracing::warn!("site {site_name}: {line}");
+        } else {
+            tracing::info!("site {site_name}: {line}");
+        }
+    }
+    let state = state.0;
     let core_cfg = CoreConfig::new(
         config.sites.len() as u32,
         opts.site,
@@ -102,12 +112,14 @@ const REPLAY_BYTES: usize = 4 << 20;
 /// with a warning naming the file. A format-1 checkpoint (an older data
 /// dir) holds the state itself: it is moved into `state.redb` once and the
 /// checkpoint rewritten without it.
+/// Also returns what to log: (is a warning, line).
 fn open_state(
     store: &mut Store,
     recovered: &crate::storage::Recovered<State>,
     legacy: Option<State>,
     users: Vec<String>,
-) -> anyhow::Result<State> {
+) -> anyhow::Result<(State, Vec<(bool, String)>)> {
+    let mut notes = Vec::new();
     let path = store.data_dir().join(STATE_FILE);
     let applied = recovered.applied;
     if let Some(old) = &legacy {
@@ -124,10 +136,13 @@ fn open_state(
         Ok(state) => state,
         Err(e @ StoreError::OtherUsers { .. }) => return Err(e.into()),
         Err(e) => {
-            tracing::warn!(
-                file = %path.display(),
-                "the derived state cannot be used ({e}); it is rebuilt from the archive of decided slots"
-            );
+            notes.push((
+                true,
+                format!(
+                    "the derived state cannot be used ({e}); {} is rebuilt from the archive of decided slots",
+                    path.display()
+                ),
+            ));
             State::reset_disk(&path, users)?
         }
     };
@@ -138,13 +153,16 @@ fn open_state(
                 state = State::reset_disk(&path, old.users().to_vec())?;
             }
             state.import(&old)?;
-            tracing::info!(
-                file = %path.display(),
-                "moved the state of a format-1 checkpoint ({} tweets, slot {}) into it in {:?}",
-                old.tweet_count(),
-                old.next_slot(),
-                started.elapsed()
-            );
+            notes.push((
+                false,
+                format!(
+                    "moved the state of a format-1 checkpoint ({} tweets, slot {}) into {} in {:?}",
+                    old.tweet_count(),
+                    old.next_slot(),
+                    path.display(),
+                    started.elapsed()
+                ),
+            ));
         }
         drop(old);
         if let Some(d) = state.durable() {
@@ -170,13 +188,16 @@ fn open_state(
         if let Some(d) = state.durable() {
             d.commit()?;
         }
-        tracing::info!(
-            file = %path.display(),
-            "applied slots {from}..{applied} from the archive in {:?}",
-            started.elapsed()
-        );
+        notes.push((
+            false,
+            format!(
+                "applied slots {from}..{applied} from the archive to {} in {:?}",
+                path.display(),
+                started.elapsed()
+            ),
+        ));
     }
-    Ok(state)
+    Ok((state, notes))
 }
 
 impl Runtime {
@@ -268,12 +289,11 @@ impl Runtime {
     }
 }
 
+/// What the tests of this file share.
 #[cfg(test)]
-mod tests {
+mod tests_support {
     use super::*;
-    use crate::paxos::Membership;
     use crate::site::control::Response;
-    use crate::storage::faults::{self, Fault};
     use std::future::Future;
     use std::path::Path;
     use std::sync::Mutex;
@@ -281,7 +301,7 @@ mod tests {
     /// What the sites log, for the lines a disk failure must (and must only
     /// once) write.
     #[derive(Clone, Default)]
-    struct Logs(Arc<Mutex<Vec<u8>>>);
+    pub(super) struct Logs(Arc<Mutex<Vec<u8>>>);
 
     impl std::io::Write for Logs {
         fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
@@ -303,7 +323,7 @@ mod tests {
     impl Logs {
         /// Captures this thread's logs (the test's runtime runs every site
         /// task on it) until the guard is dropped.
-        fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
+        pub(super) fn capture() -> (Logs, tracing::subscriber::DefaultGuard) {
             let logs = Logs::default();
             let subscriber = tracing_subscriber::fmt()
                 .with_writer(logs.clone())
@@ -313,11 +333,11 @@ mod tests {
             (logs.clone(), tracing::subscriber::set_default(subscriber))
         }
 
-        fn text(&self) -> String {
+        pub(super) fn text(&self) -> String {
             String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
         }
 
-        fn count(&self, what: &str) -> usize {
+        pub(super) fn count(&self, what: &str) -> usize {
             String::from_utf8_lossy(&self.0.lock().unwrap())
                 .matches(what)
                 .count()
@@ -325,7 +345,7 @@ mod tests {
     }
 
     /// Polls `cond` until it holds or 20 s have passed.
-    async fn eventually<F, Fut>(what: &str, mut cond: F)
+    pub(super) async fn eventually<F, Fut>(what: &str, mut cond: F)
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = bool>,
@@ -340,7 +360,11 @@ mod tests {
         panic!("timed out waiting for: {what}");
     }
 
-    async fn start_sites(config: &Config, root: &Path, which: Range<usize>) -> Vec<RunningSite> {
+    pub(super) async fn start_sites(
+        config: &Config,
+        root: &Path,
+        which: Range<usize>,
+    ) -> Vec<RunningSite> {
         let mut sites = Vec::new();
         for i in which {
             let opts = SiteOptions {
@@ -356,21 +380,21 @@ mod tests {
 
     /// A request's answer as the control protocol's JSON (the test reads
     /// what a script would).
-    async fn ask(site: &RunningSite, req: Request) -> Response {
+    pub(super) async fn ask(site: &RunningSite, req: Request) -> Response {
         crate::site::control::to_wire(&site.client.request(req).await)
     }
 
-    async fn status(site: &RunningSite) -> Option<Status> {
+    pub(super) async fn status(site: &RunningSite) -> Option<Status> {
         let r = ask(site, Request::Status).await;
         let ok = r.is_ok();
         serde_json::from_value(r.body).ok().filter(|_| ok)
     }
 
-    async fn tweet(site: &RunningSite, text: &str) -> Response {
+    pub(super) async fn tweet(site: &RunningSite, text: &str) -> Response {
         ask(site, Request::Tweet(text.into())).await
     }
 
-    async fn texts(site: &RunningSite) -> Vec<String> {
+    pub(super) async fn texts(site: &RunningSite) -> Vec<String> {
         let r = ask(site, Request::View).await;
         let rows = r.body.as_array().cloned().unwrap_or_default();
         rows.iter()
@@ -378,7 +402,7 @@ mod tests {
             .collect()
     }
 
-    async fn log(site: &RunningSite) -> serde_json::Value {
+    pub(super) async fn log(site: &RunningSite) -> serde_json::Value {
         let r = ask(
             site,
             Request::Log {
@@ -390,6 +414,14 @@ mod tests {
         assert!(r.is_ok(), "{r:?}");
         r.body
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::paxos::Membership;
+    use crate::storage::faults::{self, Fault};
 
     #[tokio::test]
     async fn a_site_whose_disk_fails_answers_503_stops_voting_and_goes_on_once_it_works() {
@@ -490,6 +522,183 @@ mod tests {
         // A restart finds the same.
         let site = start_sites(&config, root.path(), 0..1).await.remove(0);
         assert_eq!(texts(&site).await, ["next", "kept"]);
+        site.stop().await.unwrap();
+    }
+}
+
+/// The derived state in `state.redb` (SPEC 6: checkpoints, start-up that
+/// does not grow with history, a site never starting on state it cannot
+/// trust): a stop and start, a crash, an older data dir, a damaged file.
+#[cfg(test)]
+mod state_tests {
+    use super::tests_support::*;
+    use super::*;
+    use crate::state::STATE_FILE;
+    use crate::storage::Store;
+    use std::path::Path;
+
+    /// Copies a data dir as a `kill -9` of its site leaves it (the files as
+    /// they are, with what was written but not synced).
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let dest = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &dest);
+            } else {
+                std::fs::copy(entry.path(), dest).unwrap();
+            }
+        }
+    }
+
+    fn opts(config: &Config, dir: &Path) -> SiteOptions {
+        SiteOptions {
+            config: config.clone(),
+            site: 0,
+            data_dir: dir.to_path_buf(),
+            record: None,
+        }
+    }
+
+    /// Tweets `n` times, 50 at a time (group commits), all decided.
+    async fn tweets(site: &RunningSite, n: usize) {
+        let mut sent = 0;
+        while sent < n {
+            let k = (n - sent).min(50);
+            let texts: Vec<String> = (sent..sent + k).map(|i| format!("t{i}")).collect();
+            let asks = texts.iter().map(|t| tweet(site, t));
+            for r in futures::future::join_all(asks).await {
+                assert_eq!(r.stat, 200, "{r:?}");
+            }
+            sent += k;
+        }
+    }
+
+    fn checkpoint_body(dir: &Path) -> serde_json::Value {
+        let bytes = std::fs::read(dir.join("checkpoint.json")).unwrap();
+        let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
+        serde_json::from_slice(&bytes[nl + 1..]).unwrap()
+    }
+
+    /// SPEC 6: the state survives a stop and start; after a crash it comes
+    /// back at its last durable commit (the checkpoint), and start-up goes
+    /// on from its `next_slot` to the same state as an uninterrupted run.
+    #[tokio::test]
+    async fn state_survives_a_restart_and_a_crash_resumes_from_its_durable_slot() {
+        let root = tempfile::tempdir().unwrap();
+        let config = Config::loopback(1).unwrap();
+        let dir = root.path().join("alice");
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        let n = CHECKPOINT_EVERY as usize + 150;
+        tweets(&site, n).await;
+        let before = texts(&site).await;
+        assert_eq!(before.len(), n);
+        // The checkpoint holds no state: it is in state.redb.
+        let body = checkpoint_body(&dir);
+        assert_eq!(body["format"], 2, "{body}");
+        assert!(body.get("state").is_none(), "{body}");
+        let applied = body["applied"].as_u64().unwrap();
+        assert!((CHECKPOINT_EVERY..n as u64).contains(&applied), "{body}");
+        let crashed = root.path().join("crashed");
+        copy_dir(&dir, &crashed);
+        site.stop().await.unwrap();
+
+        // Stop and start: the same timeline.
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        assert_eq!(texts(&site).await, before);
+        site.stop().await.unwrap();
+
+        // The crash: state.redb is back at its durable commit, the
+        // checkpoint's slot, and start-up replays the slots after it.
+        {
+            let users = vec![config.sites[0].name.clone()];
+            // A copy, so that the site opens the file itself below.
+            std::fs::copy(crashed.join(STATE_FILE), crashed.join("probe.redb")).unwrap();
+            let probe = State::open_disk(&crashed.join("probe.redb"), users).unwrap();
+            assert_eq!(probe.next_slot(), applied);
+        }
+        let site = start(opts(&config, &crashed), None).await.unwrap();
+        assert_eq!(texts(&site).await, before);
+        assert_eq!(tweet(&site, "after").await.body["slot"], n as u64);
+        site.stop().await.unwrap();
+    }
+
+    /// SPEC 6: a data dir of an older version (a format-1 checkpoint with
+    /// the whole state inside, no state.redb) starts with its state, which
+    /// is moved into state.redb once; the checkpoint is rewritten without it.
+    #[tokio::test]
+    async fn a_format_1_checkpoint_is_moved_into_state_redb() {
+        let root = tempfile::tempdir().unwrap();
+        let config = Config::loopback(1).unwrap();
+        let dir = root.path().join("alice");
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        tweets(&site, 20).await;
+        let before = texts(&site).await;
+        site.stop().await.unwrap();
+
+        // What the older version left: the state of every decided slot in
+        // checkpoint.json, the slots archived, no state.redb.
+        {
+            let (mut store, rec) = Store::open::<State>(&dir).unwrap();
+            let mut old = State::new(vec![config.sites[0].name.clone()]);
+            for (slot, value) in &rec.acceptor.decided {
+                store.archive(*slot, value).unwrap();
+                old.apply(*slot, value).unwrap();
+            }
+            assert_eq!(old.tweet_count(), 20);
+            store
+                .checkpoint_v1(old.next_slot(), &old, &rec.acceptor)
+                .unwrap();
+        }
+        std::fs::remove_file(dir.join(STATE_FILE)).unwrap();
+        assert_eq!(checkpoint_body(&dir)["format"], 1);
+
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        assert_eq!(texts(&site).await, before);
+        let body = checkpoint_body(&dir);
+        assert_eq!(body["format"], 2, "{body}");
+        assert!(body.get("state").is_none(), "{body}");
+        assert!(dir.join(STATE_FILE).exists());
+        assert_eq!(tweet(&site, "after").await.body["slot"], 20);
+        site.stop().await.unwrap();
+        // And again, from format 2.
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        assert_eq!(texts(&site).await.len(), 21);
+        site.stop().await.unwrap();
+    }
+
+    /// SPEC 6: a state.redb that cannot be trusted is derived data: the
+    /// site rebuilds it from the archive, says so naming the file, and
+    /// shows the right timeline.
+    #[tokio::test]
+    async fn a_damaged_state_redb_is_rebuilt_from_the_archive() {
+        let (logs, _guard) = Logs::capture();
+        let root = tempfile::tempdir().unwrap();
+        let config = Config::loopback(1).unwrap();
+        let dir = root.path().join("alice");
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        let n = CHECKPOINT_EVERY as usize + 30;
+        tweets(&site, n).await;
+        let before = texts(&site).await;
+        site.stop().await.unwrap();
+
+        let path = dir.join(STATE_FILE);
+        std::fs::write(&path, vec![0x5a; 64 << 10]).unwrap();
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        assert_eq!(texts(&site).await, before);
+        let text = logs.text();
+        assert!(
+            text.contains("WARN")
+                && text.contains("state.redb")
+                && text.contains("rebuilt from the archive"),
+            "{text}"
+        );
+        site.stop().await.unwrap();
+        assert!(dir.join("state.redb.broken").exists());
+        // The rebuilt file serves the next start as any other.
+        let site = start(opts(&config, &dir), None).await.unwrap();
+        assert_eq!(texts(&site).await, before);
         site.stop().await.unwrap();
     }
 }
