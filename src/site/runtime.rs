@@ -547,14 +547,15 @@ impl Runtime {
         }
     }
 
-    /// Makes the state durable, then writes the checkpoint (acceptor state
+    /// Makes the state durable and writes the checkpoint (acceptor state
     /// and where the WAL starts; the state is no longer in it). Both cost
     /// what changed since the last checkpoint, not the history: redb's
     /// durable commit writes the pages touched since, and `checkpoint.json`
-    /// is small. The order matters: the state's file must be durable up to
-    /// `applied` before the checkpoint says so (the WAL before it is then
-    /// deleted); a crash between the two leaves the state ahead of the
-    /// checkpoint, which start-up handles.
+    /// is small. The durable commit runs on a thread of its own beside the
+    /// archive sync and the WAL rotation, and must end before the checkpoint
+    /// says `applied` (the WAL before it is then deleted); a crash between
+    /// the two leaves the state ahead of the checkpoint, which start-up
+    /// handles.
     async fn checkpoint(&mut self) -> anyhow::Result<()> {
         let applied = self.applied;
         let acceptor = self.core.acceptor_snapshot();
@@ -562,17 +563,28 @@ impl Runtime {
         let (state_ms, total_ms) = self
             .with_store(move |store| {
                 let started = Instant::now();
-                if let Some(d) = &durable {
-                    d.commit()?;
-                }
-                let state_ms = started.elapsed().as_secs_f64() * 1e3;
-                store.checkpoint(applied, &acceptor)?;
+                let commit = durable.map(|d| {
+                    std::thread::spawn(move || {
+                        let t = Instant::now();
+                        d.commit().map(|()| t.elapsed().as_secs_f64() * 1e3)
+                    })
+                });
+                let mut state_ms = 0.0;
+                store.checkpoint_after(applied, &acceptor, || -> anyhow::Result<()> {
+                    if let Some(h) = commit {
+                        let r = h
+                            .join()
+                            .map_err(|_| anyhow!("the state's durable commit panicked"));
+                        state_ms = r??;
+                    }
+                    Ok(())
+                })?;
                 Ok((state_ms, started.elapsed().as_secs_f64() * 1e3))
             })
             .await?;
         self.since_checkpoint = 0;
         tracing::info!(
-            "checkpoint at slot {applied} in {total_ms:.1} ms (state durable in {state_ms:.1} ms)"
+            "checkpoint at slot {applied} in {total_ms:.1} ms (the state's durable commit, beside it: {state_ms:.1} ms)"
         );
         Ok(())
     }

@@ -296,7 +296,22 @@ impl Store {
         applied: Slot,
         acceptor: &AcceptorState,
     ) -> Result<(), StorageError> {
-        self.checkpoint_inner::<()>(applied, None, acceptor)
+        self.checkpoint_after(applied, acceptor, || Ok(()))
+    }
+
+    /// [`Store::checkpoint`], calling `ready` after the archive is synced
+    /// and the WAL rotated, just before `checkpoint.json` is written: what
+    /// must be durable before the checkpoint says `applied` (the derived
+    /// state) can be made durable meanwhile, on another thread, and `ready`
+    /// waits for it. An error of `ready` stops the checkpoint: the previous
+    /// one stays in force (its WAL segments are all kept).
+    pub fn checkpoint_after<E: From<StorageError>>(
+        &mut self,
+        applied: Slot,
+        acceptor: &AcceptorState,
+        ready: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.checkpoint_inner::<(), E>(applied, None, acceptor, ready)
     }
 
     /// A format-1 checkpoint, with the derived state inside, as older
@@ -308,25 +323,35 @@ impl Store {
         state: &S,
         acceptor: &AcceptorState,
     ) -> Result<(), StorageError> {
-        self.checkpoint_inner(applied, Some(state), acceptor)
+        self.checkpoint_inner(
+            applied,
+            Some(state),
+            acceptor,
+            || Ok::<(), StorageError>(()),
+        )
     }
 
-    fn checkpoint_inner<S: Serialize>(
+    fn checkpoint_inner<S: Serialize, E: From<StorageError>>(
         &mut self,
         applied: Slot,
         state: Option<&S>,
         acceptor: &AcceptorState,
-    ) -> Result<(), StorageError> {
+        ready: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
         self.writable()?;
         if applied > self.archive.len() {
             return Err(StorageError::CheckpointAhead {
                 applied,
                 archived: self.archive.len(),
-            });
+            }
+            .into());
         }
         let wal_start = self.segment.number + 1;
         let content = checkpoint::encode(applied, wal_start, acceptor, state)?;
-        let r = self.checkpoint_io(wal_start, &content);
+        let r = self.checkpoint_rotate(wal_start);
+        self.note(r)?;
+        ready()?;
+        let r = checkpoint::write_atomic(&self.dir, &content);
         self.note(r)?;
         // Older segments are obsolete now. Failing to delete them is no
         // error: the next start-up deletes them.
@@ -344,12 +369,12 @@ impl Store {
         Ok(())
     }
 
-    fn checkpoint_io(&mut self, wal_start: u64, content: &[u8]) -> Result<(), StorageError> {
+    fn checkpoint_rotate(&mut self, wal_start: u64) -> Result<(), StorageError> {
         self.archive.sync()?;
         // Only the newest segment may end in preallocated zeros.
         self.segment.trim()?;
         self.segment = Segment::create(&self.wal_dir, wal_start)?;
-        checkpoint::write_atomic(&self.dir, content)
+        Ok(())
     }
 
     /// After a failed write or sync (the store refuses writes: see
