@@ -457,7 +457,16 @@ pub(super) fn open(path: &Path, users: &[String]) -> Result<Opened, StoreError> 
     }
     let meta: Meta = serde_json::from_slice(&meta_bytes)
         .map_err(|x| StoreError::inconsistent(path, format!("the meta does not decode: {x}")))?;
-    let n = users.len();
+    check_meta(path, &meta, users.len(), stored)?;
+    drop((tweets, meta_table, tx));
+    Ok(Opened {
+        disk,
+        meta: Some(meta),
+    })
+}
+
+/// Whether `meta` fits `n` users and the `stored` tweets (see [`open`]).
+fn check_meta(path: &Path, meta: &Meta, n: usize, stored: u64) -> Result<(), StoreError> {
     if meta.counts.len() != n || meta.blocks.len() != n {
         return Err(StoreError::inconsistent(
             path,
@@ -486,11 +495,7 @@ pub(super) fn open(path: &Path, users: &[String]) -> Result<Opened, StoreError> 
             format!("the meta counts {counted} tweets, the file holds {stored}"),
         ));
     }
-    drop((tweets, meta_table, tx));
-    Ok(Opened {
-        disk,
-        meta: Some(meta),
-    })
+    Ok(())
 }
 
 /// Moves a file redb cannot open aside (`state.redb.broken`, kept for a

@@ -102,6 +102,43 @@ pub(super) async fn recover(
 /// bytes of their stored values).
 const REPLAY_BYTES: usize = 4 << 20;
 
+/// A format-1 checkpoint (an older data dir) held the state `old`: moves
+/// it into `state` (`state.redb`) unless that is already as far, makes it
+/// durable, and rewrites the checkpoint as format 2, without it.
+fn migrate_format_1(
+    store: &mut Store,
+    recovered: &crate::storage::Recovered<State>,
+    mut state: State,
+    old: State,
+    notes: &mut Vec<(bool, String)>,
+) -> anyhow::Result<State> {
+    let path = store.data_dir().join(STATE_FILE);
+    if state.next_slot() < old.next_slot() {
+        let started = Instant::now();
+        if state.next_slot() > 0 {
+            state = State::reset_disk(&path, old.users().to_vec())?;
+        }
+        state.import(&old)?;
+        notes.push((
+            false,
+            format!(
+                "moved the state of a format-1 checkpoint ({} tweets, slot {}) into {} in {:?}",
+                old.tweet_count(),
+                old.next_slot(),
+                path.display(),
+                started.elapsed()
+            ),
+        ));
+    }
+    drop(old);
+    if let Some(d) = state.durable() {
+        d.commit()?;
+    }
+    // The checkpoint no longer needs to hold the state.
+    store.checkpoint(recovered.applied, &recovered.acceptor)?;
+    Ok(state)
+}
+
 /// Opens the derived state, `state.redb` in the data dir, and brings it up
 /// to the checkpoint's `applied` (SPEC 6). It normally is there already
 /// (it is made durable before each checkpoint), or past it (it was written
@@ -111,8 +148,8 @@ const REPLAY_BYTES: usize = 4 << 20;
 /// archive, which holds every slot below `applied` (the log is the truth),
 /// with a warning naming the file. A format-1 checkpoint (an older data
 /// dir) holds the state itself: it is moved into `state.redb` once and the
-/// checkpoint rewritten without it.
-/// Also returns what to log: (is a warning, line).
+/// checkpoint rewritten without it. Also returns what to log: (is a
+/// warning, line).
 fn open_state(
     store: &mut Store,
     recovered: &crate::storage::Recovered<State>,
@@ -147,29 +184,7 @@ fn open_state(
         }
     };
     if let Some(old) = legacy {
-        if state.next_slot() < old.next_slot() {
-            let started = Instant::now();
-            if state.next_slot() > 0 {
-                state = State::reset_disk(&path, old.users().to_vec())?;
-            }
-            state.import(&old)?;
-            notes.push((
-                false,
-                format!(
-                    "moved the state of a format-1 checkpoint ({} tweets, slot {}) into {} in {:?}",
-                    old.tweet_count(),
-                    old.next_slot(),
-                    path.display(),
-                    started.elapsed()
-                ),
-            ));
-        }
-        drop(old);
-        if let Some(d) = state.durable() {
-            d.commit()?;
-        }
-        // The checkpoint no longer needs to hold the state.
-        store.checkpoint(applied, &recovered.acceptor)?;
+        state = migrate_format_1(store, recovered, state, old, &mut notes)?;
     }
     if state.next_slot() < applied {
         let from = state.next_slot();
