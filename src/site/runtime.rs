@@ -13,9 +13,9 @@
 //! leader's own ack is handed back to the core then (its vote counts once
 //! durable).
 
-use self::disk::{recover, Stall};
+use self::disk::{recover, Recovery, Stall};
 use super::api::{
-    Answer, FaultSpec, PeerStatus, Refusal, Reply, Request, SiteClient, SiteEvent, Status, LOG_PAGE,
+    Answer, FaultSpec, PeerStatus, Refusal, Reply, Request, SiteClient, SiteEvent, Status,
 };
 use super::control;
 use super::record::{self, Recorder, What};
@@ -26,12 +26,11 @@ use crate::paxos::{
     SiteId, Slot, TraceEvent,
 };
 use crate::state::op::{Command, Op, OpId, Value};
-use crate::state::{rules, State};
+use crate::state::{rules, ApplyError, State};
 use crate::storage::{ArchiveReader, Identity, Store};
 use anyhow::{anyhow, Context};
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -39,7 +38,9 @@ use tokio::net::TcpListener;
 use tokio::sync::{mpsc, oneshot, Semaphore};
 use tokio::task::JoinHandle;
 
+mod checkpoint;
 mod disk;
+mod log;
 
 /// Decided slots between two checkpoints of the replicated state.
 pub const CHECKPOINT_EVERY: u64 = 1000;
@@ -153,7 +154,8 @@ pub async fn start(
         .clone();
     let names: Vec<String> = config.sites.iter().map(|s| s.name.clone()).collect();
 
-    let (store, state, core) = recover(&opts, &names, &site_cfg.name).await?;
+    let r: Recovery = recover(&opts, &names, &site_cfg.name).await?;
+    let (store, state, core, applied) = (r.store, r.state, r.core, r.applied);
     let archive = Arc::new(store.archive_reader()?);
     let (inbound_tx, inbound_rx) = mpsc::channel(4096);
     let net = start_net(&opts, inbound_tx).await?;
@@ -190,6 +192,7 @@ pub async fn start(
         archive,
         log_readers: Arc::new(Semaphore::new(LOG_READERS)),
         state,
+        applied,
         net,
         name: site_cfg.name.clone(),
         names,
@@ -257,7 +260,12 @@ struct Runtime {
     /// Read by `log` answers on tasks of their own, never by the loop.
     archive: Arc<ArchiveReader>,
     log_readers: Arc<Semaphore>,
+    /// Its tweets are in `state.redb` (see `crate::state`): only its small
+    /// parts are in memory.
     state: State,
+    /// Slots `0..applied` are archived (the state may be ahead of it after a
+    /// restart: see `disk::open_state`).
+    applied: Slot,
     net: NetHandle,
     name: String,
     names: Vec<String>,
@@ -299,6 +307,7 @@ impl Runtime {
         mut stop: oneshot::Receiver<()>,
     ) -> anyhow::Result<()> {
         let status = self.status();
+        // A view of the state, not a copy of its tweets (see `State`).
         self.emit(SiteEvent::Snapshot {
             state: Box::new(self.state.clone()),
             status: status.clone(),
@@ -445,9 +454,12 @@ impl Runtime {
         for what in durable {
             self.sink.see(what);
         }
-        // 3. Apply.
+        // 3. Apply: one write of the state for the whole batch (not
+        // synced: the slots are durable in the WAL and the archive; see
+        // `checkpoint`). The UI hears of them once they can be read.
+        apply_decided(&mut self.state, &self.name, &committed)?;
         for (slot, value) in committed {
-            apply_decided(&mut self.state, &self.name, slot, &value)?;
+            self.applied = self.applied.max(slot + 1);
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
         }
@@ -575,17 +587,6 @@ impl Runtime {
         }
     }
 
-    async fn checkpoint(&mut self) -> anyhow::Result<()> {
-        let applied = self.state.next_slot();
-        let state = self.state.clone();
-        let acceptor = self.core.acceptor_snapshot();
-        self.with_store(move |store| Ok(store.checkpoint(applied, &state, &acceptor)?))
-            .await?;
-        self.since_checkpoint = 0;
-        tracing::info!("checkpoint at slot {applied}");
-        Ok(())
-    }
-
     fn emit(&self, event: SiteEvent) {
         if let Some(tx) = &self.events {
             let _ = tx.send(event);
@@ -704,84 +705,31 @@ impl Runtime {
         }
         self.net.set_fault(spec);
     }
+}
 
-    /// Answers `log` with one page: the decided slots this site holds from
-    /// `from` below `to`, at most [`LOG_PAGE`] of them. The loop only
-    /// copies the few decided values above the applied prefix from memory;
-    /// the archive is read and the answer built on a task of its own, so
-    /// the loop never waits for it.
-    fn serve_log(&self, from: Slot, to: Option<Slot>, reply: oneshot::Sender<Reply>) {
-        let to = to.unwrap_or(Slot::MAX).min(from.saturating_add(LOG_PAGE));
-        // Every applied slot is archived (archived before it is applied);
-        // slots decided after a hole are in the core's memory.
-        let applied = self.state.next_slot();
-        let archived = from..to.min(applied);
-        let known_end = self
-            .core
-            .max_known_decided()
-            .map_or(0, |m| m.saturating_add(1));
-        let memory: Vec<DecidedEntry> = (from.max(applied)..to.min(known_end))
-            .filter_map(|slot| {
-                let value = self.core.decided_value(slot)?.clone();
-                Some(DecidedEntry { slot, value })
-            })
-            .collect();
-        let reader = Arc::clone(&self.archive);
-        let permits = Arc::clone(&self.log_readers);
-        tokio::spawn(async move {
-            let answer = match log_page(reader, permits, archived, memory).await {
-                Ok(entries) => Ok(Answer::Log(entries)),
-                Err(e) => {
-                    tracing::error!("cannot read the decided log: {e:#}");
-                    Err(Refusal::internal(format!(
-                        "cannot read the decided log: {e:#}"
-                    )))
-                }
+/// Applies decided slots to the site's state, in one write. Slots it
+/// already holds are skipped: after a restart the state may be ahead of
+/// the checkpoint, and the core hands the slots after the checkpoint on
+/// again (to be archived). A failure means the state no longer follows the
+/// decided log, and the site cannot go on: it is logged here, and the site
+/// stops with it (the UI, the demo or the shell that runs the site says why).
+fn apply_decided(state: &mut State, name: &str, slots: &[(Slot, Value)]) -> anyhow::Result<()> {
+    let held = state.next_slot();
+    let new = slots.iter().filter(|(slot, _)| *slot >= held);
+    let mut tried = held;
+    state
+        .apply_all(new.map(|(slot, value)| {
+            tried = *slot;
+            (*slot, value)
+        }))
+        .map_err(|e| {
+            let slot = match &e {
+                ApplyError::OutOfOrder { got, .. } => *got,
+                _ => tried,
             };
-            let _ = reply.send(answer);
-        });
-    }
-}
-
-/// Applies decided slot `slot` to the site's state. A failure means the
-/// state no longer follows the decided log, and the site cannot go on: it
-/// is logged here, and the site stops with it (the UI, the demo or the
-/// shell that runs the site says why).
-fn apply_decided(state: &mut State, name: &str, slot: Slot, value: &Value) -> anyhow::Result<()> {
-    state.apply(slot, value).map_err(|e| {
-        tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
-        anyhow!("cannot apply decided slot {slot}: {e}")
-    })
-}
-
-/// Reads the `archived` slots (on the blocking pool, a few readers at a
-/// time) and adds the decided slots from `memory` after them, unless the
-/// archived part was cut short by its byte budget: then the page ends
-/// there, and the next one starts after its last slot.
-async fn log_page(
-    reader: Arc<ArchiveReader>,
-    permits: Arc<Semaphore>,
-    archived: Range<Slot>,
-    memory: Vec<DecidedEntry>,
-) -> anyhow::Result<Vec<DecidedEntry>> {
-    let _permit = permits.acquire_owned().await?;
-    tokio::task::spawn_blocking(move || {
-        let mut entries = if archived.is_empty() {
-            Vec::new()
-        } else {
-            reader.read_decided(archived.start, archived.end, LOG_PAGE_BYTES)?
-        };
-        let whole = match entries.last() {
-            Some(last) => last.slot.saturating_add(1) == archived.end,
-            None => archived.is_empty(),
-        };
-        if whole {
-            entries.extend(memory);
-        }
-        Ok(entries)
-    })
-    .await
-    .context("the log reading task failed")?
+            tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
+            anyhow!("cannot apply decided slot {slot}: {e}")
+        })
 }
 
 /// Now, to the millisecond.
@@ -806,24 +754,36 @@ mod tests {
     #[test]
     fn a_slot_that_cannot_be_applied_is_an_error_and_logged() {
         let mut state = State::new(vec!["alice".into(), "bob".into()]);
-        let (result, logs) =
-            crate::logs::captured(|| apply_decided(&mut state, "alice", 3, &Value::noop()));
+        let (result, logs) = crate::logs::captured(|| {
+            apply_decided(
+                &mut state,
+                "alice",
+                &[(0, Value::noop()), (3, Value::noop())],
+            )
+        });
         let err = result.expect_err("slot 3 is not the next one").to_string();
         assert_eq!(
             err,
-            "cannot apply decided slot 3: slot 3 applied out of order: the next slot to apply is 0"
+            "cannot apply decided slot 3: slot 3 applied out of order: the next slot to apply is 1"
         );
         assert!(
             logs.contains("ERROR")
                 && logs.contains("site alice cannot apply decided slot 3: slot 3"),
             "{logs}"
         );
-        assert_eq!(state.next_slot(), 0);
-        // The next slot applies, and nothing is logged.
-        let (result, logs) =
-            crate::logs::captured(|| apply_decided(&mut state, "alice", 0, &Value::noop()));
-        assert!(result.is_ok() && logs.is_empty(), "{result:?} {logs}");
+        // The slot before it was applied.
         assert_eq!(state.next_slot(), 1);
+        // The next slot applies, one already held is skipped, and nothing
+        // is logged.
+        let (result, logs) = crate::logs::captured(|| {
+            apply_decided(
+                &mut state,
+                "alice",
+                &[(0, Value::noop()), (1, Value::noop())],
+            )
+        });
+        assert!(result.is_ok() && logs.is_empty(), "{result:?} {logs}");
+        assert_eq!(state.next_slot(), 2);
     }
 
     /// `log` answers a window of the decided log when the UI asks for one,

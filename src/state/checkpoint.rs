@@ -19,7 +19,7 @@
 //! content (known users, tweets before `next_slot`, each log position once)
 //! and refuses a checkpoint that does not hold up.
 
-use super::{AppliedOps, State, TweetKey, Tweets};
+use super::{AppliedOps, Backing, Order, State, Timeline, TweetKey, Tweets};
 use chrono::{DateTime, Utc};
 use serde::de::Error as _;
 use serde::ser::SerializeStruct;
@@ -42,15 +42,17 @@ struct Repr {
     applied: AppliedOps,
 }
 
-/// Serializes the tweets without copying them.
+/// Serializes the tweets one by one, author by author (wherever they are
+/// kept).
 struct TweetRows<'a>(&'a State);
 
 impl Serialize for TweetRows<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_seq(self.0.tweets.iter().enumerate().flat_map(|(a, tweets)| {
-            tweets
-                .iter()
-                .map(move |(k, text)| (k.slot, k.index, a, k.time, &**text))
+        let state = self.0;
+        s.collect_seq((0..state.users.len()).flat_map(|a| {
+            let all = (std::ops::Bound::Unbounded, std::ops::Bound::Unbounded);
+            Timeline::new(state, move |x| x == a, all, Order::OldestFirst)
+                .map(move |t| (t.slot, t.index, a, t.time, t.text))
         }))
     }
 }
@@ -138,9 +140,13 @@ impl State {
             per_author[author].push((TweetKey { time, slot, index }, text.into_boxed_str()));
         }
         drop(positions);
-        for (a, rows) in per_author.into_iter().enumerate() {
-            state.tweets[a] = rows.into_iter().collect::<Tweets>();
-        }
+        state.counts = per_author.iter().map(|rows| rows.len() as u64).collect();
+        state.tweets = Backing::Memory(
+            per_author
+                .into_iter()
+                .map(|rows| rows.into_iter().collect::<Tweets>())
+                .collect(),
+        );
         state.next_slot = next_slot;
         state.applied = applied;
         Ok(state)

@@ -10,24 +10,37 @@
 //! same effect everywhere (an operation that names an unknown user changes
 //! nothing).
 //!
-//! The state is checkpointed as JSON (see [`checkpoint`] for the format).
+//! The tweets live either in memory (the deterministic engine, the
+//! simulator, the replay player, tests) or in `state.redb` in a site's data
+//! dir (see [`disk`]): a running site then holds only the small parts of
+//! the state in memory (users, blocks, applied operations, per-author
+//! counts), and a timeline is read page by page from the file. Both give
+//! the same answers (a property test checks it). The JSON form of
+//! [`checkpoint`] is the format of older checkpoints (loaded once, then
+//! moved into `state.redb`) and of the tests.
 
 mod applied;
 mod checkpoint;
+mod disk;
 pub mod op;
 pub mod rules;
 
+#[cfg(test)]
+mod disk_tests;
 #[cfg(test)]
 mod tests;
 
 use self::op::{Op, OpId, Value};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::ops::Bound;
+use std::path::Path;
 use thiserror::Error;
 
 pub use self::applied::AppliedOps;
+pub use self::disk::{Durable, StoreError, STATE_FILE};
 pub use self::rules::{check_tweet, RuleError, MAX_TWEET_CHARS};
 
 /// Where a tweet sorts in a timeline: by time, then by log position (a
@@ -74,6 +87,19 @@ pub enum ApplyError {
     OutOfOrder { expected: u64, got: u64 },
     #[error("slot {0} is the last slot there can be; nothing can follow it")]
     Exhausted(u64),
+    /// The state's file could not be written (the state in memory went on:
+    /// it no longer matches the file, and its owner must stop).
+    #[error("{0}")]
+    Store(String),
+}
+
+/// Where the tweets are kept.
+#[derive(Debug)]
+enum Backing {
+    /// `tweets[a]`: the tweets of `users[a]`.
+    Memory(Vec<Tweets>),
+    /// In `state.redb` (a writer, or a view of one).
+    Disk(disk::Disk),
 }
 
 /// The state computed from the decided log.
@@ -82,12 +108,20 @@ pub enum ApplyError {
 /// author, sorted by (time, slot, index), so a timeline is a merge of the
 /// authors that do not block its reader and its first N tweets cost
 /// O(N × users), whatever the length of the history.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Cloning a state whose tweets are on disk gives a *view*: it shares the
+/// file (nothing is copied), reads only tweets of slots below its own
+/// `next_slot`, and its [`apply`](Self::apply) advances only its small
+/// parts (the writer it was cloned from writes the tweets). That is the
+/// UI's copy of a site's state.
+#[derive(Debug)]
 pub struct State {
     users: Vec<String>,
     next_slot: u64,
-    /// `tweets[a]`: the tweets of `users[a]`.
-    tweets: Vec<Tweets>,
+    tweets: Backing,
+    /// `counts[a]`: how many tweets `users[a]` wrote (a timeline's length
+    /// without a walk).
+    counts: Vec<u64>,
     /// `blocks[a]`: the indices of the users that `users[a]` blocks.
     blocks: Vec<BTreeSet<usize>>,
     /// The operations applied so far: a second copy of one is skipped.
@@ -103,10 +137,115 @@ impl State {
         State {
             users,
             next_slot: 0,
-            tweets: vec![Tweets::new(); n],
+            tweets: Backing::Memory(vec![Tweets::new(); n]),
+            counts: vec![0; n],
             blocks: vec![BTreeSet::new(); n],
             applied: AppliedOps::default(),
         }
+    }
+
+    /// The state kept in the file `path` (`state.redb`) for `users`,
+    /// created empty when absent. Reads only its small parts: opening costs
+    /// the same whatever the history. Refuses a file that redb cannot open,
+    /// that does not hold up, or that belongs to other users; the first two
+    /// are derived data lost, see [`State::reset_disk`].
+    pub fn open_disk(path: &Path, users: Vec<String>) -> Result<State, StoreError> {
+        let opened = disk::open(path, &users)?;
+        let mut state = State::new(users);
+        state.tweets = Backing::Disk(opened.disk);
+        if let Some(m) = opened.meta {
+            state.next_slot = m.next_slot;
+            state.counts = m.counts;
+            state.blocks = m.blocks;
+            state.applied = m.applied;
+        }
+        Ok(state)
+    }
+
+    /// An empty state in the file `path` in place of what it held: a file
+    /// redb cannot open is moved aside (to `state.redb.broken`), one that
+    /// opens is emptied. Its owner then applies the decided log from slot 0.
+    pub fn reset_disk(path: &Path, users: Vec<String>) -> Result<State, StoreError> {
+        match disk::open_db(path) {
+            Ok(db) => {
+                let d = disk::Disk {
+                    db,
+                    path: std::sync::Arc::from(path),
+                    writer: true,
+                };
+                d.clear()?;
+            }
+            Err(_) => {
+                disk::set_aside(path).map_err(|source| StoreError::Io {
+                    path: path.to_path_buf(),
+                    source,
+                })?;
+            }
+        }
+        let state = State::open_disk(path, users)?;
+        if state.next_slot != 0 || state.tweet_count() != 0 {
+            return Err(StoreError::Inconsistent {
+                path: path.to_path_buf(),
+                why: "still holds a state after it was emptied".into(),
+            });
+        }
+        Ok(state)
+    }
+
+    /// Whether the tweets are in a file.
+    pub fn on_disk(&self) -> bool {
+        matches!(self.tweets, Backing::Disk(_))
+    }
+
+    /// What makes the applied slots durable (one commit whose cost follows
+    /// what changed since the last), for a state that writes a file; `None`
+    /// for one in memory or a view.
+    pub fn durable(&self) -> Option<Durable> {
+        match &self.tweets {
+            Backing::Disk(d) if d.writer => Some(d.durable()),
+            _ => None,
+        }
+    }
+
+    /// Copies `from` (a state in memory, e.g. loaded from an old
+    /// checkpoint) into this empty state on disk, in transactions of a
+    /// bounded size; the small parts go with the last, so a crash in the
+    /// middle leaves a file that does not hold up (rebuilt at the next
+    /// start). Not durable until [`Durable::commit`].
+    pub fn import(&mut self, from: &State) -> Result<(), StoreError> {
+        const CHUNK: usize = 50_000;
+        let Backing::Disk(d) = &self.tweets else {
+            return Ok(());
+        };
+        if from.users != self.users || self.next_slot != 0 || self.tweet_count() != 0 {
+            return Err(StoreError::Inconsistent {
+                path: d.path().to_path_buf(),
+                why: "an import needs an empty state of the same users".into(),
+            });
+        }
+        let mut rows = Vec::with_capacity(CHUNK);
+        for a in 0..from.users.len() {
+            let all = (Bound::Unbounded, Bound::Unbounded);
+            for t in Timeline::new(from, |x| x == a, all, Order::OldestFirst) {
+                rows.push((disk::key(a, &t.key()), t.text));
+                if rows.len() == CHUNK {
+                    d.write(&rows, None, &self.users)?;
+                    rows.clear();
+                }
+            }
+        }
+        let meta = disk::MetaRef {
+            next_slot: from.next_slot,
+            counts: &from.counts,
+            blocks: &from.blocks,
+            applied: &from.applied,
+        };
+        d.write(&rows, Some(&meta), &self.users)?;
+        self.next_slot = from.next_slot;
+        self.counts = from.counts.clone();
+        self.blocks = from.blocks.clone();
+        self.applied = from.applied.clone();
+        Ok(())
     }
 
     /// The users (site names) in index order.
@@ -133,6 +272,48 @@ impl State {
     /// on to the next slot. An operation already applied from an earlier
     /// slot is skipped (see [`AppliedOps`] for how the log can hold it twice).
     pub fn apply(&mut self, slot: u64, value: &Value) -> Result<(), ApplyError> {
+        self.apply_all([(slot, value)])
+    }
+
+    /// Applies consecutive decided slots, as [`apply`](Self::apply) does
+    /// one by one. A state on disk writes them in one transaction (not
+    /// synced: see [`durable`](Self::durable)). Stops at the first slot that
+    /// cannot be applied, keeping those before it.
+    pub fn apply_all<'v>(
+        &mut self,
+        slots: impl IntoIterator<Item = (u64, &'v Value)>,
+    ) -> Result<(), ApplyError> {
+        let mut written = Vec::new();
+        let mut result = Ok(());
+        let mut any = false;
+        for (slot, value) in slots {
+            if let Err(e) = self.apply_one(slot, value, &mut written) {
+                result = Err(e);
+                break;
+            }
+            any = true;
+        }
+        if let Backing::Disk(d) = &self.tweets {
+            if d.writer && any {
+                let meta = disk::MetaRef {
+                    next_slot: self.next_slot,
+                    counts: &self.counts,
+                    blocks: &self.blocks,
+                    applied: &self.applied,
+                };
+                d.write(&written, Some(&meta), &self.users)
+                    .map_err(|e| ApplyError::Store(e.to_string()))?;
+            }
+        }
+        result
+    }
+
+    fn apply_one(
+        &mut self,
+        slot: u64,
+        value: &Value,
+        written: &mut Vec<(disk::Key, String)>,
+    ) -> Result<(), ApplyError> {
         if slot != self.next_slot {
             return Err(ApplyError::OutOfOrder {
                 expected: self.next_slot,
@@ -144,14 +325,14 @@ impl State {
             // A batch of more than 2^32 commands cannot be sent; stop there.
             let Ok(index) = u32::try_from(i) else { break };
             if self.applied.insert(cmd.id) {
-                self.apply_op(slot, index, &cmd.op);
+                self.apply_op(slot, index, &cmd.op, written);
             }
         }
         self.next_slot = next;
         Ok(())
     }
 
-    fn apply_op(&mut self, slot: u64, index: u32, op: &Op) {
+    fn apply_op(&mut self, slot: u64, index: u32, op: &Op, written: &mut Vec<(disk::Key, String)>) {
         match op {
             Op::Tweet { user, text, time } => {
                 if let Some(a) = self.user_index(user) {
@@ -160,7 +341,17 @@ impl State {
                         slot,
                         index,
                     };
-                    self.tweets[a].insert(key, text.as_str().into());
+                    self.counts[a] += 1;
+                    match &mut self.tweets {
+                        Backing::Memory(tweets) => {
+                            tweets[a].insert(key, text.as_str().into());
+                        }
+                        // A view's writer writes them.
+                        Backing::Disk(d) if d.writer => {
+                            written.push((disk::key(a, &key), text.clone()));
+                        }
+                        Backing::Disk(_) => {}
+                    }
                 }
             }
             Op::Block { user, target } => {
@@ -223,7 +414,7 @@ impl State {
 
     /// How many tweets the log holds, all authors together.
     pub fn tweet_count(&self) -> usize {
-        self.tweets.iter().map(BTreeMap::len).sum()
+        self.counts.iter().map(|&c| c as usize).sum()
     }
 
     /// Whether `user` sees the tweets of author `a` (an unknown user is
@@ -264,7 +455,7 @@ impl State {
         let shows = self.shows(user);
         (0..self.users.len())
             .filter(|&a| shows(a))
-            .map(|a| self.tweets[a].len())
+            .map(|a| self.counts[a] as usize)
             .sum()
     }
 
@@ -275,6 +466,37 @@ impl State {
     }
 }
 
+impl Clone for State {
+    /// A state in memory is copied; one on disk gives a view (see [`State`]).
+    fn clone(&self) -> Self {
+        State {
+            users: self.users.clone(),
+            next_slot: self.next_slot,
+            tweets: match &self.tweets {
+                Backing::Memory(t) => Backing::Memory(t.clone()),
+                Backing::Disk(d) => Backing::Disk(d.view()),
+            },
+            counts: self.counts.clone(),
+            blocks: self.blocks.clone(),
+            applied: self.applied.clone(),
+        }
+    }
+}
+
+impl PartialEq for State {
+    /// The same state, wherever its tweets are kept.
+    fn eq(&self, other: &Self) -> bool {
+        self.users == other.users
+            && self.next_slot == other.next_slot
+            && self.counts == other.counts
+            && self.blocks == other.blocks
+            && self.applied == other.applied
+            && self.all_tweets().eq(other.all_tweets())
+    }
+}
+
+impl Eq for State {}
+
 /// The order a [`Timeline`] walks in.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Order {
@@ -284,23 +506,57 @@ enum Order {
     OldestFirst,
 }
 
+/// The rest of one author's tweets in a walk.
+#[derive(Debug)]
+enum Rest<'a> {
+    Memory(btree_map::Range<'a, TweetKey, Box<str>>),
+    // Boxed: a redb range is large, a walk holds one per author.
+    Disk(Box<disk::DiskRange>),
+}
+
+impl<'a> Rest<'a> {
+    fn next(&mut self, order: Order) -> Option<(TweetKey, Cow<'a, str>)> {
+        match (self, order) {
+            (Rest::Memory(r), Order::NewestFirst) => {
+                r.next_back().map(|(k, t)| (*k, Cow::Borrowed(&**t)))
+            }
+            (Rest::Memory(r), Order::OldestFirst) => {
+                r.next().map(|(k, t)| (*k, Cow::Borrowed(&**t)))
+            }
+            (Rest::Disk(r), order) => r
+                .next(order == Order::NewestFirst)
+                .map(|(k, t)| (k, Cow::Owned(t))),
+        }
+    }
+}
+
 /// One author's tweets in a key range, with the next one (in the walk's
 /// order) looked at.
-#[derive(Clone, Debug)]
+#[derive(Debug)]
 struct Source<'a> {
     author: usize,
-    head: (&'a TweetKey, &'a str),
-    rest: btree_map::Range<'a, TweetKey, Box<str>>,
+    head: (TweetKey, Cow<'a, str>),
+    rest: Rest<'a>,
 }
 
 /// A walk along a timeline: see [`State::timeline`], [`State::timeline_at`]
 /// and [`State::timeline_above`]. Starting one costs O(users × log n),
-/// each step O(users), so a walk from any point touches only what it yields.
-#[derive(Clone, Debug)]
+/// each step O(users), so a walk from any point touches only what it yields
+/// (on disk: the pages that hold it).
+#[derive(Debug)]
 pub struct Timeline<'a> {
     users: &'a [String],
     sources: Vec<Source<'a>>,
     order: Order,
+}
+
+/// `bound` of a [`TweetKey`] range as a bound on `author`'s keys on disk.
+fn disk_bound(author: usize, bound: Bound<TweetKey>, lowest: disk::Key) -> Bound<disk::Key> {
+    match bound {
+        Bound::Unbounded => Bound::Included(lowest),
+        Bound::Included(k) => Bound::Included(disk::key(author, &k)),
+        Bound::Excluded(k) => Bound::Excluded(disk::key(author, &k)),
+    }
 }
 
 impl<'a> Timeline<'a> {
@@ -311,17 +567,20 @@ impl<'a> Timeline<'a> {
         order: Order,
     ) -> Self {
         let mut sources = Vec::new();
-        for (author, tweets) in state.tweets.iter().enumerate() {
-            if !shown(author) {
+        for author in 0..state.users.len() {
+            if !shown(author) || state.counts[author] == 0 {
                 continue;
             }
-            let mut rest = tweets.range(range);
-            let first = match order {
-                Order::NewestFirst => rest.next_back(),
-                Order::OldestFirst => rest.next(),
+            let mut rest = match &state.tweets {
+                Backing::Memory(tweets) => Rest::Memory(tweets[author].range(range)),
+                Backing::Disk(d) => {
+                    let (lowest, highest) = disk::author_bounds(author);
+                    let lower = disk_bound(author, range.0, lowest);
+                    let upper = disk_bound(author, range.1, highest);
+                    Rest::Disk(Box::new(d.range(author, lower, upper, state.next_slot)))
+                }
             };
-            if let Some((key, text)) = first {
-                let head = (key, &**text);
+            if let Some(head) = rest.next(order) {
                 sources.push(Source { author, head, rest });
             }
         }
@@ -332,28 +591,22 @@ impl<'a> Timeline<'a> {
         }
     }
 
-    /// Moves past the next tweet and returns it by reference, so that
-    /// skipping (scrolling deep into a long history) allocates nothing.
-    fn advance(&mut self) -> Option<(&'a TweetKey, &'a str, usize)> {
+    /// Moves past the next tweet and returns it (by reference for a state
+    /// in memory, so that skipping allocates nothing there).
+    fn advance(&mut self) -> Option<(TweetKey, Cow<'a, str>, usize)> {
         // The next head among the authors (few: one per site).
         let heads = self.sources.iter().enumerate();
         let (i, _) = match self.order {
             Order::NewestFirst => heads.max_by_key(|(_, s)| s.head.0)?,
             Order::OldestFirst => heads.min_by_key(|(_, s)| s.head.0)?,
         };
+        let order = self.order;
         let source = &mut self.sources[i];
-        let (key, text) = source.head;
         let author = source.author;
-        let next = match self.order {
-            Order::NewestFirst => source.rest.next_back(),
-            Order::OldestFirst => source.rest.next(),
+        let (key, text) = match source.rest.next(order) {
+            Some(next) => std::mem::replace(&mut source.head, next),
+            None => self.sources.swap_remove(i).head,
         };
-        match next {
-            Some((key, text)) => source.head = (key, &**text),
-            None => {
-                self.sources.swap_remove(i);
-            }
-        }
         Some((key, text, author))
     }
 
@@ -370,7 +623,7 @@ impl<'a> Timeline<'a> {
 
     /// The key of the next tweet, without moving.
     pub fn peek_key(&self) -> Option<TweetKey> {
-        let heads = self.sources.iter().map(|s| *s.head.0);
+        let heads = self.sources.iter().map(|s| s.head.0);
         match self.order {
             Order::NewestFirst => heads.max(),
             Order::OldestFirst => heads.min(),
@@ -387,7 +640,7 @@ impl Iterator for Timeline<'_> {
             slot: key.slot,
             index: key.index,
             user: self.users[author].clone(),
-            text: text.to_string(),
+            text: text.into_owned(),
             time: key.time,
         })
     }

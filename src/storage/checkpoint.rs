@@ -2,7 +2,12 @@
 //!
 //! The file is one header line `crc32 <8 hex digits>` followed by the JSON
 //! body; the crc covers every byte after the header line. The body is
-//! `{"format":1,"applied":..,"wal_start":..,"acceptor":{..},"state":..}`.
+//! `{"format":2,"applied":..,"wal_start":..,"acceptor":{..}}`: small, its
+//! cost does not grow with the history. The derived state is in
+//! `state.redb` (see `crate::state`), made durable before this file says
+//! `applied`. Format 1 (older data dirs) also held the whole derived state
+//! as `"state"`: it still loads, and its owner moves that state into
+//! `state.redb` and rewrites the file as format 2.
 
 use super::error::{IoContext, StorageError};
 use super::faults::{self, Io};
@@ -18,8 +23,11 @@ use std::path::Path;
 pub(crate) const FILE: &str = "checkpoint.json";
 pub(crate) const TMP: &str = "checkpoint.json.tmp";
 
-/// The only body format written so far.
-const FORMAT: u32 = 1;
+/// The body format written.
+const FORMAT: u32 = 2;
+
+/// The format with the derived state inside, read for older data dirs.
+const FORMAT_WITH_STATE: u32 = 1;
 
 #[derive(Serialize)]
 struct Out<'a, S> {
@@ -27,7 +35,8 @@ struct Out<'a, S> {
     applied: Slot,
     wal_start: u64,
     acceptor: &'a AcceptorState,
-    state: &'a S,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    state: Option<&'a S>,
 }
 
 /// A checkpoint as loaded.
@@ -37,18 +46,29 @@ pub(crate) struct Checkpoint<S> {
     pub applied: Slot,
     pub wal_start: u64,
     pub acceptor: AcceptorState,
-    pub state: S,
+    /// Only in format 1.
+    #[serde(default = "none")]
+    pub state: Option<S>,
 }
 
-/// The whole file content of a checkpoint.
+fn none<S>() -> Option<S> {
+    None
+}
+
+/// The whole file content of a checkpoint: format 2, or format 1 when
+/// `state` is given (only tests write that: older data dirs have it).
 pub(crate) fn encode<S: Serialize>(
     applied: Slot,
     wal_start: u64,
     acceptor: &AcceptorState,
-    state: &S,
+    state: Option<&S>,
 ) -> Result<Vec<u8>, StorageError> {
     let mut body = serde_json::to_vec(&Out {
-        format: FORMAT,
+        format: if state.is_some() {
+            FORMAT_WITH_STATE
+        } else {
+            FORMAT
+        },
         applied,
         wal_start,
         acceptor,
@@ -119,11 +139,17 @@ pub(crate) fn decode<S: DeserializeOwned>(
             "the checksum matches but the content is not a checkpoint: {e}"
         ))
     })?;
-    if ckpt.format != FORMAT {
-        return Err(corrupt(format!(
-            "checkpoint format {} is not known to this version of tweettui (it knows {FORMAT})",
-            ckpt.format
-        )));
+    match (ckpt.format, ckpt.state.is_some()) {
+        (FORMAT, false) | (FORMAT_WITH_STATE, true) => Ok(ckpt),
+        (FORMAT, true) => Err(corrupt(format!(
+            "checkpoint format {FORMAT} holds no state, but this one has one"
+        ))),
+        (FORMAT_WITH_STATE, false) => Err(corrupt(format!(
+            "checkpoint format {FORMAT_WITH_STATE} holds the state, but this one has none"
+        ))),
+        (other, _) => Err(corrupt(format!(
+            "checkpoint format {other} is not known to this version of tweettui \
+             (it knows {FORMAT_WITH_STATE} and {FORMAT})"
+        ))),
     }
-    Ok(ckpt)
 }

@@ -11,7 +11,10 @@
 //!                           preallocated zeros: its end)
 //! archive.log               decided entries of slots 0..archived_len, in order
 //! archive.idx               one u64 LE offset into archive.log per slot
-//! checkpoint.json           the latest checkpoint (crc32 header line + JSON)
+//! checkpoint.json           the latest checkpoint (crc32 header line + JSON):
+//!                           applied slots, WAL start, acceptor state
+//! state.redb                the derived state (crate::state, not this module:
+//!                           redb's own format; rebuilt from the archive if lost)
 //! identity.json             whose data dir this is: cluster and site (SPEC 6)
 //! ```
 //!
@@ -65,9 +68,11 @@
 //!   commit: 0.11 ms vs 0.19 ms at the median for one record, 0.20 ms vs
 //!   0.33 ms for sixteen.
 //!
-//! Start-up time does not grow with history: the checkpoint holds the derived
-//! state, the WAL is cut at every checkpoint, and old decided slots stay in
-//! the archive, read on demand by slot through the fixed-width index.
+//! Start-up time does not grow with history: the derived state is in
+//! `state.redb` (its owner, the site, makes it durable up to `applied`
+//! before each checkpoint and opens it reading only its meta), the WAL is
+//! cut at every checkpoint, and old decided slots stay in the archive, read
+//! on demand by slot through the fixed-width index.
 //!
 //! # Durability contract
 //!
@@ -116,10 +121,11 @@ pub const LOCK_FILE: &str = "LOCK";
 /// What [`Store::open`] found on disk.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Recovered<S> {
-    /// Slots `0..applied` are folded into `state` and are in the archive.
+    /// Slots `0..applied` are in the archive (durably) and, since format 2,
+    /// in the derived state the site made durable before the checkpoint.
     pub applied: Slot,
-    /// The derived state of the latest checkpoint (`None`: no checkpoint yet,
-    /// start from the empty state).
+    /// The derived state of a format-1 checkpoint (older data dirs), which
+    /// held it; `None` otherwise (no checkpoint, or format 2).
     pub state: Option<S>,
     /// The checkpoint's acceptor state with every WAL record written since
     /// replayed into it. Its `decided` map may hold slots below `applied`
@@ -200,6 +206,7 @@ impl Store {
             None => (0, 0, AcceptorState::default(), None),
         };
         let has_checkpoint = state.is_some();
+        let state = state.flatten();
         let archive = Archive::open(dir, applied)?;
 
         let (segment, segments) = replay_wal(&wal_dir, wal_start, has_checkpoint, &mut acceptor)?;
@@ -278,27 +285,73 @@ impl Store {
         self.archive.reader()
     }
 
-    /// Writes a checkpoint: slots `0..applied` are folded into `state` (and
-    /// must be archived), `acceptor` is the full current acceptor state
+    /// Writes a checkpoint: slots `0..applied` are applied to the derived
+    /// state, which the caller has made durable (it is not in this file),
+    /// and must be archived; `acceptor` is the full current acceptor state
     /// (every record appended so far applied; decided slots below `applied`
     /// may be forgotten). Syncs the archive, starts a new WAL segment, writes
     /// `checkpoint.json` atomically, then deletes the older segments.
-    pub fn checkpoint<S: Serialize>(
+    pub fn checkpoint(
+        &mut self,
+        applied: Slot,
+        acceptor: &AcceptorState,
+    ) -> Result<(), StorageError> {
+        self.checkpoint_after(applied, acceptor, || Ok(()))
+    }
+
+    /// [`Store::checkpoint`], calling `ready` after the archive is synced
+    /// and the WAL rotated, just before `checkpoint.json` is written: what
+    /// must be durable before the checkpoint says `applied` (the derived
+    /// state) can be made durable meanwhile, on another thread, and `ready`
+    /// waits for it. An error of `ready` stops the checkpoint: the previous
+    /// one stays in force (its WAL segments are all kept).
+    pub fn checkpoint_after<E: From<StorageError>>(
+        &mut self,
+        applied: Slot,
+        acceptor: &AcceptorState,
+        ready: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.checkpoint_inner::<(), E>(applied, None, acceptor, ready)
+    }
+
+    /// A format-1 checkpoint, with the derived state inside, as older
+    /// versions wrote (tests of their data dirs).
+    #[cfg(test)]
+    pub(crate) fn checkpoint_v1<S: Serialize>(
         &mut self,
         applied: Slot,
         state: &S,
         acceptor: &AcceptorState,
     ) -> Result<(), StorageError> {
+        self.checkpoint_inner(
+            applied,
+            Some(state),
+            acceptor,
+            || Ok::<(), StorageError>(()),
+        )
+    }
+
+    fn checkpoint_inner<S: Serialize, E: From<StorageError>>(
+        &mut self,
+        applied: Slot,
+        state: Option<&S>,
+        acceptor: &AcceptorState,
+        ready: impl FnOnce() -> Result<(), E>,
+    ) -> Result<(), E> {
         self.writable()?;
         if applied > self.archive.len() {
             return Err(StorageError::CheckpointAhead {
                 applied,
                 archived: self.archive.len(),
-            });
+            }
+            .into());
         }
         let wal_start = self.segment.number + 1;
         let content = checkpoint::encode(applied, wal_start, acceptor, state)?;
-        let r = self.checkpoint_io(wal_start, &content);
+        let r = self.checkpoint_rotate(wal_start);
+        self.note(r)?;
+        ready()?;
+        let r = checkpoint::write_atomic(&self.dir, &content);
         self.note(r)?;
         // Older segments are obsolete now. Failing to delete them is no
         // error: the next start-up deletes them.
@@ -316,12 +369,12 @@ impl Store {
         Ok(())
     }
 
-    fn checkpoint_io(&mut self, wal_start: u64, content: &[u8]) -> Result<(), StorageError> {
+    fn checkpoint_rotate(&mut self, wal_start: u64) -> Result<(), StorageError> {
         self.archive.sync()?;
         // Only the newest segment may end in preallocated zeros.
         self.segment.trim()?;
         self.segment = Segment::create(&self.wal_dir, wal_start)?;
-        checkpoint::write_atomic(&self.dir, content)
+        Ok(())
     }
 
     /// After a failed write or sync (the store refuses writes: see

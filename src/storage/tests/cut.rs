@@ -120,7 +120,7 @@ fn checkpointed_then_more(dir: &Path) -> (Store, AcceptorState) {
     let first = decide_and_archive(&mut s, 0..2);
     let mut acceptor = replay(&first);
     acceptor.forget_below(2);
-    s.checkpoint(2, &vec![2u64], &acceptor).unwrap();
+    s.checkpoint_v1(2, &vec![2u64], &acceptor).unwrap();
     for r in decide_and_archive(&mut s, 2..4) {
         acceptor.apply(&r);
     }
@@ -145,7 +145,7 @@ fn check_checkpoint(dir: &Path, new: bool, acceptor: &AcceptorState, what: &str)
     }
     let mut later = rec.acceptor.clone();
     later.forget_below(4);
-    s.checkpoint(4, &vec![4u64], &later).expect(what);
+    s.checkpoint_v1(4, &vec![4u64], &later).expect(what);
     drop(s);
     let (_s, rec) = open(dir);
     assert_eq!((rec.applied, rec.acceptor), (4, later), "{what}: again");
@@ -159,7 +159,7 @@ fn a_checkpoint_cut_at_every_byte_and_step_gives_the_old_or_the_new_one() {
     let old_segment = s.segment.len();
     let mut newer = full.clone();
     newer.forget_below(4);
-    let content = checkpoint::encode(4, 2, &newer, &vec![4u64]).unwrap();
+    let content = checkpoint::encode(4, 2, &newer, Some(&vec![4u64])).unwrap();
     // The steps of `Store::checkpoint`, each as a crash leaves it: the
     // archive synced (a crash copy holds it anyway), segment 1 trimmed...
     let trimmed = tmp.path().join("trimmed");

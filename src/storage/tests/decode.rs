@@ -227,9 +227,13 @@ proptest! {
         let st = state(&ops);
         let acc = acceptor(&records);
         let applied = ops.len() as u64;
-        let bytes = checkpoint::encode(applied, wal_start, &acc, &st).unwrap();
+        let bytes = checkpoint::encode(applied, wal_start, &acc, Some(&st)).unwrap();
         let c = checkpoint::decode::<State>(&bytes, Path::new("checkpoint.json")).unwrap();
-        prop_assert_eq!((c.applied, c.wal_start, c.acceptor, c.state), (applied, wal_start, acc, st));
+        prop_assert_eq!((c.applied, c.wal_start, c.acceptor, c.state), (applied, wal_start, acc.clone(), Some(st)));
+        // Format 2 (SPEC 6: the state is in state.redb): no state inside.
+        let bytes = checkpoint::encode::<State>(applied, wal_start, &acc, None).unwrap();
+        let c = checkpoint::decode::<State>(&bytes, Path::new("checkpoint.json")).unwrap();
+        prop_assert_eq!((c.applied, c.wal_start, c.acceptor, c.state), (applied, wal_start, acc, None));
     }
 
     #[test]
@@ -245,7 +249,13 @@ proptest! {
         records in prop::collection::vec(record(), 0..6),
         edits in edits(),
     ) {
-        let bytes = checkpoint::encode(ops.len() as u64, 1, &acceptor(&records), &state(&ops)).unwrap();
+        let bytes = checkpoint::encode(
+            ops.len() as u64,
+            1,
+            &acceptor(&records),
+            Some(&state(&ops)),
+        )
+        .unwrap();
         read_checkpoint(&mutate(bytes.clone(), &edits));
         let nl = bytes.iter().position(|&b| b == b'\n').unwrap();
         read_checkpoint(&with_crc(&mutate(bytes[nl + 1..].to_vec(), &edits)));

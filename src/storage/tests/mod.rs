@@ -231,7 +231,7 @@ fn checkpoint_then_more_records_then_reopen() {
         model = replay(&records);
         model.forget_below(10);
         assert_eq!(model.decided.len(), 2);
-        s.checkpoint(10, &vec![1u64, 2, 3], &model).unwrap();
+        s.checkpoint_v1(10, &vec![1u64, 2, 3], &model).unwrap();
         assert_eq!(wal::list_segments(&dir.join(wal::DIR)).unwrap(), [1]);
         s.append(&after).unwrap();
         for r in &after {
@@ -267,7 +267,7 @@ fn checkpoint_then_more_records_then_reopen() {
         ));
         s.archive(10, &value(10)).unwrap();
         s.archive(11, &value(11)).unwrap();
-        let err = s.checkpoint(13, &vec![0u64], &model).unwrap_err();
+        let err = s.checkpoint_v1(13, &vec![0u64], &model).unwrap_err();
         assert!(matches!(
             err,
             StorageError::CheckpointAhead {
@@ -276,7 +276,7 @@ fn checkpoint_then_more_records_then_reopen() {
             }
         ));
         model.forget_below(12);
-        s.checkpoint(12, &vec![4u64], &model).unwrap();
+        s.checkpoint_v1(12, &vec![4u64], &model).unwrap();
         assert_eq!(wal::list_segments(&dir.join(wal::DIR)).unwrap(), [2]);
     }
     let (s, rec) = open(dir);
@@ -294,7 +294,7 @@ fn leftovers_of_an_interrupted_checkpoint_are_cleaned_up() {
     {
         let (mut s, _) = open(dir);
         records = decide_and_archive(&mut s, 0..3);
-        s.checkpoint(3, &vec![3u64], &replay(&records)).unwrap();
+        s.checkpoint_v1(3, &vec![3u64], &replay(&records)).unwrap();
     }
     // The old segment survived (deleted after the rename), and a newer
     // checkpoint was being written.
@@ -313,7 +313,7 @@ fn a_corrupted_checkpoint_is_refused() {
     {
         let (mut s, _) = open(dir);
         let records = decide_and_archive(&mut s, 0..3);
-        s.checkpoint(3, &vec![7u64], &replay(&records)).unwrap();
+        s.checkpoint_v1(3, &vec![7u64], &replay(&records)).unwrap();
     }
     let path = dir.join(checkpoint::FILE);
     let good = fs::read(&path).unwrap();
@@ -352,7 +352,7 @@ fn an_archive_short_of_the_checkpoint_is_refused() {
         {
             let (mut s, _) = open(tmp.path());
             let records = decide_and_archive(&mut s, 0..5);
-            s.checkpoint(5, &vec![0u64], &replay(&records)).unwrap();
+            s.checkpoint_v1(5, &vec![0u64], &replay(&records)).unwrap();
         }
         tmp
     };

@@ -98,7 +98,7 @@ proptest! {
                     let applied = s.archived_len();
                     m.acceptor.forget_below(applied);
                     let state: St = m.archived.iter().map(|e| e.slot * 10).collect();
-                    s.checkpoint(applied, &state, &m.acceptor).unwrap();
+                    s.checkpoint_v1(applied, &state, &m.acceptor).unwrap();
                     m.applied = applied;
                     m.state = Some(state);
                     let segs = wal::list_segments(&dir.join(wal::DIR)).unwrap();

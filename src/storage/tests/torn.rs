@@ -190,7 +190,7 @@ fn a_crash_between_a_new_segment_and_its_checkpoint_loses_nothing() {
     // site had been killed there.
     fs::create_dir(live.join(checkpoint::TMP)).unwrap();
     let acceptor = replay(&records[..3]);
-    assert!(s.checkpoint(0, &St::new(), &acceptor).is_err());
+    assert!(s.checkpoint_v1(0, &St::new(), &acceptor).is_err());
     assert!(seg(&live, 1).exists());
     let crashed = tmp.path().join("crashed");
     crash_copy(&live, &crashed);
