@@ -108,6 +108,9 @@ enum Command {
         /// etcd's client URLs, comma separated (http://127.0.0.1:2379,...).
         #[arg(long, value_delimiter = ',', required_if_eq("target", "etcd"))]
         endpoints: Vec<String>,
+        /// Measure catch-up instead: stop one of 3 sites, grow the log by SLOTS, restart it, time until it has them all.
+        #[arg(long, value_name = "SLOTS", conflicts_with_all = ["remote", "target", "seconds"])]
+        catch_up: Option<u64>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -240,11 +243,24 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         remote,
         target,
         endpoints,
+        catch_up,
         config,
     } = cmd
     else {
         anyhow::bail!("not a bench command");
     };
+    if let Some(slots) = catch_up {
+        let opts = tweettui::bench::catchup::CatchUpOptions {
+            slots,
+            clients,
+            size,
+            secret: tweettui::config::Secret::from_env()?,
+            deadline: std::time::Duration::from_secs(600),
+        };
+        let report = tweettui::bench::catchup::run(opts).await?;
+        println!("{report}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let remote = if remote {
         Some(load_config(&config)?)
     } else {
