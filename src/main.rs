@@ -110,8 +110,11 @@ enum Command {
         endpoints: Vec<String>,
         /// Submit until N tweets are decided (instead of --seconds) and print
         /// latency per tenth of them: how it follows the history's length.
-        #[arg(long, value_name = "N", conflicts_with = "seconds")]
+        #[arg(long, value_name = "N", conflicts_with_all = ["seconds", "catch_up"])]
         history: Option<u64>,
+        /// Measure catch-up instead: stop one of 3 sites, grow the log by SLOTS, restart it, time until it has them all.
+        #[arg(long, value_name = "SLOTS", conflicts_with_all = ["remote", "target", "seconds"])]
+        catch_up: Option<u64>,
         #[command(flatten)]
         config: ConfigArg,
     },
@@ -245,6 +248,7 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         target,
         endpoints,
         history,
+        catch_up,
         config,
     } = cmd
     else {
@@ -254,6 +258,18 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         history.is_none() || target == BenchTarget::Tweettui,
         "--history measures tweettui only"
     );
+    if let Some(slots) = catch_up {
+        let opts = tweettui::bench::catchup::CatchUpOptions {
+            slots,
+            clients,
+            size,
+            secret: tweettui::config::Secret::from_env()?,
+            deadline: std::time::Duration::from_secs(600),
+        };
+        let report = tweettui::bench::catchup::run(opts).await?;
+        println!("{report}");
+        return Ok(ExitCode::SUCCESS);
+    }
     let remote = if remote {
         Some(load_config(&config)?)
     } else {

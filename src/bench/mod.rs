@@ -10,6 +10,7 @@
 //! a temp dir, removed afterwards); `--remote` measures sites that are
 //! already running, found through the config.
 
+pub mod catchup;
 mod etcd;
 
 use crate::config::{Config, Secret};

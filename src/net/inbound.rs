@@ -219,6 +219,7 @@ async fn authenticate(
         Ok(Err(e)) => Err(Close::Refused(e.to_string())),
         Ok(Ok((peer, opener))) => {
             debug!(site = shared.me, %addr, peer, "peer connection authenticated");
+            shared.peer_is_back(peer);
             let link = Link {
                 peer: Some(peer),
                 opener: Some(opener),
@@ -300,6 +301,7 @@ impl Link {
             None => {
                 debug!(site = shared.me, from, "peer connection identified");
                 self.peer = Some(from);
+                shared.peer_is_back(from);
             }
             Some(p) if p != from => {
                 return Err(Close::Bad(format!(

@@ -223,6 +223,8 @@ async fn drop_while_down(
     loop {
         tokio::select! {
             _ = &mut deadline => return true,
+            // It dialed us: try it now rather than after the pause.
+            _ = shared.back(peer) => return true,
             queued = queue.recv() => match queued {
                 Some(q) => {
                     bump(&shared.counters.dropped_down);

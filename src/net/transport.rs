@@ -170,6 +170,8 @@ pub(super) struct Shared {
     pub(super) inbound_log: Throttle<IpAddr>,
     /// When to log a failed handshake, per peer dialed.
     pub(super) dial_log: Throttle<SiteId>,
+    /// Per site index: wakes that peer's dialer from its backoff pause.
+    back: Vec<tokio::sync::Notify>,
 }
 
 impl Shared {
@@ -188,6 +190,24 @@ impl Shared {
             msg,
             reason,
         });
+    }
+
+    /// A connection from `peer` was identified: it is up again, so our
+    /// dialer to it stops waiting out its backoff (up to 2 s, during which
+    /// everything sent to the peer would be dropped: a restarted site would
+    /// wait that long for the answers it needs to catch up).
+    pub(super) fn peer_is_back(&self, peer: SiteId) {
+        if let Some(n) = self.back.get(peer as usize) {
+            n.notify_waiters();
+        }
+    }
+
+    /// Completes when [`peer_is_back`](Self::peer_is_back) is called for `peer`.
+    pub(super) async fn back(&self, peer: SiteId) {
+        match self.back.get(peer as usize) {
+            Some(n) => n.notified().await,
+            None => std::future::pending().await,
+        }
     }
 
     pub(super) fn fault(&self) -> MutexGuard<'_, Fault> {
@@ -291,6 +311,7 @@ pub async fn start_with_listener(
         observer: OnceLock::new(),
         inbound_log: Throttle::new(REFUSAL_LOG_EVERY),
         dial_log: Throttle::new(REFUSAL_LOG_EVERY),
+        back: (0..cfg.sites).map(|_| tokio::sync::Notify::new()).collect(),
     });
     let token = CancellationToken::new();
     let mut tasks = Vec::with_capacity(peers.len() + 1);

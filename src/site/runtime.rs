@@ -48,8 +48,9 @@ pub const CHECKPOINT_EVERY: u64 = 1000;
 /// Peer messages handled in one batch (one sync) at most.
 const MAX_BATCH: usize = 512;
 
-/// Bytes of decided values in one catch-up answer read from storage.
-const SERVE_BYTES: usize = 256 * 1024;
+/// Bytes of decided values in one catch-up answer read from storage: half
+/// the 1 MiB wire limit (SPEC 7), so a value or two more still fits.
+const SERVE_BYTES: usize = 512 * 1024;
 
 /// Bytes of stored values one `log` answer reads at most (at least one
 /// slot), so a page of large batches stays a few MiB.
@@ -285,14 +286,10 @@ struct Runtime {
     tick: Duration,
 }
 
-/// A catch-up answer read from the archive: to whom, the prefix, the slots.
-type Served = (SiteId, Slot, Vec<DecidedEntry>);
-
 /// What the blocking storage step hands back.
 struct StoreWork {
     records: Vec<Record>,
     archive: Vec<(Slot, Value)>,
-    serve: Vec<ServeRequest>,
 }
 
 impl Runtime {
@@ -432,25 +429,15 @@ impl Runtime {
             Vec::new()
         };
         // The core's events before the messages they lead to (an election
-        // before its prepares, a proposal before its accepts); the
-        // recording's `decided` events carry the value in full.
-        if self.sink.active() {
-            let full: &[(Slot, Value)] = if self.sink.recorder.is_some() {
-                &committed
-            } else {
-                &[]
-            };
-            for what in trace.iter().filter_map(What::from_trace) {
-                self.sink.see(what.with_full(full));
-            }
-        }
+        // before its prepares, a proposal before its accepts).
+        self.see_trace(&trace, &committed);
         // 1. At once: a leader's accepts and commits travel while its own
         // records are synced (Ongaro's thesis 10.2.1).
         for (to, msg) in send_now {
             self.net.send(to, msg);
         }
         // 2. Durable (one sync for the batch); archive the new slots.
-        let served = self.make_durable(persist, &committed, serve).await?;
+        self.make_durable(persist, &committed).await?;
         for what in durable {
             self.sink.see(what);
         }
@@ -480,75 +467,95 @@ impl Runtime {
                 self.net.send(to, msg);
             }
         }
-        self.send_served(served);
+        self.serve_from_archive(serve);
         // 5. Answer.
         self.answer(completed, failed);
         self.publish_trace(trace);
         if self.since_checkpoint >= CHECKPOINT_EVERY {
             self.checkpoint().await?;
         }
-        let mut next = Output::default();
-        if !own.is_empty() {
-            let (now, from) = (self.now(), self.me);
-            for msg in own {
-                next.append(self.core.step(now, Input::Message { from, msg }));
-            }
-        }
-        Ok(next)
+        Ok(self.hand_back(own))
     }
 
-    /// Step 2 of `carry_out`: the records made durable (one sync), the new
-    /// decided slots archived, and the catch-up reads the core asked for.
+    /// Records the core's events of one output; the recording's `decided`
+    /// events carry the value in full.
+    fn see_trace(&self, trace: &[TraceEvent], committed: &[(Slot, Value)]) {
+        if !self.sink.active() {
+            return;
+        }
+        let full: &[(Slot, Value)] = if self.sink.recorder.is_some() {
+            committed
+        } else {
+            &[]
+        };
+        for what in trace.iter().filter_map(What::from_trace) {
+            self.sink.see(what.with_full(full));
+        }
+    }
+
+    /// Hands this site's own acks back to its core once they are durable
+    /// (the leader's vote counts then); what the core does next is carried
+    /// out by the loop.
+    fn hand_back(&mut self, own: Vec<Message>) -> Output {
+        let mut next = Output::default();
+        let (now, from) = (self.now(), self.me);
+        for msg in own {
+            next.append(self.core.step(now, Input::Message { from, msg }));
+        }
+        next
+    }
+
+    /// Step 2 of `carry_out`: the records made durable (one sync) and the
+    /// new decided slots archived.
     async fn make_durable(
         &mut self,
         records: Vec<Record>,
         committed: &[(Slot, Value)],
-        serve: Vec<ServeRequest>,
-    ) -> anyhow::Result<Vec<Served>> {
-        if records.is_empty() && committed.is_empty() && serve.is_empty() {
-            return Ok(Vec::new());
+    ) -> anyhow::Result<()> {
+        if records.is_empty() && committed.is_empty() {
+            return Ok(());
         }
         let work = StoreWork {
             records,
             archive: committed.to_vec(),
-            serve,
         };
         self.with_store(move |store| {
             store.append(&work.records)?;
             for (slot, value) in &work.archive {
                 store.archive(*slot, value)?;
             }
-            let mut served = Vec::new();
-            for req in work.serve {
-                let entries = store.read_decided(req.from, req.to, SERVE_BYTES)?;
-                served.push((req.to_site, req.decided_upto, entries));
-            }
-            Ok(served)
+            Ok(())
         })
         .await
     }
 
-    /// Sends the catch-up answers read from the archive.
-    fn send_served(&mut self, served: Vec<Served>) {
-        for (to, decided_upto, entries) in served {
-            let msg = Message::Decided {
-                decided_upto,
-                entries,
-                promised: Default::default(),
-                probe: 0,
-            };
-            self.emit(SiteEvent::Trace {
-                at_ms: self.now(),
-                event: TraceEvent::Message {
-                    dir: crate::paxos::Dir::Sent,
-                    peer: to,
-                    kind: msg.kind(),
-                    slot: None,
-                    ballot: None,
-                    value: msg.value_summary(),
-                },
+    /// Answers the catch-up requests the core could not answer from memory:
+    /// each is read from the archive and sent on a task of its own (as
+    /// `log` answers are), so a peer catching up neither waits for this
+    /// site's syncs nor holds them up, and its requests in flight are read
+    /// side by side. Called after the batch's slots are archived (a request
+    /// is only for slots below the prefix). A read that fails is logged and
+    /// left unanswered: the asker asks again.
+    fn serve_from_archive(&self, serve: Vec<ServeRequest>) {
+        for req in serve {
+            let reader = Arc::clone(&self.archive);
+            let permits = Arc::clone(&self.log_readers);
+            let (net, events, at_ms) = (self.net.clone(), self.events.clone(), self.now());
+            tokio::spawn(async move {
+                let read = async {
+                    let _permit = permits.acquire_owned().await?;
+                    tokio::task::spawn_blocking(move || {
+                        reader.read_decided(req.from, req.to, SERVE_BYTES)
+                    })
+                    .await
+                    .context("the catch-up reading task failed")?
+                    .context("cannot read the decided log")
+                };
+                match read.await {
+                    Ok(entries) => send_served(&net, events.as_ref(), at_ms, &req, entries),
+                    Err(e) => tracing::error!("cannot answer a catch-up request: {e:#}"),
+                }
             });
-            self.net.send(to, msg);
         }
     }
 
@@ -730,6 +737,36 @@ fn apply_decided(state: &mut State, name: &str, slots: &[(Slot, Value)]) -> anyh
             tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
             anyhow!("cannot apply decided slot {slot}: {e}")
         })
+}
+
+/// Sends a catch-up answer read from the archive (and shows it in the trace).
+fn send_served(
+    net: &NetHandle,
+    events: Option<&mpsc::UnboundedSender<SiteEvent>>,
+    at_ms: u64,
+    req: &ServeRequest,
+    entries: Vec<DecidedEntry>,
+) {
+    let msg = Message::Decided {
+        decided_upto: req.decided_upto,
+        entries,
+        promised: Default::default(),
+        probe: 0,
+    };
+    if let Some(tx) = events {
+        let _ = tx.send(SiteEvent::Trace {
+            at_ms,
+            event: TraceEvent::Message {
+                dir: crate::paxos::Dir::Sent,
+                peer: req.to_site,
+                kind: msg.kind(),
+                slot: None,
+                ballot: None,
+                value: msg.value_summary(),
+            },
+        });
+    }
+    net.send(req.to_site, msg);
 }
 
 /// Now, to the millisecond.

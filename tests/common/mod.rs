@@ -22,6 +22,18 @@ pub fn free_port() -> u16 {
         .expect("a free port")
 }
 
+/// `n` distinct free ports: every listener is held until all are picked
+/// (one bound and dropped at a time may be handed out again).
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("a free port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("a bound address").port())
+        .collect()
+}
+
 /// One cluster at a time per test binary: its ports are picked free and
 /// then bound by child processes, so two clusters starting at once could
 /// pick the same port.
@@ -60,8 +72,9 @@ impl Cluster {
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let dir = tempfile::tempdir().expect("temp dir");
-        let peer_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
-        let control_ports: Vec<u16> = (0..n).map(|_| free_port()).collect();
+        let mut ports = free_ports(2 * n);
+        let control_ports = ports.split_off(n);
+        let peer_ports = ports;
         let sites: Vec<Json> = (0..n)
             .map(|i| {
                 json!({"name": NAMES[i], "addr": "127.0.0.1", "port": peer_ports[i],
