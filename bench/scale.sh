@@ -1,0 +1,92 @@
+#!/usr/bin/env bash
+# Scale figures of issue 14, measured on real processes:
+#
+#   bench/scale.sh                 # 1,000,000 tweets, 64 clients
+#   TWEETS=200000 bench/scale.sh   # a shorter run
+#
+# Starts three headless sites (separate processes, data in one temp dir,
+# real fsync) on loopback, grows their log to TWEETS decided tweets with
+# `tweettui bench --remote --history` (which prints the commit latency per
+# tenth of the history), then reports each site's resident memory (VmRSS)
+# and data-dir size, stops one site, starts it again on its data dir and
+# times how long until it answers `status` with the whole log applied
+# (start-up: what it reads before it serves). It stops everything it
+# started and removes the temp dir.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+TWEETS=${TWEETS:-1000000}
+CLIENTS=${CLIENTS:-64}
+SIZE=${SIZE:-100}
+
+cargo build --release --quiet
+BIN=$PWD/target/release/tweettui
+
+WORK=$(mktemp -d -t tweettui-scale-XXXXXX)
+declare -A PID
+cleanup() {
+    for p in "${PID[@]:-}"; do
+        [ -n "$p" ] && kill "$p" 2>/dev/null || true
+    done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+NAMES="alice bob carol"
+SITES=""
+for name in $NAMES; do
+    SITES+="${SITES:+,}{\"name\":\"$name\",\"addr\":\"127.0.0.1\",\"port\":$(free_port),\"control_port\":$(free_port)}"
+done
+echo "{\"sites\":[$SITES]}" >"$WORK/config.json"
+
+start() {
+    "$BIN" "$1" --headless --config "$WORK/config.json" --data-dir "$WORK/$1" \
+        2>>"$WORK/$1.log" &
+    PID[$1]=$!
+}
+rss_mb() {
+    awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"
+}
+applied() {
+    "$BIN" ctl --config "$WORK/config.json" --json "$1" status 2>/dev/null |
+        python3 -c 'import json,sys; a=json.load(sys.stdin); print(a.get("body", a)["decided"])' 2>/dev/null ||
+        echo -1
+}
+
+for name in $NAMES; do start "$name"; done
+echo "growing the log to $TWEETS tweets ($CLIENTS clients, $SIZE characters)..."
+"$BIN" bench --remote --config "$WORK/config.json" --clients "$CLIENTS" --size "$SIZE" \
+    --history "$TWEETS"
+
+echo
+printf "%-6s %9s %12s %10s\n" site "RSS MB" "data dir MB" decided
+for name in $NAMES; do
+    printf "%-6s %9s %12s %10s\n" "$name" "$(rss_mb "${PID[$name]}")" \
+        "$(du -sm "$WORK/$name" | cut -f1)" "$(applied "$name")"
+done
+
+# Start-up: stop carol, start her again, time until she has the whole log again.
+target=$(applied alice)
+kill -TERM "${PID[carol]}"
+wait "${PID[carol]}" 2>/dev/null || true
+t0=$(date +%s.%N)
+start carol
+first=""
+while true; do
+    got=$(applied carol)
+    now=$(date +%s.%N)
+    [ -z "$first" ] && [ "$got" -ge 0 ] && first=$now
+    [ "$got" -ge "$target" ] && break
+    if python3 -c "import sys; sys.exit(0 if $now - $t0 > 120 else 1)"; then
+        echo "carol did not come back within 120 s; her log: $WORK/carol.log" >&2
+        exit 1
+    fi
+done
+echo
+python3 -c "print(f'start-up of carol, {$target} slots decided: first answer to status after {($first - $t0) * 1000:.0f} ms, the whole log after {($now - $t0) * 1000:.0f} ms (from the process start; each poll is one ctl process)')"
+echo "carol's RSS after start-up: $(rss_mb "${PID[carol]}") MB"
