@@ -113,6 +113,8 @@ enum Command {
         #[arg(long, value_name = "N", conflicts_with = "seconds")]
         history: Option<u64>,
         #[command(flatten)]
+        stages: tweettui::bench::breakdown::StageArgs,
+        #[command(flatten)]
         config: ConfigArg,
     },
     /// A whole local cluster in one process (fresh data dirs in a temp dir), UI on site 0.
@@ -245,6 +247,7 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         target,
         endpoints,
         history,
+        stages,
         config,
     } = cmd
     else {
@@ -268,6 +271,7 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         secret: tweettui::config::Secret::from_env()?,
         etcd: (target == BenchTarget::Etcd).then_some(endpoints),
         history,
+        stages,
     };
     let report = tweettui::bench::run(opts).await?;
     println!("{report}");
