@@ -238,8 +238,8 @@ fn hooks(opts: &BenchOptions) -> anyhow::Result<BenchHooks> {
 }
 
 /// Runs the clients against `targets`; with `probe` (`--breakdown`: the
-/// sites' probe and the cluster's data dir), measures the floor first and
-/// the stages of every commit.
+/// sites' probe and the cluster's data dir), measures the floor before and
+/// after the load and the stages of every commit.
 async fn measure(
     opts: &BenchOptions,
     targets: &[SocketAddr],
@@ -297,9 +297,10 @@ async fn measure(
     }
     report.elapsed = start.elapsed();
     report.latencies.sort();
-    if let Some((p, _)) = probe {
+    if let Some((p, dir)) = probe {
         let mut b = breakdown::analyse(&report.samples, &p.take());
-        b.floor = floor;
+        let after = breakdown::measure_floor(dir).await?;
+        b.floor = floor.map(|before| before.min(after));
         b.serial = opts.stages.serial_leader_write;
         report.breakdown = Some(b);
     }
