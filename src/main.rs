@@ -116,6 +116,8 @@ enum Command {
         #[arg(long, value_name = "SLOTS", conflicts_with_all = ["remote", "target", "seconds"])]
         catch_up: Option<u64>,
         #[command(flatten)]
+        stages: tweettui::bench::breakdown::StageArgs,
+        #[command(flatten)]
         config: ConfigArg,
     },
     /// A whole local cluster in one process (fresh data dirs in a temp dir), UI on site 0.
@@ -249,6 +251,7 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         endpoints,
         history,
         catch_up,
+        stages,
         config,
     } = cmd
     else {
@@ -284,6 +287,7 @@ async fn bench(cmd: Command) -> anyhow::Result<ExitCode> {
         secret: tweettui::config::Secret::from_env()?,
         etcd: (target == BenchTarget::Etcd).then_some(endpoints),
         history,
+        stages,
     };
     let report = tweettui::bench::run(opts).await?;
     println!("{report}");

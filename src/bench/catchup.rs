@@ -100,7 +100,8 @@ pub async fn run(opts: CatchUpOptions) -> anyhow::Result<CatchUpReport> {
     );
     let mut config = Config::loopback(3)?;
     config.secret = opts.secret.clone();
-    let mut cluster = LocalCluster::start(&config).await?;
+    let mut cluster =
+        LocalCluster::start(&config, &crate::site::probe::BenchHooks::default()).await?;
     let result = measure(&opts, &config, &mut cluster).await;
     cluster.stop().await;
     result

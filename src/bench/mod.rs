@@ -8,12 +8,16 @@
 //!
 //! By default it starts its own cluster in this process (fresh data dirs in
 //! a temp dir, removed afterwards); `--remote` measures sites that are
-//! already running, found through the config.
+//! already running, found through the config. `--breakdown` splits each
+//! commit's latency into its stages (see [`breakdown`]).
 
+pub mod breakdown;
 pub mod catchup;
 mod etcd;
 
+use self::breakdown::{Breakdown, Sample, StageArgs};
 use crate::config::{Config, Secret};
+use crate::site::probe::{BenchHooks, Probe};
 use crate::site::runtime::{self, RunningSite, SiteOptions};
 use anyhow::Context;
 use futures::{SinkExt, StreamExt};
@@ -45,6 +49,8 @@ pub struct BenchOptions {
     /// `seconds`) and report each tenth of them apart: how latency
     /// follows the length of the history (`--history N`).
     pub history: Option<u64>,
+    /// `--breakdown`, `--serial-leader-write`.
+    pub stages: StageArgs,
 }
 
 /// What one run measured.
@@ -65,6 +71,10 @@ pub struct Report {
     pub answered: Vec<(u64, Duration)>,
     /// With `--history`: how many tweets make the whole run.
     pub history: Option<u64>,
+    /// With `--breakdown`: each answer as its client saw it.
+    pub samples: Vec<Sample>,
+    /// With `--breakdown`: the stages.
+    pub breakdown: Option<Breakdown>,
 }
 
 impl Report {
@@ -75,6 +85,7 @@ impl Report {
         self.errors += part.errors;
         self.latencies.extend(part.latencies);
         self.answered.extend(part.answered);
+        self.samples.extend(part.samples);
     }
 
     pub fn throughput(&self) -> f64 {
@@ -155,6 +166,9 @@ impl std::fmt::Display for Report {
                 ms(max)
             )?;
         }
+        if let Some(b) = &self.breakdown {
+            write!(f, "\n{b}")?;
+        }
         Ok(())
     }
 }
@@ -166,6 +180,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
         (1..=280).contains(&opts.size),
         "--size must be 1 to 280 characters"
     );
+    let hooks = hooks(&opts)?;
     if let Some(endpoints) = &opts.etcd {
         return etcd::measure(&opts, endpoints).await;
     }
@@ -175,7 +190,7 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
             anyhow::ensure!((1..=7).contains(&opts.sites), "--sites must be 1 to 7");
             let mut config = Config::loopback(opts.sites)?;
             config.secret = opts.secret.clone();
-            let cluster = LocalCluster::start(&config).await?;
+            let cluster = LocalCluster::start(&config, &hooks).await?;
             (config, Some(cluster))
         }
     };
@@ -183,7 +198,8 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
     for site in &config.sites {
         targets.push(SocketAddr::from(([127, 0, 0, 1], site.control_port()?)));
     }
-    let result = measure(&opts, &targets).await;
+    let probe = cluster.as_ref().map(|c| (&hooks.probe, c.dir.as_path()));
+    let result = measure(&opts, &targets, probe).await;
     if let Some(cluster) = cluster {
         cluster.stop().await;
     }
@@ -193,7 +209,43 @@ pub async fn run(opts: BenchOptions) -> anyhow::Result<Report> {
     Ok(report)
 }
 
-async fn measure(opts: &BenchOptions, targets: &[SocketAddr]) -> anyhow::Result<Report> {
+/// What the bench asks of the sites it starts, after checking that its
+/// switches fit the rest of the command.
+fn hooks(opts: &BenchOptions) -> anyhow::Result<BenchHooks> {
+    let StageArgs {
+        breakdown,
+        serial_leader_write,
+    } = opts.stages;
+    if breakdown || serial_leader_write {
+        anyhow::ensure!(
+            opts.remote.is_none() && opts.etcd.is_none(),
+            "--breakdown and --serial-leader-write work on the cluster the bench starts in \
+             its own process only (its sites note the moments of each commit), not with \
+             --remote or --target etcd"
+        );
+    }
+    anyhow::ensure!(
+        !breakdown || opts.sites >= 2,
+        "--breakdown needs at least 2 sites (its stages are between sites)"
+    );
+    Ok(BenchHooks {
+        probe: if breakdown {
+            Probe::on()
+        } else {
+            Probe::default()
+        },
+        serial_leader_write,
+    })
+}
+
+/// Runs the clients against `targets`; with `probe` (`--breakdown`: the
+/// sites' probe and the cluster's data dir), measures the floor before and
+/// after the load and the stages of every commit.
+async fn measure(
+    opts: &BenchOptions,
+    targets: &[SocketAddr],
+    probe: Option<(&Probe, &std::path::Path)>,
+) -> anyhow::Result<Report> {
     // Wait until every site answers (and one tweet goes through, so the
     // first election is not part of the numbers).
     let first = targets[0];
@@ -211,6 +263,15 @@ async fn measure(opts: &BenchOptions, targets: &[SocketAddr]) -> anyhow::Result<
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    let probe = probe.filter(|(p, _)| p.is_on());
+    let floor = match probe {
+        Some((p, dir)) => {
+            let floor = breakdown::measure_floor(dir).await?;
+            p.take();
+            Some(floor)
+        }
+        None => None,
+    };
     let text: String = "x".repeat(opts.size);
     let start = Instant::now();
     let until = match opts.history {
@@ -222,7 +283,10 @@ async fn measure(opts: &BenchOptions, targets: &[SocketAddr]) -> anyhow::Result<
         let addr = targets[c % targets.len()];
         let text = text.clone();
         let until = until.clone();
-        tasks.push(tokio::spawn(async move { client(addr, text, until).await }));
+        let keep = floor.is_some();
+        tasks.push(tokio::spawn(async move {
+            client(addr, text, until, keep).await
+        }));
     }
     let mut report = Report {
         clients: opts.clients,
@@ -234,6 +298,13 @@ async fn measure(opts: &BenchOptions, targets: &[SocketAddr]) -> anyhow::Result<
     }
     report.elapsed = start.elapsed();
     report.latencies.sort();
+    if let Some((p, dir)) = probe {
+        let mut b = breakdown::analyse(&report.samples, &p.take());
+        let after = breakdown::measure_floor(dir).await?;
+        b.floor = floor.map(|before| before.min(after));
+        b.serial = opts.stages.serial_leader_write;
+        report.breakdown = Some(b);
+    }
     Ok(report)
 }
 
@@ -256,7 +327,13 @@ impl Until {
     }
 }
 
-async fn client(addr: SocketAddr, text: String, until: Until) -> anyhow::Result<Report> {
+/// One closed-loop client; `keep`: it keeps a [`Sample`] of each answer.
+async fn client(
+    addr: SocketAddr,
+    text: String,
+    until: Until,
+    keep: bool,
+) -> anyhow::Result<Report> {
     let stream = tokio::net::TcpStream::connect(addr)
         .await
         .with_context(|| format!("cannot reach {addr}"))?;
@@ -274,6 +351,9 @@ async fn client(addr: SocketAddr, text: String, until: Until) -> anyhow::Result<
         match answer["stat"].as_u64() {
             Some(200) => {
                 let latency = sent.elapsed();
+                if keep {
+                    part.samples.push(sample(sent, &answer["body"])?);
+                }
                 part.done += 1;
                 part.latencies.push(latency);
                 if let Until::Answered(_, count) = &until {
@@ -288,6 +368,22 @@ async fn client(addr: SocketAddr, text: String, until: Until) -> anyhow::Result<
     Ok(part)
 }
 
+/// What a client keeps of an answer sent at `sent` with `body`.
+fn sample(sent: Instant, body: &serde_json::Value) -> anyhow::Result<Sample> {
+    let got = Instant::now();
+    let slot = body["slot"].as_u64();
+    let index = body["index"].as_u64().and_then(|i| usize::try_from(i).ok());
+    let (Some(slot), Some(index)) = (slot, index) else {
+        anyhow::bail!("an answer without its slot and index: {body}");
+    };
+    Ok(Sample {
+        sent,
+        got,
+        slot,
+        index,
+    })
+}
+
 /// Sites started in this process, each with a data dir in one temp dir.
 struct LocalCluster {
     dir: PathBuf,
@@ -295,7 +391,8 @@ struct LocalCluster {
 }
 
 impl LocalCluster {
-    async fn start(config: &Config) -> anyhow::Result<LocalCluster> {
+    /// Starts every site of `config`, each with `hooks`.
+    async fn start(config: &Config, hooks: &BenchHooks) -> anyhow::Result<LocalCluster> {
         let nanos = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
@@ -312,7 +409,7 @@ impl LocalCluster {
                 data_dir: dir.join(&site.name),
                 record: None,
             };
-            match runtime::start(opts, None).await {
+            match runtime::start_with(opts, None, hooks.clone()).await {
                 Ok(running) => cluster.sites.push(running),
                 Err(e) => {
                     cluster.stop().await;
@@ -347,6 +444,7 @@ mod tests {
                 etcd: None,
                 secret: secret.clone(),
                 history: None,
+                stages: StageArgs::default(),
             })
             .await
             .expect("bench");
@@ -356,6 +454,77 @@ mod tests {
             assert_eq!(report.latencies.len() as u64, report.done);
             assert!(report.percentile(50.0) <= report.percentile(99.0));
         }
+    }
+
+    /// `--breakdown` on a 1-second run: every stage has samples (clients
+    /// on every site, so some are forwarded), and the floor is measured.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_breakdown_bench_sees_every_stage() {
+        for serial_leader_write in [false, true] {
+            let report = run(BenchOptions {
+                sites: 3,
+                clients: 3,
+                seconds: 1,
+                size: 20,
+                remote: None,
+                etcd: None,
+                secret: None,
+                history: None,
+                stages: StageArgs {
+                    breakdown: true,
+                    serial_leader_write,
+                },
+            })
+            .await
+            .expect("bench");
+            let b = report.breakdown.as_ref().expect("a breakdown");
+            assert!(b.commits > 0 && b.forwarded > 0, "{report}");
+            for row in &b.rows {
+                assert!(
+                    !row.samples.is_empty(),
+                    "no samples of {}: {report}",
+                    row.stage
+                );
+            }
+            let floor = b.floor.expect("the floor");
+            assert!(floor.round_trip > Duration::ZERO && floor.sync > Duration::ZERO);
+            assert_eq!(b.serial, serial_leader_write);
+            assert!(report.to_string().contains("× the floor"), "{report}");
+        }
+    }
+
+    #[tokio::test]
+    async fn breakdown_is_refused_where_it_cannot_see_the_sites() {
+        let opts = BenchOptions {
+            sites: 3,
+            clients: 1,
+            seconds: 1,
+            size: 20,
+            remote: None,
+            etcd: Some(vec!["http://127.0.0.1:1".into()]),
+            secret: None,
+            history: None,
+            stages: StageArgs {
+                breakdown: true,
+                serial_leader_write: false,
+            },
+        };
+        let err = run(opts.clone()).await.expect_err("etcd").to_string();
+        assert!(err.contains("not with --remote or --target etcd"), "{err}");
+        let remote = BenchOptions {
+            etcd: None,
+            remote: Some(Config::loopback(3).unwrap()),
+            ..opts.clone()
+        };
+        let err = run(remote).await.expect_err("remote").to_string();
+        assert!(err.contains("not with --remote or --target etcd"), "{err}");
+        let one = BenchOptions {
+            etcd: None,
+            sites: 1,
+            ..opts
+        };
+        let err = run(one).await.expect_err("one site").to_string();
+        assert!(err.contains("at least 2 sites"), "{err}");
     }
 
     #[test]
@@ -403,6 +572,7 @@ mod tests {
             etcd: None,
             secret: None,
             history: Some(50),
+            stages: StageArgs::default(),
         })
         .await
         .expect("bench");

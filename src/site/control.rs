@@ -8,9 +8,10 @@
 //! of the wire ([`to_wire`]), and lines of JSON become [`Request`]s.
 
 use super::api::{Answer, FaultSpec, Refusal, Reply, Request, SiteClient};
+use super::probe::{Event, Probe};
 use crate::net::limits::{Gate, Limits, Throttle, Ticket};
 use crate::net::transport::REFUSAL_LOG_EVERY;
-use crate::paxos::DecidedEntry;
+use crate::paxos::{DecidedEntry, SiteId};
 use crate::state::Tweet;
 use futures::{SinkExt, StreamExt};
 use serde::{Deserialize, Serialize};
@@ -188,7 +189,9 @@ fn parse_log(body: &Json) -> Option<Request> {
 }
 
 /// Serves the control protocol on `listener` until the task is dropped.
-pub async fn serve(listener: TcpListener, client: SiteClient) {
+/// `probe` (the bench's `--breakdown`) hears when each decided submission
+/// was read and answered, as site `me`'s events.
+pub async fn serve(listener: TcpListener, client: SiteClient, probe: (Probe, SiteId)) {
     let gate = Gate::new(Limits::CONTROL);
     let refusals = Throttle::new(REFUSAL_LOG_EVERY);
     loop {
@@ -215,11 +218,11 @@ pub async fn serve(listener: TcpListener, client: SiteClient) {
             }
             continue;
         };
-        let client = client.clone();
+        let (client, probe) = (client.clone(), probe.clone());
         tokio::spawn(async move {
             let end = tokio::select! {
                 _ = ticket.pushed_out() => Err("pushed out at the connection cap".to_string()),
-                end = serve_connection(stream, client, &ticket) => end,
+                end = serve_connection(stream, client, &ticket, (&probe.0, probe.1)) => end,
             };
             if let Err(e) = end {
                 tracing::debug!("control connection {peer} closed: {e}");
@@ -232,6 +235,7 @@ async fn serve_connection(
     stream: tokio::net::TcpStream,
     client: SiteClient,
     ticket: &Ticket,
+    (probe, me): (&Probe, SiteId),
 ) -> Result<(), String> {
     let mut lines = Framed::new(stream, LinesCodec::new_with_max_length(MAX_REQUEST_LINE));
     // Until the first request (blank lines and bytes that never make a line
@@ -248,6 +252,7 @@ async fn serve_connection(
         let Some(line) = line else {
             return Ok(());
         };
+        let read = probe.now();
         let reply = match line {
             Ok(line) if line.trim().is_empty() => continue,
             Ok(line) => {
@@ -279,6 +284,10 @@ async fn serve_connection(
             .send(encode(&reply))
             .await
             .map_err(|e| e.to_string())?;
+        if let (Some(read), Ok(Answer::Decided { slot, index })) = (read, &reply) {
+            let (slot, index) = (*slot, *index);
+            probe.note(me, || Event::Answered { read, slot, index });
+        }
     }
 }
 

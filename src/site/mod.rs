@@ -3,5 +3,6 @@
 
 pub mod api;
 pub mod control;
+pub mod probe;
 pub mod record;
 pub mod runtime;

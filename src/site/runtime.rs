@@ -14,10 +14,12 @@
 //! durable).
 
 use self::disk::{recover, Recovery, Stall};
+use self::sink::Sink;
 use super::api::{
     Answer, FaultSpec, PeerStatus, Refusal, Reply, Request, SiteClient, SiteEvent, Status,
 };
 use super::control;
+use super::probe::BenchHooks;
 use super::record::{self, Recorder, What};
 use crate::config::Config;
 use crate::net::{self, NetConfig, NetEvent, NetHandle, PeerAddr};
@@ -41,6 +43,7 @@ use tokio::task::JoinHandle;
 mod checkpoint;
 mod disk;
 mod log;
+mod sink;
 
 /// Decided slots between two checkpoints of the replicated state.
 pub const CHECKPOINT_EVERY: u64 = 1000;
@@ -67,35 +70,6 @@ pub struct SiteOptions {
     pub data_dir: PathBuf,
     /// Where to record this site's events (`--record`), if anywhere.
     pub record: Option<Recorder>,
-}
-
-/// Where a site's events go: the recording, the UI, both or neither.
-#[derive(Clone, Debug)]
-struct Sink {
-    me: SiteId,
-    recorder: Option<Recorder>,
-    events: Option<mpsc::UnboundedSender<SiteEvent>>,
-}
-
-impl Sink {
-    fn active(&self) -> bool {
-        self.recorder.is_some() || self.events.is_some()
-    }
-
-    /// Records `what` as happening now at this site.
-    fn see(&self, what: What) {
-        let ev = record::Event {
-            t: record::now_ms(),
-            site: self.me,
-            what,
-        };
-        if let Some(r) = &self.recorder {
-            r.record(&ev);
-        }
-        if let Some(tx) = &self.events {
-            let _ = tx.send(SiteEvent::Seen(ev));
-        }
-    }
 }
 
 /// A running site: talk to it with `client`, stop it with [`RunningSite::stop`].
@@ -146,6 +120,15 @@ pub async fn start(
     opts: SiteOptions,
     events: Option<mpsc::UnboundedSender<SiteEvent>>,
 ) -> anyhow::Result<RunningSite> {
+    start_with(opts, events, BenchHooks::default()).await
+}
+
+/// [`start`], with what `tweettui bench` asks of the site.
+pub async fn start_with(
+    opts: SiteOptions,
+    events: Option<mpsc::UnboundedSender<SiteEvent>>,
+    hooks: BenchHooks,
+) -> anyhow::Result<RunningSite> {
     let config = opts.config.clone();
     let me = opts.site;
     let site_cfg = config
@@ -166,12 +149,7 @@ pub async fn start(
         recorder: opts.record.clone(),
         events: events.clone(),
     };
-    if sink.active() {
-        let sink = sink.clone();
-        net.observe(Arc::new(move |ev: NetEvent<'_>| {
-            sink.see(What::from_net(ev))
-        }));
-    }
+    sink.observe(&net, &hooks.probe);
 
     let control_port = site_cfg.control_port()?;
     let control_listener = match TcpListener::bind(("127.0.0.1", control_port)).await {
@@ -185,7 +163,8 @@ pub async fn start(
 
     let (req_tx, req_rx) = mpsc::channel(1024);
     let client = SiteClient::new(req_tx);
-    let control = tokio::spawn(control::serve(control_listener, client.clone()));
+    let serve = control::serve(control_listener, client.clone(), (hooks.probe.clone(), me));
+    let control = tokio::spawn(serve);
 
     let runtime = Runtime {
         core,
@@ -209,6 +188,7 @@ pub async fn start(
         since_checkpoint: 0,
         tick: Duration::from_millis((config.timeout_ms / 20).clamp(1, 10)),
         opts,
+        hooks,
     };
     let (stop_tx, stop_rx) = oneshot::channel();
     let task = tokio::spawn(runtime.run(inbound_rx, req_rx, stop_rx));
@@ -284,6 +264,7 @@ struct Runtime {
     last_status: Option<Status>,
     since_checkpoint: u64,
     tick: Duration,
+    hooks: BenchHooks,
 }
 
 /// What the blocking storage step hands back.
@@ -430,9 +411,12 @@ impl Runtime {
         };
         // The core's events before the messages they lead to (an election
         // before its prepares, a proposal before its accepts).
-        self.see_trace(&trace, &committed);
+        self.sink.see_trace(&trace, &committed);
         // 1. At once: a leader's accepts and commits travel while its own
-        // records are synced (Ongaro's thesis 10.2.1).
+        // records are synced (Ongaro's thesis 10.2.1); `later` (step 4)
+        // with the bench's `--serial-leader-write`.
+        let mut batch = self.hooks.probe.batch(self.me, &persist, &committed);
+        let (send_now, later) = self.hooks.when_to_send(send_now);
         for (to, msg) in send_now {
             self.net.send(to, msg);
         }
@@ -441,6 +425,7 @@ impl Runtime {
         for what in durable {
             self.sink.see(what);
         }
+        batch.synced();
         // 3. Apply: one write of the state for the whole batch (not
         // synced: the slots are durable in the WAL and the archive; see
         // `checkpoint`). The UI hears of them once they can be read.
@@ -450,6 +435,7 @@ impl Runtime {
             self.since_checkpoint += 1;
             self.emit(SiteEvent::Committed { slot, value });
         }
+        batch.applied();
         if self.sink.active() {
             let prefix = self.core.decided_prefix();
             if self.last_prefix != Some(prefix) {
@@ -460,7 +446,7 @@ impl Runtime {
         // 4. Send what waited for the sync; this site's own acks go back
         // to its core: the leader's vote counts now that it is durable.
         let mut own = Vec::new();
-        for (to, msg) in send {
+        for (to, msg) in later.into_iter().chain(send) {
             if to == self.me {
                 own.push(msg);
             } else {
@@ -475,22 +461,6 @@ impl Runtime {
             self.checkpoint().await?;
         }
         Ok(self.hand_back(own))
-    }
-
-    /// Records the core's events of one output; the recording's `decided`
-    /// events carry the value in full.
-    fn see_trace(&self, trace: &[TraceEvent], committed: &[(Slot, Value)]) {
-        if !self.sink.active() {
-            return;
-        }
-        let full: &[(Slot, Value)] = if self.sink.recorder.is_some() {
-            committed
-        } else {
-            &[]
-        };
-        for what in trace.iter().filter_map(What::from_trace) {
-            self.sink.see(what.with_full(full));
-        }
     }
 
     /// Hands this site's own acks back to its core once they are durable
