@@ -210,7 +210,7 @@ fn request() -> impl Strategy<Value = (Request, Json)> {
             Request::Unblock(t.clone()),
             json!({"head": "unblock", "body": t})
         )),
-        Just((Request::View, json!({"head": "view", "body": null}))),
+        Just((Request::View(None), json!({"head": "view", "body": null}))),
         Just((Request::Blocked, json!({"head": "blocked"}))),
         Just((Request::Status, json!({"head": "status", "body": null}))),
         Just((

@@ -129,8 +129,15 @@ pub enum CtlCommand {
     Block { user: String },
     /// Unblock USER for the site's user.
     Unblock { user: String },
-    /// The site's user's timeline, newest first.
-    View,
+    /// The site's user's timeline, newest first (--limit: one page).
+    View {
+        /// At most this many tweets (one page).
+        #[arg(long)]
+        limit: Option<u64>,
+        /// The page starts after this tweet: SLOT or SLOT:INDEX, as `view` prints it.
+        #[arg(long, value_name = "SLOT[:INDEX]", requires = "limit", value_parser = parse_position)]
+        after: Option<(u64, u64)>,
+    },
     /// The users the site's user blocks.
     Blocked,
     /// The decided log (every slot from --from on, fetched page by page; --limit: one page).
@@ -163,7 +170,17 @@ impl CtlCommand {
             CtlCommand::Tweet { text } => ("tweet", json!(text.join(" "))),
             CtlCommand::Block { user } => ("block", json!(user)),
             CtlCommand::Unblock { user } => ("unblock", json!(user)),
-            CtlCommand::View => ("view", Json::Null),
+            CtlCommand::View { limit: None, .. } => ("view", Json::Null),
+            CtlCommand::View {
+                limit: Some(limit),
+                after,
+            } => match after {
+                Some((slot, index)) => (
+                    "view",
+                    json!({"limit": limit, "after": {"slot": slot, "index": index}}),
+                ),
+                None => ("view", json!({ "limit": limit })),
+            },
             CtlCommand::Blocked => ("blocked", Json::Null),
             CtlCommand::Log { from, limit } => match limit {
                 Some(limit) => ("log", json!({"from": from, "limit": limit})),
@@ -178,6 +195,13 @@ impl CtlCommand {
             }
         })
     }
+}
+
+/// `SLOT` or `SLOT:INDEX`, a tweet's position in the log (index 0 if left out).
+fn parse_position(s: &str) -> Result<(u64, u64), String> {
+    let (slot, index) = s.split_once(':').unwrap_or((s, "0"));
+    let num = |x: &str| x.parse::<u64>().map_err(|e| format!("{x:?}: {e}"));
+    Ok((num(slot)?, num(index)?))
 }
 
 /// Runs `ctl`; the exit code of its outcome, or an error carrying one.
@@ -307,6 +331,24 @@ pub fn is_this_host(host: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `view --after` takes a position as `view` prints it.
+    #[test]
+    fn view_pages_ask_for_what_the_options_say() {
+        assert_eq!(parse_position("7"), Ok((7, 0)));
+        assert_eq!(parse_position("7:2"), Ok((7, 2)));
+        assert!(parse_position("7:x").is_err() && parse_position("").is_err());
+        let view = |limit, after| CtlCommand::View { limit, after }.request().unwrap();
+        assert_eq!(view(None, None), ("view", Json::Null));
+        assert_eq!(view(Some(5), None), ("view", json!({"limit": 5})));
+        assert_eq!(
+            view(Some(5), Some((7, 2))),
+            (
+                "view",
+                json!({"limit": 5, "after": {"slot": 7, "index": 2}})
+            )
+        );
+    }
 
     #[test]
     fn loopback_and_local_addresses_are_this_host_others_are_not() {

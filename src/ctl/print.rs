@@ -34,7 +34,12 @@ pub fn human(head: &str, resp: &Response, names: &[String]) {
             for t in rows {
                 let (slot, time) = (&t["slot"], text(&t["time"]));
                 let (user, tweet) = (text(&t["user"]), text(&t["text"]));
-                println!("[{slot}] {time} @{user}: {tweet}");
+                // The position `view --after` takes: SLOT, or SLOT:INDEX
+                // for a later tweet of a batch.
+                match t["index"].as_u64() {
+                    Some(i) if i > 0 => println!("[{slot}:{i}] {time} @{user}: {tweet}"),
+                    _ => println!("[{slot}] {time} @{user}: {tweet}"),
+                }
             }
         }
         "blocked" => {

@@ -20,7 +20,8 @@ pub enum Request {
     Tweet(String),
     Block(String),
     Unblock(String),
-    View,
+    /// The timeline of this site's user: all of it (`None`), or one page.
+    View(Option<ViewPage>),
     Blocked,
     /// The decided slots from `from` (default 0) below `to` (default and
     /// at most: `from +` [`LOG_PAGE`]), ascending: one bounded page. The
@@ -33,6 +34,25 @@ pub enum Request {
     },
     Status,
     Fault(FaultSpec),
+}
+
+/// One page of a timeline (SPEC 8 `view` with `{"limit", "after"}`): at
+/// most `limit` tweets, newest first, starting after the tweet at `after`
+/// (its slot and index in the slot's batch), or from the newest.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ViewPage {
+    pub limit: usize,
+    pub after: Option<(Slot, u32)>,
+}
+
+/// The most tweets one `view` page holds, whatever limit is asked for.
+pub const VIEW_PAGE_MAX: usize = 10_000;
+
+/// A `view` page asked to start after a tweet that is not there.
+pub fn no_tweet_at(slot: u64, index: u32) -> Refusal {
+    Refusal::bad_request(format!(
+        "\"after\": no tweet at slot {slot}, index {index} (a page starts after a tweet of the timeline)"
+    ))
 }
 
 /// The most slots one `log` answer holds, with no limit or a larger one.

@@ -7,7 +7,7 @@
 //! The one place where a site's typed answers ([`Reply`]) become the JSON
 //! of the wire ([`to_wire`]), and lines of JSON become [`Request`]s.
 
-use super::api::{Answer, FaultSpec, Refusal, Reply, Request, SiteClient};
+use super::api::{Answer, FaultSpec, Refusal, Reply, Request, SiteClient, ViewPage, VIEW_PAGE_MAX};
 use super::probe::{Event, Probe};
 use crate::net::limits::{Gate, Limits, Throttle, Ticket};
 use crate::net::transport::REFUSAL_LOG_EVERY;
@@ -143,7 +143,9 @@ pub fn parse_request(line: &str) -> Result<Request, Refusal> {
         "tweet" => Ok(Request::Tweet(text("the tweet text")?)),
         "block" => Ok(Request::Block(text("a user name")?)),
         "unblock" => Ok(Request::Unblock(text("a user name")?)),
-        "view" => nothing(Request::View),
+        "view" => parse_view(&body).ok_or_else(|| {
+            bad("\"view\" takes null or {\"limit\": n, \"after\": {\"slot\": s, \"index\": k}} (n ≥ 1, after optional)".into())
+        }),
         "blocked" => nothing(Request::Blocked),
         "status" => nothing(Request::Status),
         "log" => parse_log(&body).ok_or_else(|| {
@@ -159,6 +161,40 @@ pub fn parse_request(line: &str) -> Result<Request, Refusal> {
         }
         other => Err(bad(format!("unknown command \"{other}\""))),
     }
+}
+
+/// The body of `view`: null (the whole timeline) or `{"limit": n}` with an
+/// optional `"after": {"slot": s, "index": k}` (non-negative integers,
+/// `n` ≥ 1 and at most [`VIEW_PAGE_MAX`] taken; nothing else).
+fn parse_view(body: &Json) -> Option<Request> {
+    let o = match body {
+        Json::Null => return Some(Request::View(None)),
+        Json::Object(o) => o,
+        _ => return None,
+    };
+    if o.keys().any(|k| k != "limit" && k != "after") {
+        return None;
+    }
+    let limit = usize::try_from(o.get("limit")?.as_u64()?).ok()?;
+    if limit == 0 {
+        return None;
+    }
+    let after = match o.get("after") {
+        None => None,
+        Some(Json::Object(a)) => {
+            if a.keys().any(|k| k != "slot" && k != "index") {
+                return None;
+            }
+            let slot = a.get("slot")?.as_u64()?;
+            let index = u32::try_from(a.get("index")?.as_u64()?).ok()?;
+            Some((slot, index))
+        }
+        Some(_) => return None,
+    };
+    Some(Request::View(Some(ViewPage {
+        limit: limit.min(VIEW_PAGE_MAX),
+        after,
+    })))
 }
 
 /// The body of `log`: null, `{"from": n}` or `{"from": n, "limit": m}`
@@ -325,8 +361,32 @@ mod tests {
         );
         assert_eq!(
             parse_request(r#"{"head":"view","body":null}"#),
-            Ok(Request::View)
+            Ok(Request::View(None))
         );
+        assert_eq!(
+            parse_request(r#"{"head":"view","body":{"limit":5,"after":{"slot":7,"index":1}}}"#),
+            Ok(Request::View(Some(ViewPage {
+                limit: 5,
+                after: Some((7, 1))
+            })))
+        );
+        assert_eq!(
+            parse_request(r#"{"head":"view","body":{"limit":1000000}}"#),
+            Ok(Request::View(Some(ViewPage {
+                limit: VIEW_PAGE_MAX,
+                after: None
+            })))
+        );
+        for bad in [
+            r#"{"head":"view","body":{"limit":0}}"#,
+            r#"{"head":"view","body":{"after":{"slot":1,"index":0}}}"#,
+            r#"{"head":"view","body":{"limit":2,"after":{"slot":1}}}"#,
+            r#"{"head":"view","body":{"limit":2,"after":{"slot":1,"index":0,"x":1}}}"#,
+            r#"{"head":"view","body":{"limit":2,"page":3}}"#,
+            r#"{"head":"view","body":"all"}"#,
+        ] {
+            assert_eq!(parse_request(bad).map_err(|r| r.stat), Err(400), "{bad}");
+        }
         assert_eq!(parse_request(r#"{"head":"status"}"#), Ok(Request::Status));
         assert_eq!(
             parse_request(r#"{"head":"log","body":{"from":3}}"#),

@@ -658,7 +658,10 @@ impl Runtime {
                 }
                 Err(e) => Err(Refusal::with(e.stat(), e.to_string())),
             },
-            Request::View => Ok(Answer::View(self.state.timeline(&user).collect())),
+            Request::View(page) => {
+                self.serve_view(user, page, reply);
+                return Ok(());
+            }
             Request::Blocked => Ok(Answer::Blocked(self.state.blocked_by(&user))),
             Request::Status => Ok(Answer::Status(self.status())),
             Request::Fault(spec) => {
@@ -748,6 +751,7 @@ fn now_millis() -> chrono::DateTime<chrono::Utc> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::api::ViewPage;
 
     fn slots(reply: &Reply) -> Vec<u64> {
         match reply {
@@ -815,6 +819,58 @@ mod tests {
         assert_eq!(slots(&log(Some(1), Some(3)).await), [1, 2]);
         assert_eq!(slots(&log(Some(4), Some(1000)).await), [4]);
         assert_eq!(slots(&log(Some(9), Some(1000)).await), Vec::<u64>::new());
+        site.stop().await.unwrap();
+    }
+
+    /// SPEC 8 `view` with `{"limit", "after"}`: pages of the timeline,
+    /// walked one after another, are the whole timeline; a page after a
+    /// position that holds no tweet is refused with 400.
+    #[tokio::test]
+    async fn view_pages_walk_the_whole_timeline() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = SiteOptions {
+            config: Config::loopback(1).unwrap(),
+            site: 0,
+            data_dir: dir.path().join("alice"),
+            record: None,
+        };
+        let site = start(opts, None).await.unwrap();
+        // Some slots hold several tweets (a batch), so pages cut batches.
+        for round in 0..5 {
+            let asks = (0..5).map(|i| {
+                let text = format!("t{round}-{i}");
+                site.client.request(Request::Tweet(text))
+            });
+            for reply in futures::future::join_all(asks).await {
+                assert!(matches!(reply, Ok(Answer::Decided { .. })), "{reply:?}");
+            }
+        }
+        let view = |page| site.client.request(Request::View(page));
+        let Ok(Answer::View(all)) = view(None).await else {
+            panic!("no timeline")
+        };
+        assert_eq!(all.len(), 25);
+        let mut walked = Vec::new();
+        let mut after = None;
+        loop {
+            let page = Some(ViewPage { limit: 4, after });
+            let Ok(Answer::View(tweets)) = view(page).await else {
+                panic!("no page")
+            };
+            assert!(tweets.len() <= 4);
+            let Some(last) = tweets.last() else { break };
+            after = Some((last.slot, last.index));
+            walked.extend(tweets);
+        }
+        assert_eq!(walked, all);
+        for (slot, index) in [(0, 99), (1_000, 0)] {
+            let page = Some(ViewPage {
+                limit: 4,
+                after: Some((slot, index)),
+            });
+            let reply = view(page).await;
+            assert_eq!(reply.map_err(|r| r.stat), Err(400));
+        }
         site.stop().await.unwrap();
     }
 }

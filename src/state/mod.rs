@@ -459,6 +459,20 @@ impl State {
             .sum()
     }
 
+    /// One page of `user`'s timeline: at most `limit` tweets, newest first,
+    /// after the tweet at `after` (that tweet left out), or from the top.
+    /// Costs what it reads: O(users × log n + limit × users).
+    pub fn timeline_page(&self, user: &str, after: Option<TweetKey>, limit: usize) -> Vec<Tweet> {
+        match after {
+            None => self.timeline(user).take(limit).collect(),
+            Some(key) => self
+                .timeline_at(user, key)
+                .skip_while(|t| t.key() == key)
+                .take(limit)
+                .collect(),
+        }
+    }
+
     /// Every tweet, newest first (the timeline of a user nobody blocks).
     pub fn all_tweets(&self) -> Timeline<'_> {
         let all = (Bound::Unbounded, Bound::Unbounded);

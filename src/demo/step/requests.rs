@@ -4,7 +4,7 @@
 
 use super::{Choice, Stepper};
 use crate::paxos::{DecidedEntry, SiteId, Slot};
-use crate::site::api::{Answer, Refusal, Reply, Request, LOG_PAGE};
+use crate::site::api::{no_tweet_at, Answer, Refusal, Reply, Request, LOG_PAGE};
 use crate::state::op::Op;
 use crate::state::rules;
 use crate::ui::Msg;
@@ -57,7 +57,22 @@ impl Stepper {
     fn answer_now(&self, site: SiteId, user: &str, req: Request) -> Reply {
         let state = &self.engine.site(site).state;
         match req {
-            Request::View => Ok(Answer::View(state.timeline(user).collect())),
+            Request::View(None) => Ok(Answer::View(state.timeline(user).collect())),
+            Request::View(Some(page)) => {
+                // A small in-memory history: the tweet `after` names is
+                // looked for among all of them.
+                let after = match page.after {
+                    None => None,
+                    Some((slot, index)) => Some(
+                        state
+                            .all_tweets()
+                            .find(|t| t.slot == slot && t.index == index)
+                            .map(|t| t.key())
+                            .ok_or_else(|| no_tweet_at(slot, index))?,
+                    ),
+                };
+                Ok(Answer::View(state.timeline_page(user, after, page.limit)))
+            }
             Request::Blocked => Ok(Answer::Blocked(state.blocked_by(user))),
             Request::Status => Ok(Answer::Status(self.status_of(site))),
             Request::Log { from, to } => Ok(Answer::Log(self.log(site, from, to))),

@@ -411,7 +411,7 @@ mod tests_support {
     }
 
     pub(super) async fn texts(site: &RunningSite) -> Vec<String> {
-        let r = ask(site, Request::View).await;
+        let r = ask(site, Request::View(None)).await;
         let rows = r.body.as_array().cloned().unwrap_or_default();
         rows.iter()
             .filter_map(|t| t["text"].as_str().map(String::from))

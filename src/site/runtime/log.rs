@@ -1,9 +1,12 @@
-//! Answering `log` requests: one page of the decided log, read from the
-//! archive on a task of its own so the site's loop never waits for it.
+//! Answering `log` and `view` requests: read from the archive and the
+//! state's store on tasks of their own, so the site's loop never waits for
+//! a long history.
 
 use super::{Runtime, LOG_PAGE_BYTES};
 use crate::paxos::types::{DecidedEntry, Slot};
-use crate::site::api::{Answer, Refusal, Reply, LOG_PAGE};
+use crate::site::api::{no_tweet_at, Answer, Refusal, Reply, ViewPage, LOG_PAGE};
+use crate::state::op::Op;
+use crate::state::{Tweet, TweetKey};
 use crate::storage::ArchiveReader;
 use anyhow::Context;
 use std::ops::Range;
@@ -11,6 +14,53 @@ use std::sync::Arc;
 use tokio::sync::{oneshot, Semaphore};
 
 impl Runtime {
+    /// Answers `view`: the whole timeline or one page of it, read on the
+    /// blocking pool from a view of the state (on disk: it shares the
+    /// open database and sees the slots applied so far), a few readers at
+    /// a time. The tweet a page starts after is found by its slot in the
+    /// archive (its time places it in the timeline).
+    pub(super) fn serve_view(
+        &self,
+        user: String,
+        page: Option<ViewPage>,
+        reply: oneshot::Sender<Reply>,
+    ) {
+        let state = self.state.clone();
+        let reader = Arc::clone(&self.archive);
+        let permits = Arc::clone(&self.log_readers);
+        tokio::spawn(async move {
+            let read = async {
+                let _permit = permits.acquire_owned().await?;
+                tokio::task::spawn_blocking(move || -> Result<Reply, anyhow::Error> {
+                    let Some(page) = page else {
+                        return Ok(Ok(Answer::View(state.timeline(&user).collect())));
+                    };
+                    let after = match page.after {
+                        None => None,
+                        Some((slot, index)) if slot >= state.next_slot() => {
+                            return Ok(Err(no_tweet_at(slot, index)))
+                        }
+                        Some((slot, index)) => match tweet_key(&reader, slot, index)? {
+                            Some(key) => Some(key),
+                            None => return Ok(Err(no_tweet_at(slot, index))),
+                        },
+                    };
+                    let tweets: Vec<Tweet> = state.timeline_page(&user, after, page.limit);
+                    Ok(Ok(Answer::View(tweets)))
+                })
+                .await
+                .context("the view reading task failed")?
+            };
+            let answer = read.await.unwrap_or_else(|e| {
+                tracing::error!("cannot read the timeline: {e:#}");
+                Err(Refusal::internal(format!(
+                    "cannot read the timeline: {e:#}"
+                )))
+            });
+            let _ = reply.send(answer);
+        });
+    }
+
     /// Answers `log` with one page: the decided slots this site holds from
     /// `from` below `to`, at most [`LOG_PAGE`] of them. The loop only
     /// copies the few decided values above the applied prefix from memory;
@@ -77,4 +127,24 @@ async fn log_page(
     })
     .await
     .context("the log reading task failed")?
+}
+
+/// Where the tweet at (`slot`, `index`) sorts, read from the archive;
+/// `None` if that operation is not a tweet.
+fn tweet_key(reader: &ArchiveReader, slot: Slot, index: u32) -> anyhow::Result<Option<TweetKey>> {
+    let entries = reader.read_decided(slot, slot.saturating_add(1), usize::MAX)?;
+    let Some(entry) = entries.into_iter().find(|e| e.slot == slot) else {
+        return Ok(None);
+    };
+    let cmd = usize::try_from(index)
+        .ok()
+        .and_then(|i| entry.value.cmds.get(i));
+    Ok(match cmd.map(|c| &c.op) {
+        Some(Op::Tweet { time, .. }) => Some(TweetKey {
+            time: *time,
+            slot,
+            index,
+        }),
+        _ => None,
+    })
 }
