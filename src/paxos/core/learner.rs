@@ -5,7 +5,16 @@
 //!
 //! A site that learns of a decided slot beyond a hole (a commit, a heartbeat
 //! or a promise says so) fetches decided values in bulk (`fetch` /
-//! `decided`), again every so often while the hole stays. A leader fills
+//! `decided`), again every so often while the hole stays.
+//!
+//! A long hole (a site that was down) is fetched as a pipeline: up to
+//! `fetch_pipeline` chunks are asked of one peer at once, and each answer
+//! that moves the prefix asks for the next, so the round trip, the peer's
+//! read and our own sync overlap instead of adding up. An answer cut short
+//! by its byte budget has the rest of its chunk asked for at once. A lost
+//! request or answer stalls the prefix: after a whole `timeout_ms` without
+//! progress the pass starts again from the prefix (a duplicated answer is
+//! harmless: a slot is learned once). A leader fills
 //! slots nobody knows about with no-ops (after phase 1 and when a fetch asks
 //! for slots beyond its log); a site with a hole that stays and no leader
 //! runs an election itself, which re-proposes what was accepted and a no-op
@@ -14,6 +23,15 @@
 use super::{approx_value_bytes, Core, Output, Role, ServeRequest};
 use crate::paxos::types::*;
 use crate::state::op::Value;
+use std::collections::VecDeque;
+
+/// The catch-up requests in flight: all to one peer, in slot order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) struct FetchPass {
+    peer: SiteId,
+    /// The ranges asked for and not answered yet.
+    asks: VecDeque<(Slot, Slot)>,
+}
 
 /// When [`Core::maybe_fetch`] asks a peer for the decided slots it knows
 /// of beyond its prefix. Either way, a fetch that went unanswered is asked
@@ -81,37 +99,96 @@ impl Core {
         let target = self.max_known_decided.max(self.stuck_assigned());
         let Some(target) = target.filter(|&t| t >= self.prefix) else {
             self.last_progress = self.now;
+            self.fetch_pass = None;
             return;
         };
+        let end = target.saturating_add(1);
+        let expired = self
+            .fetch_sent_at
+            .is_some_and(|at| self.now.saturating_sub(at) >= self.cfg.timeout_ms);
         let due = match self.fetch_sent_at {
+            // A request or its answer was lost (or the peer is down): start
+            // again from the prefix.
+            Some(_) if expired => true,
             None => {
+                // A hole longer than the leader's window cannot be commits
+                // that are merely late: fetch at once.
+                let far = end.saturating_sub(self.prefix) > self.cfg.window as u64;
                 when == FetchWhen::Now
+                    || far
                     || self.now.saturating_sub(self.last_progress) >= self.cfg.fetch_after_ms()
             }
-            Some(at) => self.now.saturating_sub(at) >= self.cfg.timeout_ms,
+            // An answer made progress: keep the pipeline full.
+            Some(_) => when == FetchWhen::Now && self.fetch_pass.is_some(),
         };
         if !due {
             return;
         }
-        let peer = match self.leader() {
-            Some(l) if l != self.cfg.me => l,
-            _ => match self.next_peer() {
-                Some(p) => p,
-                None => return,
-            },
+        if expired {
+            self.fetch_pass = None;
+        }
+        let pass = match self.fetch_pass.take() {
+            Some(pass) => pass,
+            None => {
+                let peer = match self.leader() {
+                    Some(l) if l != self.cfg.me => l,
+                    _ => match self.next_peer() {
+                        Some(p) => p,
+                        None => return,
+                    },
+                };
+                FetchPass {
+                    peer,
+                    asks: VecDeque::new(),
+                }
+            }
         };
+        let mut pass = pass;
+        let mut from = pass
+            .asks
+            .iter()
+            .map(|&(_, to)| to)
+            .max()
+            .unwrap_or(self.prefix)
+            .max(self.prefix);
+        let chunk = self.cfg.fetch_chunk.max(1);
+        let mut asked = Vec::new();
+        while pass.asks.len() < self.cfg.fetch_pipeline.max(1) && from < end {
+            let to = end.min(from.saturating_add(chunk));
+            pass.asks.push_back((from, to));
+            asked.push((from, to));
+            from = to;
+        }
+        let peer = pass.peer;
+        self.fetch_pass = Some(pass);
+        if asked.is_empty() {
+            return;
+        }
         self.fetch_sent_at = Some(self.now);
-        let to = target
-            .saturating_add(1)
-            .min(self.prefix.saturating_add(self.cfg.fetch_chunk));
-        self.send(
-            out,
-            peer,
-            Message::Fetch {
-                from: self.prefix,
-                to,
-            },
-        );
+        for (from, to) in asked {
+            self.send(out, peer, Message::Fetch { from, to });
+        }
+    }
+
+    /// Settles the request of `peer` that an answer starting at `first` and
+    /// ending before `end` belongs to; returns the rest of its range when
+    /// the answer was cut short (its byte budget, or the part the peer
+    /// still held in memory), which is asked for at once.
+    fn settle_ask(&mut self, peer: SiteId, first: Slot, end: Slot) -> Option<(Slot, Slot)> {
+        let pass = self.fetch_pass.as_mut().filter(|p| p.peer == peer)?;
+        let i = pass
+            .asks
+            .iter()
+            .position(|&(lo, hi)| lo <= first && first < hi)?;
+        let (_, hi) = pass.asks.remove(i)?;
+        if end < hi {
+            let rest = (end.max(self.prefix), hi);
+            if rest.0 < rest.1 {
+                pass.asks.insert(i, rest);
+                return Some(rest);
+            }
+        }
+        None
     }
 
     /// The next peer in a rotation over all others.
@@ -131,17 +208,37 @@ impl Core {
     pub(super) fn on_decided(
         &mut self,
         out: &mut Output,
+        from: SiteId,
         decided_upto: Slot,
         entries: Vec<DecidedEntry>,
     ) {
         self.note_decided(decided_upto.checked_sub(1));
         let before = self.prefix;
+        let span = match (entries.first(), entries.last()) {
+            (Some(f), Some(l)) => Some((f.slot, l.slot.saturating_add(1))),
+            _ => None,
+        };
         for e in entries {
             self.learn(out, e.slot, e.value);
         }
-        self.fetch_sent_at = None;
+        let rest = span.and_then(|(first, end)| self.settle_ask(from, first, end));
+        if let Some((lo, hi)) = rest {
+            self.send(out, from, Message::Fetch { from: lo, to: hi });
+        }
+        // An empty answer (the peer holds none of a chunk: it is behind too)
+        // changes nothing here: that chunk is asked again when the pass
+        // expires. Starting a new pass on it instead would turn every empty
+        // answer into `fetch_pipeline` new requests: a storm.
+        let waiting = self.fetch_pass.as_ref().is_some_and(|p| !p.asks.is_empty());
+        if !waiting {
+            self.fetch_pass = None;
+            self.fetch_sent_at = None;
+        } else if self.prefix > before || rest.is_some() {
+            // Progress: the lost-request timer starts again.
+            self.fetch_sent_at = Some(self.now);
+        }
         if self.prefix > before {
-            // Pipelined catch-up: ask for the next chunk at once.
+            // Pipelined catch-up: ask for the next chunks at once.
             self.maybe_fetch(out, FetchWhen::Now);
         }
     }

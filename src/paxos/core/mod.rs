@@ -94,6 +94,9 @@ pub struct CoreConfig {
     pub max_batch_bytes: usize,
     /// Slots asked for in one catch-up request.
     pub fetch_chunk: u64,
+    /// Catch-up requests in flight at once: the next chunks are asked for
+    /// while the answers to the first ones travel and are made durable.
+    pub fetch_pipeline: usize,
     /// Approximate bytes of one catch-up answer at most.
     pub fetch_bytes: usize,
     /// Decided values kept in memory to answer catch-up requests (older
@@ -143,8 +146,13 @@ impl CoreConfig {
             window: 8,
             max_batch: 256,
             max_batch_bytes: 64 * 1024,
-            fetch_chunk: 256,
-            fetch_bytes: 256 * 1024,
+            // An answer is cut at `fetch_bytes` anyway: the chunk only
+            // bounds the slots of small values in one answer.
+            fetch_chunk: 1024,
+            fetch_pipeline: 8,
+            // Half the 1 MiB wire limit (SPEC 7): the in-memory answer may
+            // pass it by one value (at most `max_batch_bytes`).
+            fetch_bytes: 512 * 1024,
             recent: 1024,
             promise_bytes: 256 * 1024,
             defects: Defects::default(),
@@ -273,6 +281,8 @@ pub struct Core {
     /// When `prefix` last advanced (or when a hole was first seen).
     last_progress: u64,
     fetch_sent_at: Option<u64>,
+    /// The catch-up requests in flight (learner.rs).
+    fetch_pass: Option<learner::FetchPass>,
     fetch_rotation: u32,
     next_hole_check: u64,
 
@@ -354,6 +364,7 @@ impl Core {
             max_known_decided,
             last_progress: 0,
             fetch_sent_at: None,
+            fetch_pass: None,
             fetch_rotation: cfg.me,
             next_hole_check: 0,
             max_seen: promised,
@@ -569,7 +580,7 @@ impl Core {
                 decided_upto,
                 entries,
                 ..
-            } => self.on_decided(out, decided_upto, entries),
+            } => self.on_decided(out, from, decided_upto, entries),
         }
     }
 

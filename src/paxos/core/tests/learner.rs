@@ -124,3 +124,128 @@ fn spec5_catch_up_an_answer_that_made_progress_asks_for_the_next_chunk_at_once()
     assert_eq!(out.committed, vec![(0, Value::noop())]);
     assert_eq!(out.send, vec![(0, Message::Fetch { from: 1, to: 3 })]);
 }
+
+/// Site 1 following leader 0, with catch-up chunks of 10 slots and 3 of
+/// them in flight at most; the leader's commit of slot 99 has just told it
+/// that it misses slots 0..100.
+fn far_behind() -> (Core, Output) {
+    let mut c = cfg(1);
+    c.fetch_chunk = 10;
+    c.fetch_pipeline = 3;
+    let acceptor = AcceptorState {
+        promised: b(2, 0),
+        ..AcceptorState::default()
+    };
+    let mut core = restored(c, acceptor);
+    let out = core.step(1, from(0, commit(b(2, 0), 99, Value::noop())));
+    (core, out)
+}
+
+fn noops(slots: std::ops::Range<Slot>) -> Vec<DecidedEntry> {
+    slots
+        .map(|slot| DecidedEntry {
+            slot,
+            value: Value::noop(),
+        })
+        .collect()
+}
+
+fn answer(entries: Vec<DecidedEntry>) -> Message {
+    Message::Decided {
+        decided_upto: 100,
+        entries,
+        promised: b(2, 0),
+        probe: 0,
+    }
+}
+
+fn fetches(out: &Output) -> Vec<(SiteId, Message)> {
+    out.send
+        .iter()
+        .filter(|(_, m)| matches!(m, Message::Fetch { .. }))
+        .cloned()
+        .collect()
+}
+
+#[test]
+fn spec5_catch_up_a_hole_longer_than_the_window_is_fetched_at_once_in_chunks_in_flight() {
+    // SPEC 5, Catch-up in bulk: 100 missing slots cannot be commits that
+    // are merely late (the leader has at most `window` in flight), so the
+    // site asks at once, and for several chunks at a time.
+    let (_, out) = far_behind();
+    let asks = [(0, 10), (10, 20), (20, 30)];
+    let expected: Vec<_> = asks
+        .iter()
+        .map(|&(from, to)| (0, Message::Fetch { from, to }))
+        .collect();
+    assert_eq!(out.send, expected);
+}
+
+#[test]
+fn spec5_catch_up_an_answer_that_fills_its_chunk_tops_the_pipeline_up() {
+    // SPEC 5, Catch-up in bulk: the answer to the first chunk moves the
+    // prefix, and one more chunk is asked for, so three stay in flight.
+    let (mut core, _) = far_behind();
+    let out = core.step(2, from(0, answer(noops(0..10))));
+    assert_eq!(out.committed.len(), 10);
+    assert_eq!(out.send, vec![(0, Message::Fetch { from: 30, to: 40 })]);
+}
+
+#[test]
+fn spec5_catch_up_an_answer_cut_short_asks_for_the_rest_of_its_chunk_at_once() {
+    // SPEC 5, Catch-up in bulk: an answer ends at its byte budget (or where
+    // the peer's memory begins); the rest of that chunk is asked for at
+    // once instead of waiting for a timeout.
+    let (mut core, _) = far_behind();
+    let out = core.step(2, from(0, answer(noops(0..4))));
+    assert_eq!(out.committed.len(), 4);
+    assert_eq!(out.send, vec![(0, Message::Fetch { from: 4, to: 10 })]);
+}
+
+#[test]
+fn spec5_catch_up_a_lost_answer_starts_the_pass_again_from_the_prefix_after_a_timeout() {
+    // SPEC 5 (messages may be lost): the answer to the first chunk never
+    // comes; the second one is kept, but the prefix cannot move. After a
+    // whole timeout without progress the chunks are asked for again from
+    // the prefix, and not before.
+    let (mut core, _) = far_behind();
+    let out = core.step(2, from(0, answer(noops(10..20))));
+    assert_eq!((out.committed, out.send), (Vec::new(), Vec::new()));
+    let out = core.step(100, Input::Tick);
+    assert_eq!(fetches(&out), Vec::new());
+    let out = core.step(102, Input::Tick);
+    let again: Vec<(SiteId, Message)> = fetches(&out);
+    let asked: Vec<(Slot, Slot)> = again
+        .iter()
+        .filter_map(|(_, m)| match m {
+            Message::Fetch { from, to } => Some((*from, *to)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked, vec![(0, 10), (10, 20), (20, 30)]);
+}
+
+#[test]
+fn spec5_catch_up_a_duplicated_answer_changes_nothing() {
+    // SPEC 5 (messages may be duplicated): the same answer twice commits
+    // its slots once and asks for nothing more the second time.
+    let (mut core, _) = far_behind();
+    core.step(2, from(0, answer(noops(0..10))));
+    let out = core.step(3, from(0, answer(noops(0..10))));
+    assert_eq!(
+        (out.committed, out.send, out.persist),
+        (Vec::new(), Vec::new(), Vec::new())
+    );
+}
+
+#[test]
+fn spec5_catch_up_empty_answers_ask_for_nothing_more() {
+    // SPEC 5 (messages may be duplicated, peers may be behind): a peer that
+    // holds none of the chunks answers empty; those answers must not start
+    // new requests, or each one would multiply into `fetch_pipeline` more.
+    let (mut core, _) = far_behind();
+    for t in 2..5 {
+        let out = core.step(t, from(0, answer(Vec::new())));
+        assert_eq!(fetches(&out), Vec::new());
+    }
+}
