@@ -4,10 +4,13 @@
 //! same batch whole would have been applied (the control). Every wait is a
 //! condition polled until a deadline; children are killed on drop.
 
+mod common;
+
 use chrono::DateTime;
+use common::free_port;
 use serde_json::{json, Value as Json};
 use std::io::{BufRead, BufReader, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -16,23 +19,6 @@ use tweettui::state::op::{Command as Cmd, Op, OpId, Value};
 use tweettui::storage::{encode_wal_batch, recover_wal_segment, WAL_PAGE};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tweettui");
-
-/// A free port not handed out before in this test binary (a port bound
-/// and dropped may be handed out again, and one config needs several).
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
 
 /// A one-site cluster `alice` running headless on `data_dir`.
 struct Site {

@@ -2,31 +2,16 @@
 //! whose it is (SPEC 6), and a peer whose name does not resolve does not
 //! stop a site (SPEC 7).
 
+mod common;
+
+use common::free_port;
 use serde_json::json;
 use std::io::Read;
-use std::net::TcpListener;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const BIN: &str = env!("CARGO_BIN_EXE_tweettui");
-
-/// A free port not handed out before in this test binary (a port bound
-/// and dropped may be handed out again, and one config needs several).
-fn free_port() -> u16 {
-    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
-    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
-    loop {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        if !given.contains(&port) {
-            given.push(port);
-            return port;
-        }
-    }
-}
 
 /// Writes a config for the named sites on free ports.
 fn config(dir: &Path, file: &str, names: &[&str]) -> std::path::PathBuf {

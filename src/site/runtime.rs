@@ -753,6 +753,16 @@ mod tests {
     use super::*;
     use crate::site::api::ViewPage;
 
+    /// A one-site cluster (it decides alone) with its data dir in `root`.
+    fn alone(root: &std::path::Path) -> SiteOptions {
+        SiteOptions {
+            config: Config::loopback(1).unwrap(),
+            site: 0,
+            data_dir: root.join("alice"),
+            record: None,
+        }
+    }
+
     fn slots(reply: &Reply) -> Vec<u64> {
         match reply {
             Ok(Answer::Log(entries)) => entries.iter().map(|e| e.slot).collect(),
@@ -802,13 +812,7 @@ mod tests {
     #[tokio::test]
     async fn log_answers_the_window_asked_for() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = SiteOptions {
-            config: Config::loopback(1).unwrap(),
-            site: 0,
-            data_dir: dir.path().join("alice"),
-            record: None,
-        };
-        let site = start(opts, None).await.unwrap();
+        let site = start(alone(dir.path()), None).await.unwrap();
         for i in 0..5 {
             let reply = site.client.request(Request::Tweet(format!("t{i}"))).await;
             assert_eq!(reply, Ok(Answer::Decided { slot: i, index: 0 }));
@@ -828,13 +832,7 @@ mod tests {
     #[tokio::test]
     async fn view_pages_walk_the_whole_timeline() {
         let dir = tempfile::tempdir().unwrap();
-        let opts = SiteOptions {
-            config: Config::loopback(1).unwrap(),
-            site: 0,
-            data_dir: dir.path().join("alice"),
-            record: None,
-        };
-        let site = start(opts, None).await.unwrap();
+        let site = start(alone(dir.path()), None).await.unwrap();
         // Some slots hold several tweets (a batch), so pages cut batches.
         for round in 0..5 {
             let asks = (0..5).map(|i| {

@@ -15,11 +15,21 @@ pub const BIN: &str = env!("CARGO_BIN_EXE_tweettui");
 pub const NAMES: [&str; 5] = ["alice", "bob", "carol", "dave", "erin"];
 pub const SUBMIT_TIMEOUT_MS: u64 = 2_000;
 
+/// A free port not handed out before in this test binary (a port bound
+/// and dropped may be handed out again, and one config needs several).
 pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("a free port")
+    static GIVEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+    let mut given = GIVEN.lock().unwrap_or_else(|e| e.into_inner());
+    loop {
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .expect("a free port");
+        if !given.contains(&port) {
+            given.push(port);
+            return port;
+        }
+    }
 }
 
 /// `n` distinct free ports: every listener is held until all are picked
