@@ -38,7 +38,10 @@
 use super::applied::AppliedOps;
 use super::TweetKey;
 use chrono::{DateTime, Utc};
-use redb::{Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition};
+use redb::{
+    Database, Durability, ReadableDatabase, ReadableTableMetadata, TableDefinition,
+    WriteTransaction,
+};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt;
@@ -212,12 +215,7 @@ impl Disk {
     ) -> Result<(), StoreError> {
         let path = &*self.path;
         let e = |what| StoreError::redb(path, what);
-        let mut tx = self
-            .db
-            .begin_write()
-            .map_err(|x| e("begin write")(x.into()))?;
-        tx.set_durability(Durability::None)
-            .map_err(|x| e("set durability")(x.into()))?;
+        let tx = self.begin_write(Durability::None)?;
         {
             let mut table = tx
                 .open_table(TWEETS)
@@ -244,16 +242,16 @@ impl Disk {
         tx.commit().map_err(|x| e("commit")(x.into()))
     }
 
+    /// A write transaction of this store with `durability`.
+    fn begin_write(&self, durability: Durability) -> Result<WriteTransaction, StoreError> {
+        begin_write(&self.db, &self.path, durability)
+    }
+
     /// Deletes every tweet and the meta (a rebuild starts from nothing).
     pub fn clear(&self) -> Result<(), StoreError> {
         let path = &*self.path;
         let e = |what| StoreError::redb(path, what);
-        let mut tx = self
-            .db
-            .begin_write()
-            .map_err(|x| e("begin write")(x.into()))?;
-        tx.set_durability(Durability::None)
-            .map_err(|x| e("set durability")(x.into()))?;
+        let tx = self.begin_write(Durability::None)?;
         tx.delete_table(TWEETS)
             .map_err(|x| e("delete tweets")(x.into()))?;
         tx.delete_table(META)
@@ -287,6 +285,19 @@ impl Disk {
     }
 }
 
+/// A write transaction on `db` (the file at `path`) with `durability`.
+fn begin_write(
+    db: &Database,
+    path: &Path,
+    durability: Durability,
+) -> Result<WriteTransaction, StoreError> {
+    let e = |what| StoreError::redb(path, what);
+    let mut tx = db.begin_write().map_err(|x| e("begin write")(x.into()))?;
+    tx.set_durability(durability)
+        .map_err(|x| e("set durability")(x.into()))?;
+    Ok(tx)
+}
+
 /// Makes what a writer applied durable; can be moved to another thread.
 #[derive(Clone)]
 pub struct Durable {
@@ -306,12 +317,7 @@ impl Durable {
     pub fn commit(&self) -> Result<(), StoreError> {
         let path = &*self.path;
         let e = |what| StoreError::redb(path, what);
-        let mut tx = self
-            .db
-            .begin_write()
-            .map_err(|x| e("begin write")(x.into()))?;
-        tx.set_durability(Durability::Immediate)
-            .map_err(|x| e("set durability")(x.into()))?;
+        let mut tx = begin_write(&self.db, path, Durability::Immediate)?;
         // Keeps redb's allocator state in the file: opening after a crash
         // then loads it instead of walking every page (start-up would grow
         // with the history).
