@@ -24,8 +24,8 @@ use super::record::{self, Recorder, What};
 use crate::config::Config;
 use crate::net::{self, NetConfig, NetEvent, NetHandle, PeerAddr};
 use crate::paxos::{
-    Completion, Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest,
-    SiteId, Slot, TraceEvent,
+    Completion, Core, CoreConfig, DecidedEntry, Durability, Input, Message, Output, Record,
+    ServeRequest, SiteId, Slot, TraceEvent,
 };
 use crate::state::op::{Command, Op, OpId, Value};
 use crate::state::{rules, ApplyError, State};
@@ -394,6 +394,7 @@ impl Runtime {
     /// the output of the own acks handed back after the sync (the leader's
     /// own votes), for the loop to carry out next.
     async fn carry_out(&mut self, out: Output) -> anyhow::Result<Output> {
+        let durability = out.durability();
         let Output {
             persist,
             send_now,
@@ -420,8 +421,9 @@ impl Runtime {
         for (to, msg) in send_now {
             self.net.send(to, msg);
         }
-        // 2. Durable (one sync for the batch); archive the new slots.
-        self.make_durable(persist, &committed).await?;
+        // 2. Durable (one sync for the batch; none for decisions only:
+        // they are written with the next batch); archive the new slots.
+        self.make_durable(persist, durability, &committed).await?;
         for what in durable {
             self.sink.see(what);
         }
@@ -475,11 +477,14 @@ impl Runtime {
         next
     }
 
-    /// Step 2 of `carry_out`: the records made durable (one sync) and the
-    /// new decided slots archived.
+    /// Step 2 of `carry_out`: the records made durable (one sync), or kept
+    /// for the next sync when they may be lazy (decisions: see "Decisions
+    /// need no sync" in `paxos::core`), and the new decided slots archived
+    /// (not synced either: see `checkpoint`).
     async fn make_durable(
         &mut self,
         records: Vec<Record>,
+        durability: Durability,
         committed: &[(Slot, Value)],
     ) -> anyhow::Result<()> {
         if records.is_empty() && committed.is_empty() {
@@ -490,7 +495,10 @@ impl Runtime {
             archive: committed.to_vec(),
         };
         self.with_store(move |store| {
-            store.append(&work.records)?;
+            match durability {
+                Durability::Lazy => store.append_lazy(&work.records)?,
+                Durability::BeforeSend => store.append(&work.records)?,
+            }
             for (slot, value) in &work.archive {
                 store.archive(*slot, value)?;
             }

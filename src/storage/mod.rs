@@ -76,7 +76,17 @@
 //!
 //! # Durability contract
 //!
-//! - [`Store::append`] returns once the records are on stable storage.
+//! - [`Store::append`] returns once the records are on stable storage,
+//!   and with them every record given to [`Store::append_lazy`] before.
+//! - [`Store::append_lazy`] neither writes nor syncs: it keeps the records
+//!   (decisions: [`crate::paxos::Durability::Lazy`]) for the next
+//!   [`Store::append`], which writes them first in its batch (WAL order is
+//!   kept, and the WAL still holds at most one unsynced batch, its last, so
+//!   a torn write is still told from corruption). A crash, a power loss
+//!   or closing the store before then loses them; that loses nothing chosen (see "Decisions need
+//!   no sync" in `paxos::core`). A checkpoint needs no flush of them: its
+//!   acceptor state holds every decision the core knows, and a decision
+//!   replayed again later is idempotent.
 //! - [`Store::archive`] does not sync: the archive must only be durable up to
 //!   the checkpoint's `applied`, and [`Store::checkpoint`] syncs it first.
 //!   Slots archived after the checkpoint are cut off at start-up; the caller
@@ -143,6 +153,8 @@ pub struct Store {
     archive: Archive,
     /// Set when a write or sync failed: no more writes.
     failed: bool,
+    /// Records of [`Store::append_lazy`], written by the next append.
+    lazy: Vec<Record>,
 }
 
 // The runtime moves the store to blocking threads.
@@ -223,6 +235,7 @@ impl Store {
             segment,
             archive,
             failed: false,
+            lazy: Vec::new(),
         };
         Ok((
             store,
@@ -240,15 +253,36 @@ impl Store {
     }
 
     /// Makes `records` durable: one write and one sync for the whole slice
-    /// (group commit). An empty slice does nothing.
+    /// (group commit), after the records of [`append_lazy`](Self::append_lazy)
+    /// not yet written (in the same batch). An empty slice does nothing.
     pub fn append(&mut self, records: &[Record]) -> Result<(), StorageError> {
         if records.is_empty() {
             return Ok(());
         }
         self.writable()?;
-        let buf = batch::encode_wal_batch(records)?;
+        let buf = if self.lazy.is_empty() {
+            batch::encode_wal_batch(records)?
+        } else {
+            let mut all = std::mem::take(&mut self.lazy);
+            all.extend_from_slice(records);
+            batch::encode_wal_batch(&all)?
+        };
         let r = self.segment.write_synced(&buf);
         self.note(r)
+    }
+
+    /// Keeps `records` to be written, in order, by the next
+    /// [`append`](Self::append): no write, no sync (see the module
+    /// documentation). Only for records that may be lost in a crash.
+    pub fn append_lazy(&mut self, records: &[Record]) -> Result<(), StorageError> {
+        self.writable()?;
+        self.lazy.extend_from_slice(records);
+        Ok(())
+    }
+
+    /// Records kept by [`append_lazy`](Self::append_lazy), not yet written.
+    pub fn lazy_len(&self) -> usize {
+        self.lazy.len()
     }
 
     /// Appends decided slot `slot` to the archive. `slot` must be

@@ -247,8 +247,8 @@ impl Sim {
     }
 
     /// Checks what a step did, as the runtime would report it: decisions
-    /// as soon as they are durable (with one site, a decide lost in a torn
-    /// write was never chosen), submissions done or failed.
+    /// as soon as they are learned (written lazily, or durable), submissions
+    /// done or failed.
     pub(crate) fn check(
         &mut self,
         site: SiteId,
@@ -258,7 +258,9 @@ impl Sim {
             Ok(r) => r,
             Err(e) => return Err(self.fail(e.0)),
         };
-        for r in &report.durable {
+        // A decision counts once learned: its votes are durable, and its
+        // own record may wait for a later sync (`Durability::Lazy`).
+        for r in report.durable.iter().chain(&report.lazy) {
             if let Record::Decide { slot, value } = r {
                 if let Err(e) = self.checker.decided(site, *slot, value) {
                     return Err(self.fail(e));

@@ -8,7 +8,10 @@
 //!    `persist` (a leader's accepts and commits), so it travels while the
 //!    records are being synced;
 //! 2. make every record of `persist` durable (one sync for the whole batch,
-//!    after the records of every earlier output);
+//!    after the records of every earlier output); unless
+//!    [`Output::durability`] is [`Durability::Lazy`] (decisions only): then
+//!    only write them, in order, so that the next sync covers them, and go
+//!    on at once (see "Decisions need no sync");
 //! 3. apply `committed` to the replicated state, in order, and archive it;
 //! 4. send `send` and answer `serve` (promises and acks only leave once the
 //!    state they announce is on disk: that is why step 2 comes first);
@@ -29,6 +32,28 @@
 //! never announces a choice that a crash could undo. (The candidate's own
 //! promise counts at once, but it cannot matter before its sync: the
 //! prepares that fetch the other promises leave after it.)
+//!
+//! # Decisions need no sync
+//!
+//! A `Record::Decide` announces nothing: it only remembers that a value is
+//! chosen, and a value is chosen once a quorum of acceptors holds it in a
+//! durable accepted record (every vote counted is durable: see above). A
+//! crash that loses a `Decide` therefore loses nothing chosen: the site
+//! restarts with its accepted (ballot, value) (an accepted record is only
+//! dropped from the disk by a checkpoint, which first syncs the archive
+//! of the slots it drops, and whose own acceptor state holds the decisions
+//! beyond them), and learns the decision again by catch-up, or a leader's
+//! phase 1 re-proposes the same value. So an output whose records are all
+//! decisions ([`Durability::Lazy`]) does not wait for a sync: its slots are
+//! applied and its submissions answered at once, and its records are
+//! written with the next batch that is synced (in WAL order). The applied
+//! state cannot run ahead of what start-up rebuilds: it is made durable
+//! only at a checkpoint, after the archive of its slots is synced, and
+//! slots beyond the checkpoint are re-learned from the WAL or the peers.
+//! Every other record (a promise, an accept, a change of membership) is
+//! still durable before `send` and `completed`: the sync of such a batch
+//! also covers the decisions written before it, so a message sent after
+//! it never announces a decision that the disk could lose.
 //!
 //! # Roles
 //!
@@ -226,6 +251,22 @@ impl Output {
             && self.failed.is_empty()
             && self.serve.is_empty()
             && self.trace.is_empty()
+    }
+
+    /// How `persist` must be made durable: [`Durability::Lazy`] when every
+    /// record may be (decisions only: see "Decisions need no sync"), else
+    /// [`Durability::BeforeSend`] (also with no records).
+    pub fn durability(&self) -> Durability {
+        let lazy = !self.persist.is_empty()
+            && self
+                .persist
+                .iter()
+                .all(|r| r.durability() == Durability::Lazy);
+        if lazy {
+            Durability::Lazy
+        } else {
+            Durability::BeforeSend
+        }
     }
 
     /// Appends `other` after `self` (for a runtime that batches steps

@@ -152,6 +152,45 @@ fn reopen_after_clean_close_gives_back_the_acceptor_state() {
 }
 
 #[test]
+fn lazy_records_wait_unwritten_for_the_next_append() {
+    let tmp = TempDir::new().unwrap();
+    let records = five_records();
+    let decide = |n: u64| Record::Decide {
+        slot: n,
+        value: value(n),
+    };
+    {
+        let (mut s, _) = open(tmp.path());
+        s.append(&records[..3]).unwrap();
+        let len = file_len(&seg(tmp.path(), 0));
+        // Neither a write nor a sync: a disk whose syncs fail (or that is
+        // full) does not notice.
+        faults::set(tmp.path(), Some(faults::Fault::Syncs));
+        s.append_lazy(&[decide(0)]).unwrap();
+        faults::set(tmp.path(), Some(faults::Fault::Full));
+        s.append_lazy(&[decide(1)]).unwrap();
+        faults::set(tmp.path(), None);
+        assert_eq!(s.lazy_len(), 2);
+        assert_eq!(file_len(&seg(tmp.path(), 0)), len);
+    }
+    // Closed (or crashed) before another append: the decisions are lost,
+    // the votes are not.
+    let (mut s, rec) = open(tmp.path());
+    assert_eq!(rec.acceptor, replay(&records[..3]));
+    // The next append writes them first, in the same synced batch.
+    s.append_lazy(&[decide(0)]).unwrap();
+    s.append(&records[4..]).unwrap();
+    assert_eq!(s.lazy_len(), 0);
+    drop(s);
+    let (_s, rec) = open(tmp.path());
+    let mut want = records[..3].to_vec();
+    want.push(decide(0));
+    want.extend_from_slice(&records[4..]);
+    assert_eq!(rec.acceptor, replay(&want));
+    assert!(rec.acceptor.decided.contains_key(&0));
+}
+
+#[test]
 fn empty_append_writes_nothing() {
     let tmp = TempDir::new().unwrap();
     let (mut s, _) = open(tmp.path());
