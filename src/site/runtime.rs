@@ -292,9 +292,14 @@ impl Runtime {
         });
         self.last_status = Some(status);
         let out = self.core.start(self.now());
-        let result = self
+        let mut result = self
             .run_loop(out, &mut inbound, &mut requests, &mut stop)
             .await;
+        if result.is_ok() && self.store.is_some() {
+            // A clean stop: the decisions not yet in the WAL go there now
+            // (see `Store::flush_lazy`), so a restart needs no peer for them.
+            result = self.with_store(|store| Ok(store.flush_lazy()?)).await;
+        }
         self.net.shutdown().await;
         if let Err(e) = &result {
             tracing::error!("site {} stopped: {e:#}", self.name);

@@ -109,12 +109,20 @@ pub fn recover_wal_segment(buf: &[u8], path: &Path) -> Result<WalRecovery, Stora
 
 /// One batch holding the JSON of each item as a record frame.
 pub(crate) fn encode_batch<T: Serialize>(items: &[T]) -> Result<Vec<u8>, StorageError> {
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
+    encode_batch_of(items)
+}
+
+/// One batch holding the JSON of each item as a record frame, in order
+/// (none when there are no items).
+pub(crate) fn encode_batch_of<'a, T: Serialize + 'a>(
+    items: impl IntoIterator<Item = &'a T>,
+) -> Result<Vec<u8>, StorageError> {
     let mut buf = vec![0; BATCH_HEADER];
     for item in items {
         frame::encode_json(&mut buf, item, "WAL record")?;
+    }
+    if buf.len() == BATCH_HEADER {
+        return Ok(Vec::new());
     }
     let len = buf.len() - BATCH_HEADER;
     if len > MAX_BATCH {

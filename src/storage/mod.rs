@@ -80,18 +80,21 @@
 //!   and with them every record given to [`Store::append_lazy`] before.
 //! - [`Store::append_lazy`] neither writes nor syncs: it keeps the records
 //!   (decisions: [`crate::paxos::Durability::Lazy`]) for the next
-//!   [`Store::append`], which writes them first in its batch (WAL order is
-//!   kept, and the WAL still holds at most one unsynced batch, its last, so
-//!   a torn write is still told from corruption). A crash, a power loss
-//!   or closing the store before then loses them; that loses nothing chosen (see "Decisions need
-//!   no sync" in `paxos::core`). A checkpoint needs no flush of them: its
-//!   acceptor state holds every decision the core knows, and a decision
-//!   replayed again later is idempotent.
+//!   [`Store::append`] or [`Store::flush_lazy`], which writes them first in
+//!   its batch (WAL order is kept, and the WAL still holds at most one
+//!   unsynced batch, its last, so a torn write is still told from
+//!   corruption). A crash or a power loss before then loses them; that
+//!   loses nothing chosen (see "Decisions need no sync" in `paxos::core`),
+//!   and the archive usually still has them (below). A checkpoint needs no
+//!   flush of them: its acceptor state holds every decision the core
+//!   knows, and a decision replayed again later is idempotent.
 //! - [`Store::archive`] does not sync: the archive must only be durable up to
 //!   the checkpoint's `applied`, and [`Store::checkpoint`] syncs it first.
-//!   Slots archived after the checkpoint are cut off at start-up; the caller
-//!   re-archives them from the decided values replayed from the WAL
-//!   ([`Recovered::acceptor`]`.decided`).
+//!   Slots archived after the checkpoint are kept at start-up as far as
+//!   their entries are whole and in order (a crash of the process keeps
+//!   them; a power loss may cut them) and replayed as decisions into
+//!   [`Recovered::acceptor`]; the caller hands every decided slot from
+//!   `applied` on to the archive again, which skips those it holds.
 //! - After any failed write or sync the store refuses further writes
 //!   ([`StorageError::Failed`]): what is on disk is then unknown, and the
 //!   only safe way on is to reopen and recover from what is durable.
@@ -219,13 +222,23 @@ impl Store {
         };
         let has_checkpoint = state.is_some();
         let state = state.flatten();
-        let archive = Archive::open(dir, applied)?;
+        let (archive, tail) = Archive::open(dir, applied)?;
 
         let (segment, segments) = replay_wal(&wal_dir, wal_start, has_checkpoint, &mut acceptor)?;
+        // Decisions the archive kept past the checkpoint: the site may have
+        // answered them before their `Decide` records were written.
+        let kept = tail.len();
+        for e in tail {
+            acceptor.apply(&Record::Decide {
+                slot: e.slot,
+                value: e.value,
+            });
+        }
         tracing::info!(
             dir = %dir.display(),
             applied,
             segments,
+            archived_after_checkpoint = kept,
             "storage recovered"
         );
         let store = Store {
@@ -260,14 +273,9 @@ impl Store {
             return Ok(());
         }
         self.writable()?;
-        let buf = if self.lazy.is_empty() {
-            batch::encode_wal_batch(records)?
-        } else {
-            let mut all = std::mem::take(&mut self.lazy);
-            all.extend_from_slice(records);
-            batch::encode_wal_batch(&all)?
-        };
+        let buf = batch::encode_batch_of(self.lazy.iter().chain(records))?;
         let r = self.segment.write_synced(&buf);
+        self.lazy.clear();
         self.note(r)
     }
 
@@ -278,6 +286,21 @@ impl Store {
         self.writable()?;
         self.lazy.extend_from_slice(records);
         Ok(())
+    }
+
+    /// Writes and syncs the records kept by
+    /// [`append_lazy`](Self::append_lazy), if any: before the store is
+    /// closed on a clean stop, so that a restart finds every decision in
+    /// its WAL.
+    pub fn flush_lazy(&mut self) -> Result<(), StorageError> {
+        if self.lazy.is_empty() {
+            return Ok(());
+        }
+        self.writable()?;
+        let buf = batch::encode_batch_of(&self.lazy)?;
+        let r = self.segment.write_synced(&buf);
+        self.lazy.clear();
+        self.note(r)
     }
 
     /// Records kept by [`append_lazy`](Self::append_lazy), not yet written.
@@ -387,6 +410,11 @@ impl Store {
         ready()?;
         let r = checkpoint::write_atomic(&self.dir, &content);
         self.note(r)?;
+        // Decisions below `applied` are in the synced archive and the
+        // checkpoint: their records need not reach the WAL (a site catching
+        // up would otherwise write every value it fetched a second time).
+        self.lazy
+            .retain(|r| !matches!(r, Record::Decide { slot, .. } if *slot < applied));
         // Older segments are obsolete now. Failing to delete them is no
         // error: the next start-up deletes them.
         match wal::list_segments(&self.wal_dir) {

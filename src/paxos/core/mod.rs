@@ -42,14 +42,18 @@
 //! restarts with its accepted (ballot, value) (an accepted record is only
 //! dropped from the disk by a checkpoint, which first syncs the archive
 //! of the slots it drops, and whose own acceptor state holds the decisions
-//! beyond them), and learns the decision again by catch-up, or a leader's
-//! phase 1 re-proposes the same value. So an output whose records are all
-//! decisions ([`Durability::Lazy`]) does not wait for a sync: its slots are
-//! applied and its submissions answered at once, and its records are
-//! written with the next batch that is synced (in WAL order). The applied
-//! state cannot run ahead of what start-up rebuilds: it is made durable
-//! only at a checkpoint, after the archive of its slots is synced, and
-//! slots beyond the checkpoint are re-learned from the WAL or the peers.
+//! beyond them), and learns the decision again: from its archive (the
+//! runtime archives a decided slot before it answers, and a crash of the
+//! process keeps what was written; a power loss may not), by catch-up, or
+//! by a phase 1 that re-proposes the same value (a site whose accepted
+//! value stays unlearned runs one itself: `has_work`). So an output whose
+//! records are all decisions ([`Durability::Lazy`]) does not wait for a
+//! sync: its slots are applied and its submissions answered at once, and
+//! its records are written with the next batch that is synced (in WAL
+//! order), or when the site stops. The applied state holds decided values
+//! only, so it is never wrong: it is durable at a checkpoint, after the
+//! archive of its slots is synced; what it holds beyond (written, not
+//! synced) is skipped when the same slots are learned again.
 //! Every other record (a promise, an accept, a change of membership) is
 //! still durable before `send` and `completed`: the sync of such a batch
 //! also covers the decisions written before it, so a message sent after
@@ -321,6 +325,9 @@ pub struct Core {
     max_known_decided: Option<Slot>,
     /// When `prefix` last advanced (or when a hole was first seen).
     last_progress: u64,
+    /// The lowest slot accepted here and not known decided, and since when
+    /// it is that (submitter.rs, `note_unlearned`).
+    unlearned_since: Option<(Slot, u64)>,
     fetch_sent_at: Option<u64>,
     /// The catch-up requests in flight (learner.rs).
     fetch_pass: Option<learner::FetchPass>,
@@ -404,6 +411,7 @@ impl Core {
             recent: VecDeque::new(),
             max_known_decided,
             last_progress: 0,
+            unlearned_since: None,
             fetch_sent_at: None,
             fetch_pass: None,
             fetch_rotation: cfg.me,
