@@ -495,15 +495,26 @@ impl Runtime {
         if records.is_empty() && committed.is_empty() {
             return Ok(());
         }
+        if durability == Durability::Lazy || records.is_empty() {
+            // Nothing to sync: page-cache writes of the archive, cheaper
+            // here than a hop to the blocking pool and back (measured: 60
+            // of the 90 µs between a decision and its answer at C=1).
+            let store = self
+                .store
+                .as_mut()
+                .ok_or_else(|| anyhow!("storage is not available"))?;
+            store.append_lazy(records)?;
+            for (slot, value) in committed {
+                store.archive(*slot, value)?;
+            }
+            return Ok(());
+        }
         let work = StoreWork {
             records,
             archive: committed.to_vec(),
         };
         self.with_store(move |store| {
-            match durability {
-                Durability::Lazy => store.append_lazy(&work.records)?,
-                Durability::BeforeSend => store.append(&work.records)?,
-            }
+            store.append(&work.records)?;
             for (slot, value) in &work.archive {
                 store.archive(*slot, value)?;
             }

@@ -282,9 +282,9 @@ impl Store {
     /// Keeps `records` to be written, in order, by the next
     /// [`append`](Self::append): no write, no sync (see the module
     /// documentation). Only for records that may be lost in a crash.
-    pub fn append_lazy(&mut self, records: &[Record]) -> Result<(), StorageError> {
+    pub fn append_lazy(&mut self, records: Vec<Record>) -> Result<(), StorageError> {
         self.writable()?;
-        self.lazy.extend_from_slice(records);
+        self.lazy.extend(records);
         Ok(())
     }
 

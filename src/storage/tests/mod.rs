@@ -166,9 +166,9 @@ fn lazy_records_wait_unwritten_for_the_next_append() {
         // Neither a write nor a sync: a disk whose syncs fail (or that is
         // full) does not notice.
         faults::set(tmp.path(), Some(faults::Fault::Syncs));
-        s.append_lazy(&[decide(0)]).unwrap();
+        s.append_lazy(vec![decide(0)]).unwrap();
         faults::set(tmp.path(), Some(faults::Fault::Full));
-        s.append_lazy(&[decide(1)]).unwrap();
+        s.append_lazy(vec![decide(1)]).unwrap();
         faults::set(tmp.path(), None);
         assert_eq!(s.lazy_len(), 2);
         assert_eq!(file_len(&seg(tmp.path(), 0)), len);
@@ -178,7 +178,7 @@ fn lazy_records_wait_unwritten_for_the_next_append() {
     let (mut s, rec) = open(tmp.path());
     assert_eq!(rec.acceptor, replay(&records[..3]));
     // The next append writes them first, in the same synced batch.
-    s.append_lazy(&[decide(0)]).unwrap();
+    s.append_lazy(vec![decide(0)]).unwrap();
     s.append(&records[4..]).unwrap();
     assert_eq!(s.lazy_len(), 0);
     drop(s);
@@ -210,7 +210,7 @@ fn a_lazy_decision_comes_back_from_the_archive_or_its_flush() {
     {
         let (mut s, _) = open(dir);
         s.append(&[accept(0), accept(1)]).unwrap();
-        s.append_lazy(&[decide(0), decide(1)]).unwrap();
+        s.append_lazy(vec![decide(0), decide(1)]).unwrap();
         s.archive(0, &value(0)).unwrap();
         // Dropped with the decisions unwritten: a crash of the process
         // after slot 0 was archived, before slot 1 was.
@@ -221,7 +221,7 @@ fn a_lazy_decision_comes_back_from_the_archive_or_its_flush() {
     // Handed on again: slot 0 is held, slot 1 follows.
     s.archive(0, &value(0)).unwrap();
     s.archive(1, &value(1)).unwrap();
-    s.append_lazy(&[decide(1)]).unwrap();
+    s.append_lazy(vec![decide(1)]).unwrap();
     s.flush_lazy().unwrap();
     assert_eq!(s.lazy_len(), 0);
     drop(s);
@@ -246,7 +246,8 @@ fn a_checkpoint_drops_the_lazy_decisions_it_covers() {
         slot: n,
         value: value(n),
     };
-    s.append_lazy(&[decide(0), decide(1), decide(2)]).unwrap();
+    s.append_lazy(vec![decide(0), decide(1), decide(2)])
+        .unwrap();
     s.archive(0, &value(0)).unwrap();
     s.archive(1, &value(1)).unwrap();
     s.checkpoint(2, &replay(&[decide(2)])).unwrap();
