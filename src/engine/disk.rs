@@ -136,6 +136,13 @@ impl Engine {
     }
 
     /// Checkpoints the site now and then: the WAL starts again empty.
+    /// Atomic here; the real store takes the acceptor state and switches
+    /// WAL segment at one point and writes `checkpoint.json` later, beside
+    /// the loop (`storage::CheckpointJob`), keeping every segment since the
+    /// previous checkpoint until then. A crash before it lands recovers the
+    /// previous checkpoint with the whole WAL since, which is what this
+    /// model gives with no checkpoint taken; after, this one: the same two
+    /// outcomes, so the model stands.
     pub(super) fn maybe_checkpoint(&mut self, site: SiteId) {
         let every = self.cfg.checkpoint_every;
         let s = &mut self.sites[site as usize];

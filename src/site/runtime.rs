@@ -186,6 +186,9 @@ pub async fn start_with(
         last_prefix: None,
         last_status: None,
         since_checkpoint: 0,
+        job: None,
+        longest_busy: Duration::ZERO,
+        busy_in_checkpoint: None,
         tick: Duration::from_millis((config.timeout_ms / 20).clamp(1, 10)),
         opts,
         hooks,
@@ -263,6 +266,15 @@ struct Runtime {
     last_prefix: Option<Slot>,
     last_status: Option<Status>,
     since_checkpoint: u64,
+    /// The checkpoint (or spare WAL segment) being made beside the loop.
+    job: Option<checkpoint::Job>,
+    /// The longest the loop was busy (from an input to waiting for the
+    /// next) since the previous checkpoint: what a checkpoint may not
+    /// stretch (issue 14), logged with each.
+    longest_busy: Duration,
+    /// The same while a checkpoint's background part runs (its syncs
+    /// share the disk with the loop's); `None` when none runs.
+    busy_in_checkpoint: Option<Duration>,
     tick: Duration,
     hooks: BenchHooks,
 }
@@ -295,6 +307,10 @@ impl Runtime {
         let mut result = self
             .run_loop(out, &mut inbound, &mut requests, &mut stop)
             .await;
+        // The data dir is closed only once a checkpoint in flight has ended.
+        if let Err(e) = self.reap_job(true).await {
+            result = result.and(Err(e));
+        }
         if result.is_ok() && self.store.is_some() {
             // A clean stop: the decisions not yet in the WAL go there now
             // (see `Store::flush_lazy`), so a restart needs no peer for them.
@@ -319,6 +335,10 @@ impl Runtime {
         let mut tick = tokio::time::interval(self.tick);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
         let mut out = first;
+        // When the loop last woke on an input: how long it is busy before
+        // it waits again is how long every input waits at most (logged
+        // at each checkpoint: see `longest_busy`).
+        let mut woke = Instant::now();
         loop {
             match self.carry_out(out).await {
                 Ok(own) if !own.is_empty() => {
@@ -348,6 +368,11 @@ impl Runtime {
                 }
             }
             out = Output::default();
+            let busy = woke.elapsed();
+            self.longest_busy = self.longest_busy.max(busy);
+            if let Some(b) = &mut self.busy_in_checkpoint {
+                *b = (*b).max(busy);
+            }
             tokio::select! {
                 _ = &mut *stop => return Ok(()),
                 msg = inbound.recv() => {
@@ -373,6 +398,7 @@ impl Runtime {
                     self.publish_status();
                 }
             }
+            woke = Instant::now();
         }
     }
 
@@ -464,9 +490,10 @@ impl Runtime {
         // 5. Answer.
         self.answer(completed, failed);
         self.publish_trace(trace);
-        if self.since_checkpoint >= CHECKPOINT_EVERY {
-            self.checkpoint().await?;
-        }
+        // A checkpoint's background job: collected when it has ended, and
+        // the next started when due (see `checkpoint`).
+        self.reap_job(false).await?;
+        self.maybe_checkpoint()?;
         Ok(self.hand_back(own))
     }
 

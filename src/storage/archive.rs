@@ -111,11 +111,16 @@ impl Archive {
         Ok(())
     }
 
-    pub(crate) fn sync(&self) -> Result<(), StorageError> {
-        faults::check(&self.log_path, Io::Sync)
-            .and_then(|()| self.log.sync_data())
-            .at(&self.log_path)?;
-        self.idx.sync_data().at(&self.idx_path)
+    /// A handle that syncs the archive from another thread (a checkpoint's
+    /// background part) while this one goes on appending: an fsync makes
+    /// every byte written before it durable, those of later appends too.
+    pub(crate) fn syncer(&self) -> Result<ArchiveSyncer, StorageError> {
+        Ok(ArchiveSyncer {
+            log: self.log.try_clone().at(&self.log_path)?,
+            idx: self.idx.try_clone().at(&self.idx_path)?,
+            log_path: self.log_path.clone(),
+            idx_path: self.idx_path.clone(),
+        })
     }
 
     /// Consecutive entries from `from`, below `to`, until their payloads
@@ -144,6 +149,24 @@ impl Archive {
             log_path: self.log_path.clone(),
             idx_path: self.idx_path.clone(),
         })
+    }
+}
+
+/// Syncs an archive: see [`Archive::syncer`].
+pub(crate) struct ArchiveSyncer {
+    log: File,
+    idx: File,
+    log_path: PathBuf,
+    idx_path: PathBuf,
+}
+
+impl ArchiveSyncer {
+    /// Makes every entry appended so far durable.
+    pub(crate) fn sync(&self) -> Result<(), StorageError> {
+        faults::check(&self.log_path, Io::Sync)
+            .and_then(|()| self.log.sync_data())
+            .at(&self.log_path)?;
+        self.idx.sync_data().at(&self.idx_path)
     }
 }
 

@@ -615,6 +615,7 @@ fn an_archive_reader_reads_on_another_thread_while_the_store_appends() {
 
 mod cut;
 mod decode;
+mod job;
 mod model;
 mod pages;
 mod torn;
