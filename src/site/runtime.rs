@@ -14,6 +14,7 @@
 //! durable).
 
 use self::disk::{recover, Recovery, Stall};
+use self::overlap::Reading;
 use self::sink::Sink;
 use super::api::{
     Answer, FaultSpec, PeerStatus, Refusal, Reply, Request, SiteClient, SiteEvent, Status,
@@ -43,6 +44,7 @@ use tokio::task::JoinHandle;
 mod checkpoint;
 mod disk;
 mod log;
+mod overlap;
 mod sink;
 
 /// Decided slots between two checkpoints of the replicated state.
@@ -188,6 +190,7 @@ pub async fn start_with(
         since_checkpoint: 0,
         job: None,
         longest_busy: Duration::ZERO,
+        overlap: Output::default(),
         busy_in_checkpoint: None,
         tick: Duration::from_millis((config.timeout_ms / 20).clamp(1, 10)),
         opts,
@@ -272,6 +275,10 @@ struct Runtime {
     /// next) since the previous checkpoint: what a checkpoint may not
     /// stretch (issue 14), logged with each.
     longest_busy: Duration,
+    /// What inputs read while a batch was synced led to, but for its
+    /// `send_now` (sent at once): carried out with the next batch
+    /// (`overlap.rs`).
+    overlap: Output,
     /// The same while a checkpoint's background part runs (its syncs
     /// share the disk with the loop's); `None` when none runs.
     busy_in_checkpoint: Option<Duration>,
@@ -340,7 +347,11 @@ impl Runtime {
         // at each checkpoint: see `longest_busy`).
         let mut woke = Instant::now();
         loop {
-            match self.carry_out(out).await {
+            let mut reading = Reading {
+                inbound: &mut *inbound,
+                requests: &mut *requests,
+            };
+            match self.carry_out(out, &mut reading).await {
                 Ok(own) if !own.is_empty() => {
                     // What this site's own votes led to (a decision, say):
                     // carried out next, with the peer messages already
@@ -357,6 +368,9 @@ impl Runtime {
                 }
                 Ok(_) => {}
                 Err(e) => {
+                    // What was read during the failed batch goes with the
+                    // core that the recovery rebuilds from the disk.
+                    self.overlap = Output::default();
                     // A failing disk is waited out (see `disk`); anything else stops the site.
                     match self.stall_if_disk(e, inbound, requests, stop).await? {
                         Stall::Resumed(first) => {
@@ -424,7 +438,11 @@ impl Runtime {
     /// Carries out a core output in the order the core requires. Returns
     /// the output of the own acks handed back after the sync (the leader's
     /// own votes), for the loop to carry out next.
-    async fn carry_out(&mut self, out: Output) -> anyhow::Result<Output> {
+    async fn carry_out(
+        &mut self,
+        out: Output,
+        reading: &mut Reading<'_>,
+    ) -> anyhow::Result<Output> {
         let durability = out.durability();
         let Output {
             persist,
@@ -454,7 +472,8 @@ impl Runtime {
         }
         // 2. Durable (one sync for the batch; none for decisions only:
         // they are written with the next batch); archive the new slots.
-        self.make_durable(persist, durability, &committed).await?;
+        self.make_durable(persist, durability, &committed, reading)
+            .await?;
         for what in durable {
             self.sink.see(what);
         }
@@ -494,7 +513,11 @@ impl Runtime {
         // the next started when due (see `checkpoint`).
         self.reap_job(false).await?;
         self.maybe_checkpoint()?;
-        Ok(self.hand_back(own))
+        // Next: what the inputs read during the sync led to, then what the
+        // own acks lead to (in the order they happened).
+        let mut next = std::mem::take(&mut self.overlap);
+        next.append(self.hand_back(own));
+        Ok(next)
     }
 
     /// Hands this site's own acks back to its core once they are durable
@@ -518,6 +541,7 @@ impl Runtime {
         records: Vec<Record>,
         durability: Durability,
         committed: &[(Slot, Value)],
+        reading: &mut Reading<'_>,
     ) -> anyhow::Result<()> {
         if records.is_empty() && committed.is_empty() {
             return Ok(());
@@ -540,14 +564,14 @@ impl Runtime {
             records,
             archive: committed.to_vec(),
         };
-        self.with_store(move |store| {
+        let sync = move |store: &mut Store| {
             store.append(&work.records)?;
             for (slot, value) in &work.archive {
                 store.archive(*slot, value)?;
             }
             Ok(())
-        })
-        .await
+        };
+        self.sync_reading(sync, reading).await
     }
 
     /// Answers the catch-up requests the core could not answer from memory:

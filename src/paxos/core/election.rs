@@ -143,7 +143,7 @@ impl Core {
                     .get(&peer)
                     .is_some_and(|&t| now.saturating_sub(t) < window / 2);
                 if peer != self.cfg.me && !recent {
-                    self.send(out, peer, Message::Fetch { from: at, to: at });
+                    self.send_free(out, peer, Message::Fetch { from: at, to: at });
                 }
             }
         }

@@ -166,7 +166,7 @@ impl Core {
         }
         self.fetch_sent_at = Some(self.now);
         for (from, to) in asked {
-            self.send(out, peer, Message::Fetch { from, to });
+            self.send_free(out, peer, Message::Fetch { from, to });
         }
     }
 
@@ -223,7 +223,7 @@ impl Core {
         }
         let rest = span.and_then(|(first, end)| self.settle_ask(from, first, end));
         if let Some((lo, hi)) = rest {
-            self.send(out, from, Message::Fetch { from: lo, to: hi });
+            self.send_free(out, from, Message::Fetch { from: lo, to: hi });
         }
         // An empty answer (the peer holds none of a chunk: it is behind too)
         // changes nothing here: that chunk is asked again when the pass

@@ -4,9 +4,11 @@
 //! the simulator) feeds it [`Input`]s with the current time in milliseconds
 //! and carries out the [`Output`] of each step, in this order:
 //!
-//! 1. send `send_now` at once: what it announces is in no record of
-//!    `persist` (a leader's accepts and commits), so it travels while the
-//!    records are being synced;
+//! 1. send `send_now` at once: what it announces is in no record, of this
+//!    output or an earlier one (a leader's accepts and commits, forwarded
+//!    submissions, requests for decided values), so it travels while the
+//!    records are being synced; the runtime even sends it while it syncs
+//!    the batch of earlier outputs, and carries out the rest after;
 //! 2. make every record of `persist` durable (one sync for the whole batch,
 //!    after the records of every earlier output); unless
 //!    [`Output::durability`] is [`Durability::Lazy`] (decisions only): then
@@ -641,6 +643,19 @@ impl Core {
         }
         out.trace.push(trace_msg(Dir::Sent, to, &msg));
         out.send.push((to, msg));
+    }
+
+    /// Sends `msg` to `to` at once, before this output's records are
+    /// durable, and even before those of earlier outputs (the runtime sends
+    /// it while it syncs a batch): only for what announces nothing of this
+    /// site's durable state, such as a submission forwarded to the leader
+    /// or a request for decided values.
+    fn send_free(&mut self, out: &mut Output, to: SiteId, msg: Message) {
+        if to == self.cfg.me || to >= self.cfg.sites {
+            return;
+        }
+        out.trace.push(trace_msg(Dir::Sent, to, &msg));
+        out.send_now.push((to, msg));
     }
 
     /// Sends `msg` to every other site at once, before this output's

@@ -167,7 +167,7 @@ impl Core {
                 })
                 .collect();
             for chunk in cmds.chunks(self.cfg.max_batch.max(1)) {
-                self.send(
+                self.send_free(
                     out,
                     site,
                     Message::Forward {

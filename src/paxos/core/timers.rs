@@ -133,7 +133,7 @@ impl Core {
                 if let Some(peer) = self.next_peer() {
                     self.fetch_sent_at = Some(now);
                     let at = self.prefix;
-                    self.send(out, peer, Message::Fetch { from: at, to: at });
+                    self.send_free(out, peer, Message::Fetch { from: at, to: at });
                 }
             }
             self.maybe_fetch(out, FetchWhen::Stalled);

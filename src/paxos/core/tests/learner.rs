@@ -99,9 +99,9 @@ fn spec5_catch_up_a_commit_beyond_a_hole_makes_the_site_fetch_the_hole() {
     let mut core = voter(1);
     core.step(0, from(0, commit(b(2, 0), 2, Value::noop())));
     let out = core.step(49, Input::Tick);
-    assert_eq!(out.send, Vec::new());
+    assert_eq!(out.send_now, Vec::new());
     let out = core.step(50, Input::Tick);
-    assert_eq!(out.send, vec![(0, Message::Fetch { from: 0, to: 3 })]);
+    assert_eq!(out.send_now, vec![(0, Message::Fetch { from: 0, to: 3 })]);
 }
 
 #[test]
@@ -122,7 +122,7 @@ fn spec5_catch_up_an_answer_that_made_progress_asks_for_the_next_chunk_at_once()
     };
     let out = core.step(51, from(0, answer));
     assert_eq!(out.committed, vec![(0, Value::noop())]);
-    assert_eq!(out.send, vec![(0, Message::Fetch { from: 1, to: 3 })]);
+    assert_eq!(out.send_now, vec![(0, Message::Fetch { from: 1, to: 3 })]);
 }
 
 /// Site 1 following leader 0, with catch-up chunks of 10 slots and 3 of
@@ -159,8 +159,9 @@ fn answer(entries: Vec<DecidedEntry>) -> Message {
     }
 }
 
+/// The fetches of `out` (they leave at once: they announce nothing).
 fn fetches(out: &Output) -> Vec<(SiteId, Message)> {
-    out.send
+    out.send_now
         .iter()
         .filter(|(_, m)| matches!(m, Message::Fetch { .. }))
         .cloned()
@@ -178,7 +179,7 @@ fn spec5_catch_up_a_hole_longer_than_the_window_is_fetched_at_once_in_chunks_in_
         .iter()
         .map(|&(from, to)| (0, Message::Fetch { from, to }))
         .collect();
-    assert_eq!(out.send, expected);
+    assert_eq!(out.send_now, expected);
 }
 
 #[test]
@@ -188,7 +189,7 @@ fn spec5_catch_up_an_answer_that_fills_its_chunk_tops_the_pipeline_up() {
     let (mut core, _) = far_behind();
     let out = core.step(2, from(0, answer(noops(0..10))));
     assert_eq!(out.committed.len(), 10);
-    assert_eq!(out.send, vec![(0, Message::Fetch { from: 30, to: 40 })]);
+    assert_eq!(out.send_now, vec![(0, Message::Fetch { from: 30, to: 40 })]);
 }
 
 #[test]
@@ -199,7 +200,7 @@ fn spec5_catch_up_an_answer_cut_short_asks_for_the_rest_of_its_chunk_at_once() {
     let (mut core, _) = far_behind();
     let out = core.step(2, from(0, answer(noops(0..4))));
     assert_eq!(out.committed.len(), 4);
-    assert_eq!(out.send, vec![(0, Message::Fetch { from: 4, to: 10 })]);
+    assert_eq!(out.send_now, vec![(0, Message::Fetch { from: 4, to: 10 })]);
 }
 
 #[test]
@@ -210,7 +211,7 @@ fn spec5_catch_up_a_lost_answer_starts_the_pass_again_from_the_prefix_after_a_ti
     // the prefix, and not before.
     let (mut core, _) = far_behind();
     let out = core.step(2, from(0, answer(noops(10..20))));
-    assert_eq!((out.committed, out.send), (Vec::new(), Vec::new()));
+    assert_eq!((out.committed, out.send_now), (Vec::new(), Vec::new()));
     let out = core.step(100, Input::Tick);
     assert_eq!(fetches(&out), Vec::new());
     let out = core.step(102, Input::Tick);

@@ -50,9 +50,8 @@ fn spec6_an_empty_site_asks_every_peer_whether_the_cluster_has_history() {
     let probe = Message::Probe {
         nonce: core.probe_nonce,
     };
-    let mut sent = to_others(0, probe);
-    sent.push((1, log_end_probe(0)));
-    assert_eq!(out.send, sent);
+    assert_eq!(out.send, to_others(0, probe));
+    assert_eq!(out.send_now, vec![(1, log_end_probe(0))]);
     assert_eq!(
         events(&out),
         vec![TraceEvent::Membership(Membership::Joining)]
