@@ -40,13 +40,20 @@ struct Outgoing<'a> {
     msg: &'a Message,
 }
 
-#[derive(Deserialize)]
+/// A line read: `from` and `seq` beside the message's `head` and `body`.
+/// Deserialised by hand (see `incoming`) rather than with
+/// `#[serde(flatten)] msg: Message`, which buffers the whole line, values
+/// included, before reading the message: the same lines are accepted.
 struct Incoming {
     from: SiteId,
-    #[serde(default)]
     seq: Option<u64>,
-    #[serde(flatten)]
     msg: Message,
+}
+
+impl<'de> Deserialize<'de> for Incoming {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(incoming::LineVisitor)
+    }
 }
 
 /// One line read: the sender, the message's number on its link (when the
@@ -85,6 +92,8 @@ pub fn decode_line(line: &str) -> Result<Line, WireError> {
     let Incoming { from, seq, msg } = serde_json::from_str(line)?;
     Ok(Line { from, seq, msg })
 }
+
+mod incoming;
 
 #[cfg(test)]
 mod tests {
