@@ -139,7 +139,10 @@ pub async fn start_with(
     let names: Vec<String> = config.sites.iter().map(|s| s.name.clone()).collect();
 
     let r: Recovery = recover(&opts, &names, &site_cfg.name).await?;
-    let (store, state, core, applied) = (r.store, r.state, r.core, r.applied);
+    let (store, state, mut core, applied) = (r.store, r.state, r.core, r.applied);
+    // Nobody reads the messages and summaries of the trace of a headless
+    // site without a recording (its membership changes are still logged).
+    core.set_trace_detail(opts.record.is_some() || events.is_some());
     let archive = Arc::new(store.archive_reader()?);
     let (inbound_tx, inbound_rx) = mpsc::channel(4096);
     let net = start_net(&opts, inbound_tx).await?;
@@ -491,9 +494,7 @@ impl Runtime {
         };
         self.with_store(move |store| {
             store.append(&work.records)?;
-            for (slot, value) in &work.archive {
-                store.archive(*slot, value)?;
-            }
+            store.archive_all(&work.archive)?;
             Ok(())
         })
         .await
