@@ -420,9 +420,7 @@ impl Runtime {
         // with the bench's `--serial-leader-write`.
         let mut batch = self.hooks.probe.batch(self.me, &persist, &committed);
         let (send_now, later) = self.hooks.when_to_send(send_now);
-        for (to, msg) in send_now {
-            self.net.send(to, msg);
-        }
+        send_grouped(&self.net, send_now);
         // 2. Durable (one sync for the batch); archive the new slots.
         self.make_durable(persist, &committed).await?;
         for what in durable {
@@ -711,6 +709,22 @@ fn apply_decided(state: &mut State, name: &str, slots: &[(Slot, Value)]) -> anyh
             tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
             anyhow!("cannot apply decided slot {slot}: {e}")
         })
+}
+
+/// Sends each message of `sends`, encoded once for all the peers it goes
+/// to: the core lists a broadcast (a leader's accept, its commit) as one
+/// copy per peer, one after the other.
+fn send_grouped(net: &NetHandle, sends: Vec<(SiteId, Message)>) {
+    let mut sends = sends.into_iter().peekable();
+    let mut to = Vec::with_capacity(4);
+    while let Some((first, msg)) = sends.next() {
+        to.clear();
+        to.push(first);
+        while let Some((next, _)) = sends.next_if(|(_, m)| *m == msg) {
+            to.push(next);
+        }
+        net.send_all(&to, msg);
+    }
 }
 
 /// Sends a catch-up answer read from the archive (and shows it in the trace).
