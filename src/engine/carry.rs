@@ -10,8 +10,8 @@
 
 use super::{Engine, EngineError, Env, MsgId, Recovered, SyncDue, SyncId};
 use crate::paxos::{
-    Completion, Core, CoreConfig, DecidedEntry, Input, Message, Output, Record, ServeRequest,
-    SiteId, Slot, TraceEvent,
+    Completion, Core, CoreConfig, DecidedEntry, Durability, Input, Message, Output, Record,
+    ServeRequest, SiteId, Slot, TraceEvent,
 };
 use crate::state::op::{OpId, Value};
 use std::collections::VecDeque;
@@ -57,10 +57,15 @@ pub struct Report {
     /// the sync is immediate, an earlier step's at a sync event; of a torn
     /// group commit, all or none.
     pub durable: Vec<Record>,
+    /// Decisions the step learned that wait unwritten for a later sync
+    /// (`Durability::Lazy`: a crash may lose them); their slots are applied
+    /// at once.
+    pub lazy: Vec<Record>,
     /// The power failed during the group commit: the site crashed, and
     /// nothing after the write happened.
     pub torn: bool,
-    /// Slots applied (their records durable), in order.
+    /// Slots applied (their votes durable; their decisions perhaps only
+    /// in `lazy`), in order.
     pub committed: Vec<(Slot, Value)>,
     /// The slot the site applies next, after the step.
     pub applied: Slot,
@@ -167,7 +172,9 @@ impl Engine {
     /// One output: `send_now` leaves at once; `persist` is written and
     /// held in flight until its sync completes (at once, or as a queued
     /// event: [`Env::sync_delay`]), and the rest of the output waits for
-    /// it. An output without records waits for the writes before it.
+    /// it. An output without records waits for the writes before it; so
+    /// does one with decisions alone (`Durability::Lazy`), whose records
+    /// wait unwritten for the next group commit.
     fn carry_one(
         &mut self,
         site: SiteId,
@@ -177,8 +184,9 @@ impl Engine {
         report: &mut Report,
         own: &mut VecDeque<Message>,
     ) -> Result<(), EngineError> {
+        let lazy = out.durability() == Durability::Lazy;
         let Output {
-            persist,
+            mut persist,
             send_now,
             send,
             committed,
@@ -199,6 +207,12 @@ impl Engine {
             serve,
         };
         let s = &mut self.sites[site as usize];
+        if lazy {
+            report.lazy.extend(persist.iter().cloned());
+            s.disk.lazy.append(&mut persist);
+        } else if !persist.is_empty() && !s.disk.lazy.is_empty() {
+            persist.splice(0..0, std::mem::take(&mut s.disk.lazy));
+        }
         if persist.is_empty() {
             match s.waiting.last_mut() {
                 Some((_, last)) => last.append(held),

@@ -8,7 +8,9 @@
 //! synced. Its records reach the WAL when its sync completes (at once, or
 //! at a queued sync event the driver orders among message deliveries); a
 //! crash before that loses them, and a power failure during the sync of
-//! the oldest one keeps any subset of its pages.
+//! the oldest one keeps any subset of its pages. Decisions alone
+//! (`Durability::Lazy`) are not written at all: they wait in memory for
+//! the next group commit, and a crash before it loses them.
 
 use super::{Engine, EngineError, Env, SyncId};
 use crate::paxos::{AcceptorState, Record, SiteId, Slot};
@@ -26,6 +28,10 @@ pub struct Disk {
     pub synced: usize,
     /// The group commits in flight, oldest first: written, not synced.
     pub unsynced: Vec<(SyncId, Vec<Record>)>,
+    /// Decisions not yet written (`Durability::Lazy`, the real store's
+    /// `append_lazy`): in the site's memory, so any crash loses them; the
+    /// next group commit writes them first.
+    pub lazy: Vec<Record>,
     /// The last checkpoint: applied slots, state, acceptor state.
     pub checkpoint: Option<(Slot, State, AcceptorState)>,
     /// Decided values in slot order (the archive).
@@ -130,6 +136,13 @@ impl Engine {
     }
 
     /// Checkpoints the site now and then: the WAL starts again empty.
+    /// Atomic here; the real store takes the acceptor state and switches
+    /// WAL segment at one point and writes `checkpoint.json` later, beside
+    /// the loop (`storage::CheckpointJob`), keeping every segment since the
+    /// previous checkpoint until then. A crash before it lands recovers the
+    /// previous checkpoint with the whole WAL since, which is what this
+    /// model gives with no checkpoint taken; after, this one: the same two
+    /// outcomes, so the model stands.
     pub(super) fn maybe_checkpoint(&mut self, site: SiteId) {
         let every = self.cfg.checkpoint_every;
         let s = &mut self.sites[site as usize];

@@ -190,6 +190,7 @@ impl Engine {
         let s = &mut self.sites[site as usize];
         s.core = None;
         s.disk.unsynced.clear();
+        s.disk.lazy.clear();
         s.waiting.clear();
     }
 

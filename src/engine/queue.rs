@@ -258,6 +258,7 @@ impl Engine {
             let r = self.step(site, Input::Tick, false, env)?;
             let shows = !(r.sent.is_empty()
                 && r.durable.is_empty()
+                && r.lazy.is_empty()
                 && r.committed.is_empty()
                 && r.failed.is_empty()
                 && r.trace.is_empty());

@@ -225,7 +225,8 @@ fn led_with_one_follower() -> (Engine, SiteId, SiteId) {
 /// The leader's accept leaves at once and its follower acks it while the
 /// leader's own write is in flight: one ack is not a quorum of three. Once
 /// the sync completes, the leader's own vote counts: the commit leaves at
-/// once, and the slot is applied when the decision is durable.
+/// once, and the slot is applied and answered at once: the decision waits
+/// unwritten for a later sync (`Durability::Lazy`).
 #[test]
 fn a_leaders_write_is_in_flight_until_its_sync_event() {
     let (mut e, leader, f1) = led_with_one_follower();
@@ -257,7 +258,9 @@ fn a_leaders_write_is_in_flight_until_its_sync_event() {
     assert_eq!(syncs.len(), 1);
     e.advance_to(syncs[0].due);
     let r = e.complete_sync(syncs[0], false, &mut env).expect("syncs");
-    assert!(matches!(r.durable[..], [Record::Accept { .. }]));
+    // Earlier decisions (`Durability::Lazy`) are written in this batch
+    // first; the accept is its last record.
+    assert!(matches!(r.durable.last(), Some(Record::Accept { .. })));
     let kinds: Vec<MsgKind> = r
         .sent
         .iter()
@@ -267,13 +270,36 @@ fn a_leaders_write_is_in_flight_until_its_sync_event() {
         })
         .collect();
     assert_eq!(kinds, vec![MsgKind::Commit]);
-    assert!(r.committed.is_empty(), "the decision is not durable yet");
+    assert!(matches!(r.lazy[..], [Record::Decide { .. }]));
+    assert_eq!(r.committed.len(), 1, "applied with no sync of the decision");
+    assert_eq!(r.completed.len(), 1);
+    assert_eq!(r.completed[0].id, cmd.id);
+    assert!(e.take_due_syncs(e.now() + 1_000).is_empty());
+    assert!(e.site(leader).disk.unsynced.is_empty());
+    assert_eq!(e.site(leader).disk.lazy.len(), 1);
+}
+
+/// A crash loses a decision not yet written, and nothing chosen: the
+/// leader restarts with its accepted value, and the decision is in the
+/// cluster still.
+#[test]
+fn a_crash_loses_a_lazy_decision_but_not_the_vote() {
+    let (mut e, leader, _) = led_with_one_follower();
+    let mut env = SlowAt(leader);
+    let cmd = tweet(&mut e, leader, "answered");
+    e.step(leader, Input::Submit(cmd.clone()), false, &mut env)
+        .expect("submits");
+    deliver_all(&mut e, &mut env);
     let syncs = e.take_due_syncs(e.now() + 1_000);
     e.advance_to(syncs[0].due);
     let r = e.complete_sync(syncs[0], false, &mut env).expect("syncs");
-    assert!(matches!(r.durable[..], [Record::Decide { .. }]));
-    assert_eq!(r.completed.len(), 1);
-    assert_eq!(r.completed[0].id, cmd.id);
+    assert_eq!(r.completed.len(), 1, "answered");
+    e.crash(leader);
+    assert!(e.site(leader).disk.lazy.is_empty());
+    let recovered = e.recover(leader).expect("starts");
+    let holds = |v: &crate::state::op::Value| v.cmds.iter().any(|c| c.id == cmd.id);
+    assert!(!recovered.acceptor.decided.values().any(holds));
+    assert!(recovered.acceptor.accepted.values().any(|(_, v)| holds(v)));
 }
 
 /// A crash before the sync completes loses the write and everything

@@ -320,7 +320,9 @@ fn one() -> u32 {
 }
 
 /// A change to the durable state of a site. The core emits these; the runtime
-/// must make them durable before it sends the messages of the same output.
+/// must make them durable before it sends the messages of the same output,
+/// unless every record of the output is [`Durability::Lazy`] (see
+/// [`Record::durability`]).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "rec", rename_all = "snake_case")]
 pub enum Record {
@@ -339,6 +341,30 @@ pub enum Record {
     Rejoining,
     /// The rejoin is over: the site votes again.
     Voting,
+}
+
+/// When a [`Record`] must be durable (see "Decisions need no sync" in the
+/// core's module documentation).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Before the messages and answers of its output: a vote (a promise, an
+    /// accept) or a change of membership, which what is sent announces.
+    BeforeSend,
+    /// Whenever a later sync covers it: a crash may lose it, and that loses
+    /// nothing chosen (a decision is a quorum's durable votes; this record
+    /// only remembers it).
+    Lazy,
+}
+
+impl Record {
+    /// When this record must be durable: a decision lazily, every other
+    /// record before its output's messages and answers.
+    pub fn durability(&self) -> Durability {
+        match self {
+            Record::Decide { .. } => Durability::Lazy,
+            _ => Durability::BeforeSend,
+        }
+    }
 }
 
 /// Direction of a traced message, seen from this site.

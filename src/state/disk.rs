@@ -27,6 +27,18 @@
 //! this file, is the truth). Durable commits record redb's allocator state
 //! (`set_quick_repair`), so opening after a crash does not walk the file.
 //!
+//! A durable commit holds redb's only writer through its fsyncs (redb 4 has
+//! no commit that lets go of it earlier), and the site runs it on another
+//! thread while its loop goes on applying (issue 14: no loop stall from a
+//! checkpoint). So applying never waits for the writer: when it is taken,
+//! the batch's rows and meta are kept in memory ([`Pending`]), where reads
+//! find them as if written, and go into the file with the next write that
+//! gets the writer (or [`Disk::flush`]). A crash loses them like any write
+//! not made durable. Measured with `tweettui bench --remote --history
+//! 200000` (README, Performance): about one apply per checkpoint (every
+//! 1,000 slots) found the writer taken, at most 13 during one durable
+//! commit; each would have held the loop for the rest of that commit.
+//!
 //! # Sharing
 //!
 //! One [`Database`] per file per process (redb refuses a second open of a
@@ -43,11 +55,11 @@ use redb::{
     WriteTransaction,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, Weak};
+use std::sync::{Arc, Mutex, MutexGuard, Weak};
 use thiserror::Error;
 
 /// The state file's name in a data dir.
@@ -166,12 +178,33 @@ pub(super) fn open_db(path: &Path) -> Result<Arc<Database>, StoreError> {
     Ok(db)
 }
 
+/// Writes applied while another transaction held redb's writer (see
+/// "Durability" above), shared by a writer and its views.
+#[derive(Debug, Default)]
+pub(super) struct Pending {
+    rows: BTreeMap<Key, String>,
+    /// The JSON of the meta and of the users of the latest of them.
+    meta: Option<(Vec<u8>, Vec<u8>)>,
+    /// How many writes were kept here (and not yet counted by
+    /// [`Disk::take_deferred`]).
+    deferred: u64,
+}
+
+impl Pending {
+    pub(super) fn is_empty(&self) -> bool {
+        self.rows.is_empty() && self.meta.is_none()
+    }
+}
+
 /// The tweets of a state on disk: a writer (the one that applies) or a
 /// view that reads what the writer wrote.
 pub(super) struct Disk {
     pub db: Arc<Database>,
     pub path: Arc<Path>,
     pub writer: bool,
+    /// Held while a write commits and while a read opens its range, so a
+    /// row is read either from the file or from here, never twice.
+    pub pending: Arc<Mutex<Pending>>,
 }
 
 impl fmt::Debug for Disk {
@@ -190,6 +223,7 @@ impl Disk {
             db: Arc::clone(&self.db),
             path: Arc::clone(&self.path),
             writer: false,
+            pending: Arc::clone(&self.pending),
         }
     }
 
@@ -204,9 +238,11 @@ impl Disk {
         }
     }
 
-    /// Writes `tweets` and `meta` in one transaction, not synced.
-    /// `meta` and `users` are left as they are when `None` (an import in
-    /// several transactions writes them with the last).
+    /// Writes `tweets` and `meta` in one transaction, not synced, with any
+    /// pending rows before them; or, when another transaction holds the
+    /// writer, keeps them pending (see "Durability" above) and returns at
+    /// once. `meta` and `users` are left as they are when `None` (an import
+    /// in several transactions writes them with the last).
     pub fn write(
         &self,
         tweets: &[(Key, String)],
@@ -214,32 +250,83 @@ impl Disk {
         users: &[String],
     ) -> Result<(), StoreError> {
         let path = &*self.path;
+        let meta = meta.map(|m| encode_meta(path, m, users)).transpose()?;
+        let mut pending = self.lock_pending();
+        let tx = match self.db.try_begin_write() {
+            Ok(tx) => tx,
+            Err(redb::TransactionError::WouldBlock) => {
+                pending.rows.extend(tweets.iter().cloned());
+                if meta.is_some() {
+                    pending.meta = meta;
+                }
+                pending.deferred += 1;
+                return Ok(());
+            }
+            Err(x) => return Err(StoreError::redb(path, "begin write")(x.into())),
+        };
+        self.commit_with_pending(tx, &mut pending, tweets, meta)
+    }
+
+    /// Writes the pending rows and meta into the file (not synced),
+    /// waiting for the writer if another transaction holds it: before a
+    /// durable commit that must hold every slot applied.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        let mut pending = self.lock_pending();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        let tx = self
+            .db
+            .begin_write()
+            .map_err(|x| StoreError::redb(&self.path, "begin write")(x.into()))?;
+        self.commit_with_pending(tx, &mut pending, &[], None)
+    }
+
+    /// How many writes were kept pending since the last call.
+    pub fn take_deferred(&self) -> u64 {
+        std::mem::take(&mut self.lock_pending().deferred)
+    }
+
+    fn lock_pending(&self) -> MutexGuard<'_, Pending> {
+        // A panic elsewhere while it was held leaves whole rows in it.
+        self.pending.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Writes `pending`, then `tweets` and `meta` (else the pending meta),
+    /// in `tx` without fsync; empties `pending` once committed.
+    fn commit_with_pending(
+        &self,
+        mut tx: WriteTransaction,
+        pending: &mut Pending,
+        tweets: &[(Key, String)],
+        meta: Option<(Vec<u8>, Vec<u8>)>,
+    ) -> Result<(), StoreError> {
+        let path = &*self.path;
         let e = |what| StoreError::redb(path, what);
-        let tx = self.begin_write(Durability::None)?;
+        tx.set_durability(Durability::None)
+            .map_err(|x| e("set durability")(x.into()))?;
         {
             let mut table = tx
                 .open_table(TWEETS)
                 .map_err(|x| e("open tweets")(x.into()))?;
-            for (key, text) in tweets {
+            let rows = pending.rows.iter().map(|(k, t)| (k, t.as_str()));
+            for (key, text) in rows.chain(tweets.iter().map(|(k, t)| (k, t.as_str()))) {
                 table
-                    .insert(key, text.as_str())
+                    .insert(key, text)
                     .map_err(|x| e("insert a tweet")(x.into()))?;
             }
-            if let Some(meta) = meta {
+            if let Some((meta, users)) = meta.as_ref().or(pending.meta.as_ref()) {
                 let mut m = tx.open_table(META).map_err(|x| e("open meta")(x.into()))?;
-                let bytes = serde_json::to_vec(meta).map_err(|x| {
-                    StoreError::inconsistent(path, format!("cannot encode meta: {x}"))
-                })?;
-                m.insert("state", bytes.as_slice())
+                m.insert("state", meta.as_slice())
                     .map_err(|x| e("write meta")(x.into()))?;
-                let bytes = serde_json::to_vec(users).map_err(|x| {
-                    StoreError::inconsistent(path, format!("cannot encode users: {x}"))
-                })?;
-                m.insert("users", bytes.as_slice())
+                m.insert("users", users.as_slice())
                     .map_err(|x| e("write users")(x.into()))?;
             }
         }
-        tx.commit().map_err(|x| e("commit")(x.into()))
+        tx.commit().map_err(|x| e("commit")(x.into()))?;
+        pending.rows.clear();
+        pending.meta = None;
+        Ok(())
     }
 
     /// A write transaction of this store with `durability`.
@@ -260,15 +347,18 @@ impl Disk {
     }
 
     /// One author's tweets in `range` of slots below `limit`, in key order
-    /// both ways.
+    /// both ways: those in the file, and those pending (in key order).
     pub fn range(
         &self,
         author: usize,
         lower: Bound<Key>,
         upper: Bound<Key>,
         limit: u64,
-    ) -> DiskRange {
+    ) -> (DiskRange, Vec<(TweetKey, String)>) {
         let path = Arc::clone(&self.path);
+        // Held until both are read: a write that commits rows empties
+        // `pending` under it (see `Disk::pending`).
+        let pending = self.lock_pending();
         let inner = (|| {
             let tx = self.db.begin_read().map_err(redb::Error::from)?;
             let table = tx.open_table(TWEETS).map_err(redb::Error::from)?;
@@ -281,8 +371,38 @@ impl Disk {
                 None
             }
         };
-        DiskRange { inner, limit, path }
+        let held = pending
+            .rows
+            .range((lower, upper))
+            .filter(|(k, _)| k.3 < limit)
+            .filter_map(|(k, t)| Some((tweet_key(&path, k)?, t.clone())))
+            .collect();
+        (DiskRange { inner, limit, path }, held)
     }
+}
+
+/// The JSON of `meta` and of `users`, as the table `meta` holds them.
+fn encode_meta(
+    path: &Path,
+    meta: &MetaRef<'_>,
+    users: &[String],
+) -> Result<(Vec<u8>, Vec<u8>), StoreError> {
+    let meta = serde_json::to_vec(meta)
+        .map_err(|x| StoreError::inconsistent(path, format!("cannot encode meta: {x}")))?;
+    let users = serde_json::to_vec(users)
+        .map_err(|x| StoreError::inconsistent(path, format!("cannot encode users: {x}")))?;
+    Ok((meta, users))
+}
+
+/// The timeline key of a stored key, `None` (logged) for a time that
+/// cannot be.
+fn tweet_key(path: &Path, k: &Key) -> Option<TweetKey> {
+    let &(_, secs, nanos, slot, index) = k;
+    let Some(time) = DateTime::<Utc>::from_timestamp(secs, nanos) else {
+        tracing::warn!(file = %path.display(), "a tweet at slot {slot} has no valid time ({secs} s, {nanos} ns)");
+        return None;
+    };
+    Some(TweetKey { time, slot, index })
 }
 
 /// A write transaction on `db` (the file at `path`) with `durability`.
@@ -364,16 +484,15 @@ impl DiskRange {
                     return None;
                 }
             };
-            let (_, secs, nanos, slot, index) = k.value();
-            if slot >= self.limit {
+            let key = k.value();
+            if key.3 >= self.limit {
                 // Applied by the writer, not yet by this view.
                 continue;
             }
-            let Some(time) = DateTime::<Utc>::from_timestamp(secs, nanos) else {
-                tracing::warn!(file = %self.path.display(), "a tweet at slot {slot} has no valid time ({secs} s, {nanos} ns)");
+            let Some(key) = tweet_key(&self.path, &key) else {
                 continue;
             };
-            return Some((TweetKey { time, slot, index }, v.value().to_string()));
+            return Some((key, v.value().to_string()));
         }
     }
 }
@@ -415,6 +534,7 @@ pub(super) fn open(path: &Path, users: &[String]) -> Result<Opened, StoreError> 
         db,
         path: Arc::from(path),
         writer: true,
+        pending: Arc::default(),
     };
     let e = |what| StoreError::redb(path, what);
     // The tables exist from here on (a reader cannot create them).

@@ -7,6 +7,7 @@ use super::op::{Command, Op, OpId, Value};
 use super::*;
 use chrono::TimeZone;
 use proptest::prelude::*;
+use std::sync::Arc;
 
 const USERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
 
@@ -149,6 +150,46 @@ proptest! {
         drop((disk, early, view));
         let reopened = State::open_disk(&path, users()).unwrap();
         same_answers(&mem, &reopened)?;
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Applies while another transaction holds redb's writer (a
+    /// checkpoint's durable commit on another thread) are kept in memory:
+    /// the state and its views answer as if they were written, the next
+    /// apply that gets the writer writes them, and the file reopened
+    /// holds everything.
+    #[test]
+    fn applies_while_the_writer_is_held_answer_the_same(
+        (log, cuts) in arb_log(),
+        held in prop::collection::vec(any::<bool>(), 1..8),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(STATE_FILE);
+        let mut disk = State::open_disk(&path, users()).unwrap();
+        let Backing::Disk(d) = &disk.tweets else { unreachable!() };
+        let db = Arc::clone(&d.db);
+        let (mut slot, mut i) = (0, 0);
+        while slot < log.len() {
+            let n = cuts[i % cuts.len()].min(log.len() - slot);
+            let writer = held[i % held.len()].then(|| db.begin_write().unwrap());
+            let view = disk.clone();
+            disk.apply_all((slot..slot + n).map(|k| (k as u64, &log[k]))).unwrap();
+            same_answers(&memory(&log[..slot + n]), &disk)?;
+            same_answers(&memory(&log[..slot]), &view)?;
+            drop(writer);
+            slot += n;
+            i += 1;
+        }
+        disk.flush().unwrap();
+        let Backing::Disk(d) = &disk.tweets else { unreachable!() };
+        prop_assert!(d.pending.lock().unwrap().is_empty());
+        same_answers(&memory(&log), &disk)?;
+        drop(disk);
+        let reopened = State::open_disk(&path, users()).unwrap();
+        same_answers(&memory(&log), &reopened)?;
     }
 }
 

@@ -34,7 +34,7 @@ use self::op::{Op, OpId, Value};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
-use std::collections::{btree_map, BTreeMap, BTreeSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet, VecDeque};
 use std::ops::Bound;
 use std::path::Path;
 use thiserror::Error;
@@ -172,6 +172,7 @@ impl State {
                     db,
                     path: std::sync::Arc::from(path),
                     writer: true,
+                    pending: Default::default(),
                 };
                 d.clear()?;
             }
@@ -204,6 +205,27 @@ impl State {
         match &self.tweets {
             Backing::Disk(d) if d.writer => Some(d.durable()),
             _ => None,
+        }
+    }
+
+    /// Writes into the file what was applied while another transaction
+    /// held its writer (see [`disk`]), waiting for the writer if need be:
+    /// before a durable commit that must hold every slot applied. Does
+    /// nothing for a state in memory or a view.
+    pub fn flush(&self) -> Result<(), StoreError> {
+        match &self.tweets {
+            Backing::Disk(d) if d.writer => d.flush(),
+            _ => Ok(()),
+        }
+    }
+
+    /// How many applies were kept in memory because another transaction
+    /// held the file's writer, since the last call (0 for a state in
+    /// memory).
+    pub fn take_deferred_writes(&self) -> u64 {
+        match &self.tweets {
+            Backing::Disk(d) if d.writer => d.take_deferred(),
+            _ => 0,
         }
     }
 
@@ -526,6 +548,8 @@ enum Rest<'a> {
     Memory(btree_map::Range<'a, TweetKey, Box<str>>),
     // Boxed: a redb range is large, a walk holds one per author.
     Disk(Box<disk::DiskRange>),
+    /// Applied but not yet in the file (see [`disk`]), in key order.
+    Held(VecDeque<(TweetKey, String)>),
 }
 
 impl<'a> Rest<'a> {
@@ -540,6 +564,8 @@ impl<'a> Rest<'a> {
             (Rest::Disk(r), order) => r
                 .next(order == Order::NewestFirst)
                 .map(|(k, t)| (k, Cow::Owned(t))),
+            (Rest::Held(r), Order::NewestFirst) => r.pop_back().map(|(k, t)| (k, Cow::Owned(t))),
+            (Rest::Held(r), Order::OldestFirst) => r.pop_front().map(|(k, t)| (k, Cow::Owned(t))),
         }
     }
 }
@@ -585,17 +611,26 @@ impl<'a> Timeline<'a> {
             if !shown(author) || state.counts[author] == 0 {
                 continue;
             }
-            let mut rest = match &state.tweets {
-                Backing::Memory(tweets) => Rest::Memory(tweets[author].range(range)),
+            // An author's tweets on disk may be in two parts, each sorted:
+            // the walk merges them like the authors.
+            let rests = match &state.tweets {
+                Backing::Memory(tweets) => vec![Rest::Memory(tweets[author].range(range))],
                 Backing::Disk(d) => {
                     let (lowest, highest) = disk::author_bounds(author);
                     let lower = disk_bound(author, range.0, lowest);
                     let upper = disk_bound(author, range.1, highest);
-                    Rest::Disk(Box::new(d.range(author, lower, upper, state.next_slot)))
+                    let (file, held) = d.range(author, lower, upper, state.next_slot);
+                    let held = (!held.is_empty()).then(|| Rest::Held(held.into()));
+                    [Some(Rest::Disk(Box::new(file))), held]
+                        .into_iter()
+                        .flatten()
+                        .collect()
                 }
             };
-            if let Some(head) = rest.next(order) {
-                sources.push(Source { author, head, rest });
+            for mut rest in rests {
+                if let Some(head) = rest.next(order) {
+                    sources.push(Source { author, head, rest });
+                }
             }
         }
         Timeline {

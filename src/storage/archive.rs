@@ -4,8 +4,10 @@
 //! [`DecidedEntry`]); `archive.idx` one u64 LE offset into `archive.log` per
 //! slot, so slot `s` is found at byte `8 * s` of the index. Appends are not
 //! synced one by one: the archive only has to be durable up to a checkpoint
-//! (it is synced before one is written); later slots are also in the WAL and
-//! are archived again after a crash.
+//! (it is synced before one is written). Later slots are kept at start-up as
+//! far as their entries are whole (see [`Archive::open`]); those a power
+//! loss took are in the WAL, or learned again from the peers, and archived
+//! again.
 
 use super::error::{IoContext, StorageError};
 use super::faults::{self, Io};
@@ -40,9 +42,20 @@ pub(crate) struct Archive {
 }
 
 impl Archive {
-    /// Opens the archive of `dir`, which must hold at least `applied` slots,
-    /// and cuts it to exactly `applied` slots.
-    pub(crate) fn open(dir: &Path, applied: Slot) -> Result<Archive, StorageError> {
+    /// Opens the archive of `dir`, which must hold at least `applied` slots.
+    /// Entries after them (appended since the checkpoint, not synced) are
+    /// kept as far as they are whole and in order, and returned: each is a
+    /// value decided for its slot (an entry is only written once its slot
+    /// is decided, and agreement makes that value the only one), which a
+    /// crash of the process keeps in the page cache even when the site's
+    /// own record of the decision had not reached its WAL yet (SPEC 4). The
+    /// first entry that is torn, lost, out of place or damaged ends them
+    /// (a power loss may persist any subset of unsynced pages), and the
+    /// files are cut there.
+    pub(crate) fn open(
+        dir: &Path,
+        applied: Slot,
+    ) -> Result<(Archive, Vec<DecidedEntry>), StorageError> {
         let log_path = dir.join(LOG);
         let idx_path = dir.join(IDX);
         let (keep_log, keep_idx) = if applied == 0 {
@@ -50,25 +63,35 @@ impl Archive {
         } else {
             check_holds(&log_path, &idx_path, applied)?
         };
+        let tail = sound_tail(&log_path, &idx_path, applied, keep_log)?;
+        let keep_log = tail.last().map_or(keep_log, |t| t.end);
+        let keep_idx = keep_idx + 8 * tail.len() as u64;
         truncate_or_create(&log_path, keep_log)?;
         truncate_or_create(&idx_path, keep_idx)?;
         let open = |p: &Path| OpenOptions::new().read(true).append(true).open(p).at(p);
-        Ok(Archive {
+        let len = applied + tail.len() as u64;
+        let archive = Archive {
             log: open(&log_path)?,
             idx: open(&idx_path)?,
             log_path,
             idx_path,
             log_len: keep_log,
-            len: applied,
-        })
+            len,
+        };
+        Ok((archive, tail.into_iter().map(|t| t.entry).collect()))
     }
 
     pub(crate) fn len(&self) -> Slot {
         self.len
     }
 
-    /// Appends `slot`, which must be the next one (not synced).
+    /// Appends `slot`, which must be the next one (not synced). A slot
+    /// already held is left as it is: its value was decided, so it is the
+    /// same (start-up hands on again the slots kept after the checkpoint).
     pub(crate) fn append(&mut self, slot: Slot, value: &Value) -> Result<(), StorageError> {
+        if slot < self.len {
+            return Ok(());
+        }
         if slot != self.len {
             return Err(StorageError::ArchiveOutOfOrder {
                 expected: self.len,
@@ -93,8 +116,11 @@ impl Archive {
     /// file for the whole run (two syscalls per decided batch instead of two
     /// per slot). A failure leaves a prefix of the run written, as a failure
     /// in the middle of `append`s would (the store then refuses writes, and
-    /// `open` cuts the archive to the checkpoint's slots).
+    /// `open` keeps the whole entries of it).
     pub(crate) fn append_all(&mut self, entries: &[(Slot, Value)]) -> Result<(), StorageError> {
+        // Slots already held are left as they are (see `append`).
+        let held = entries.iter().take_while(|(s, _)| *s < self.len).count();
+        let entries = &entries[held..];
         let mut log = Vec::new();
         let mut idx = Vec::with_capacity(8 * entries.len());
         let mut next = self.len;
@@ -122,11 +148,16 @@ impl Archive {
         Ok(())
     }
 
-    pub(crate) fn sync(&self) -> Result<(), StorageError> {
-        faults::check(&self.log_path, Io::Sync)
-            .and_then(|()| self.log.sync_data())
-            .at(&self.log_path)?;
-        self.idx.sync_data().at(&self.idx_path)
+    /// A handle that syncs the archive from another thread (a checkpoint's
+    /// background part) while this one goes on appending: an fsync makes
+    /// every byte written before it durable, those of later appends too.
+    pub(crate) fn syncer(&self) -> Result<ArchiveSyncer, StorageError> {
+        Ok(ArchiveSyncer {
+            log: self.log.try_clone().at(&self.log_path)?,
+            idx: self.idx.try_clone().at(&self.idx_path)?,
+            log_path: self.log_path.clone(),
+            idx_path: self.idx_path.clone(),
+        })
     }
 
     /// Consecutive entries from `from`, below `to`, until their payloads
@@ -155,6 +186,24 @@ impl Archive {
             log_path: self.log_path.clone(),
             idx_path: self.idx_path.clone(),
         })
+    }
+}
+
+/// Syncs an archive: see [`Archive::syncer`].
+pub(crate) struct ArchiveSyncer {
+    log: File,
+    idx: File,
+    log_path: PathBuf,
+    idx_path: PathBuf,
+}
+
+impl ArchiveSyncer {
+    /// Makes every entry appended so far durable.
+    pub(crate) fn sync(&self) -> Result<(), StorageError> {
+        faults::check(&self.log_path, Io::Sync)
+            .and_then(|()| self.log.sync_data())
+            .at(&self.log_path)?;
+        self.idx.sync_data().at(&self.idx_path)
     }
 }
 
@@ -274,6 +323,50 @@ fn check_holds(
     })?;
     read_entry(&log, log_path, off, len, crc, last)?;
     Ok((off + (HEADER + len) as u64, keep_idx))
+}
+
+/// An entry of the archive's tail, and the end of its frame in the log.
+struct TailEntry {
+    entry: DecidedEntry,
+    end: u64,
+}
+
+/// The whole entries from slot `from` on, whose frames follow each other
+/// from `log_off` in `archive.log` as the index says (see
+/// [`Archive::open`]); none when the files do not exist. Only a failure to
+/// read is an error: damage ends the tail.
+fn sound_tail(
+    log_path: &Path,
+    idx_path: &Path,
+    from: Slot,
+    log_off: u64,
+) -> Result<Vec<TailEntry>, StorageError> {
+    let (log, idx) = match (File::open(log_path), File::open(idx_path)) {
+        (Ok(log), Ok(idx)) => (log, idx),
+        (Err(e), _) | (_, Err(e)) if e.kind() == ErrorKind::NotFound => return Ok(Vec::new()),
+        (Err(e), _) => return Err(StorageError::io(log_path, e)),
+        (_, Err(e)) => return Err(StorageError::io(idx_path, e)),
+    };
+    let log_len = log.metadata().at(log_path)?.len();
+    let held = idx.metadata().at(idx_path)?.len() / 8;
+    let mut out = Vec::new();
+    let mut off = log_off;
+    for slot in from..held {
+        // An index entry that does not point right after the previous
+        // entry was torn (or is zeros that were never written).
+        if read_offset(&idx, idx_path, slot)? != off {
+            break;
+        }
+        let Ok((len, crc)) = read_header(&log, log_path, off, log_len) else {
+            break;
+        };
+        let Ok(entry) = read_entry(&log, log_path, off, len, crc, slot) else {
+            break;
+        };
+        off += (HEADER + len) as u64;
+        out.push(TailEntry { entry, end: off });
+    }
+    Ok(out)
 }
 
 fn open_existing(path: &Path, applied: Slot) -> Result<File, StorageError> {

@@ -54,8 +54,11 @@
 //! header torn across a page boundary; the payload crc catches lost pages of
 //! the payload, which are therefore never half applied.
 //!
-//! In an older segment (not the newest) any damage is corruption, zeros at
-//! its end included (a segment is trimmed before the next one starts). A
+//! In an older segment (not the newest) any damage is corruption; zeros
+//! alone after its batches are its preallocated end, left when a crash came
+//! between the switch of appends to a newer segment and the trim of this one
+//! (a checkpoint trims it off the site's loop, see `job.rs`: its batches
+//! were all synced before the switch, so no torn write can be there). A
 //! legacy newest segment keeps its old rule: an incomplete last frame, or a
 //! final frame with a bad crc and only zeros after it, is a torn tail; other
 //! damage is corruption.
@@ -109,12 +112,20 @@ pub fn recover_wal_segment(buf: &[u8], path: &Path) -> Result<WalRecovery, Stora
 
 /// One batch holding the JSON of each item as a record frame.
 pub(crate) fn encode_batch<T: Serialize>(items: &[T]) -> Result<Vec<u8>, StorageError> {
-    if items.is_empty() {
-        return Ok(Vec::new());
-    }
+    encode_batch_of(items)
+}
+
+/// One batch holding the JSON of each item as a record frame, in order
+/// (none when there are no items).
+pub(crate) fn encode_batch_of<'a, T: Serialize + 'a>(
+    items: impl IntoIterator<Item = &'a T>,
+) -> Result<Vec<u8>, StorageError> {
     let mut buf = vec![0; BATCH_HEADER];
     for item in items {
         frame::encode_json(&mut buf, item, "WAL record")?;
+    }
+    if buf.len() == BATCH_HEADER {
+        return Ok(Vec::new());
     }
     let len = buf.len() - BATCH_HEADER;
     if len > MAX_BATCH {
@@ -151,7 +162,8 @@ pub(crate) struct Scanned {
 
 /// Reads the segment held in `buf`. `newest`: it is the newest segment
 /// (the one written when the site stopped), where a torn last write is cut
-/// off; elsewhere any damage is corruption.
+/// off; elsewhere any damage is corruption (zeros alone at the end are not
+/// damage).
 pub(crate) fn scan_segment(buf: &[u8], newest: bool, path: &Path) -> Result<Scanned, StorageError> {
     let mut records = Vec::new();
     let mut format = None;
@@ -313,15 +325,13 @@ impl Failure<'_> {
     fn judge(&self, bad: Bad, newest: bool, path: &Path) -> Result<Option<String>, StorageError> {
         let rest = &self.buf[self.pos..];
         let corrupt = |reason: String| StorageError::corrupt(path, Some(self.pos as u64), reason);
+        // Zeros alone after the batches: the preallocated end. An older
+        // segment has them too when a crash came after appends switched
+        // to a newer one and before the checkpoint trimmed it (off the
+        // loop: see `job.rs`); every batch it holds was synced before the
+        // switch, so nothing else can follow them there.
         if rest.iter().all(|&b| b == 0) {
-            return if newest {
-                Ok(None)
-            } else {
-                Err(corrupt(format!(
-                    "{} zero bytes at the end of a file that is not the newest one",
-                    rest.len()
-                )))
-            };
+            return Ok(None);
         }
         let reason = bad.reason();
         if !newest {

@@ -62,6 +62,11 @@ pub enum StorageError {
     #[error("checkpoint of {applied} applied slots refused: the archive holds only {archived}")]
     CheckpointAhead { applied: Slot, archived: Slot },
 
+    /// [`Store::install_spare`](super::Store::install_spare) was handed a
+    /// segment that does not follow the one appends go to (a program error).
+    #[error("spare WAL segment {got} refused: the next segment is {expected}")]
+    WrongSpare { expected: u64, got: u64 },
+
     /// A record or archive entry would be larger than the readers accept.
     #[error("{what} of {len} bytes is larger than the limit of {max} bytes")]
     TooLarge {

@@ -68,3 +68,45 @@ pub(crate) fn check(path: &Path, io: Io) -> io::Result<()> {
 pub(crate) fn check(_path: &Path, _io: Io) -> io::Result<()> {
     Ok(())
 }
+
+/// The data dirs whose checkpoints a test holds (see [`hold_checkpoints`]),
+/// each with whether a checkpoint waits there now.
+#[cfg(test)]
+static HELD: (
+    std::sync::Mutex<Vec<(std::path::PathBuf, bool)>>,
+    std::sync::Condvar,
+) = (std::sync::Mutex::new(Vec::new()), std::sync::Condvar::new());
+
+/// Makes the background part of a checkpoint of data dir `dir` wait, just
+/// before it writes `checkpoint.json`, until the test lets it go (`false`):
+/// what the site does meanwhile can then be tested.
+#[cfg(test)]
+pub(crate) fn hold_checkpoints(dir: &Path, hold: bool) {
+    let mut held = HELD.0.lock().unwrap_or_else(|e| e.into_inner());
+    held.retain(|(d, _)| d != dir);
+    if hold {
+        held.push((dir.to_path_buf(), false));
+    }
+    HELD.1.notify_all();
+}
+
+/// Whether a checkpoint of `dir` waits where [`hold_checkpoints`] holds it.
+#[cfg(test)]
+pub(crate) fn checkpoint_waits(dir: &Path) -> bool {
+    let held = HELD.0.lock().unwrap_or_else(|e| e.into_inner());
+    held.iter().any(|(d, waits)| d == dir && *waits)
+}
+
+/// Where a checkpoint of `dir` waits while a test holds it.
+#[cfg(test)]
+pub(crate) fn checkpoint_gate(dir: &Path) {
+    let mut held = HELD.0.lock().unwrap_or_else(|e| e.into_inner());
+    while let Some(entry) = held.iter_mut().find(|(d, _)| d == dir) {
+        entry.1 = true;
+        held = HELD.1.wait(held).unwrap_or_else(|e| e.into_inner());
+    }
+}
+
+#[cfg(not(test))]
+#[inline(always)]
+pub(crate) fn checkpoint_gate(_dir: &Path) {}

@@ -8,7 +8,9 @@
 //! LOCK                      held (File::try_lock) for the life of the Store
 //! wal/0000000000000007.wal  write-ahead log segments: one batch of Records
 //!                           per group commit (the newest may end in
-//!                           preallocated zeros: its end)
+//!                           preallocated zeros: its end; an older one
+//!                           too until its checkpoint trims it, and the
+//!                           last may be an empty spare: see `job.rs`)
 //! archive.log               decided entries of slots 0..archived_len, in order
 //! archive.idx               one u64 LE offset into archive.log per slot
 //! checkpoint.json           the latest checkpoint (crc32 header line + JSON):
@@ -76,12 +78,25 @@
 //!
 //! # Durability contract
 //!
-//! - [`Store::append`] returns once the records are on stable storage.
+//! - [`Store::append`] returns once the records are on stable storage,
+//!   and with them every record given to [`Store::append_lazy`] before.
+//! - [`Store::append_lazy`] neither writes nor syncs: it keeps the records
+//!   (decisions: [`crate::paxos::Durability::Lazy`]) for the next
+//!   [`Store::append`] or [`Store::flush_lazy`], which writes them first in
+//!   its batch (WAL order is kept, and the WAL still holds at most one
+//!   unsynced batch, its last, so a torn write is still told from
+//!   corruption). A crash or a power loss before then loses them; that
+//!   loses nothing chosen (see "Decisions need no sync" in `paxos::core`),
+//!   and the archive usually still has them (below). A checkpoint needs no
+//!   flush of them: its acceptor state holds every decision the core
+//!   knows, and a decision replayed again later is idempotent.
 //! - [`Store::archive`] does not sync: the archive must only be durable up to
 //!   the checkpoint's `applied`, and [`Store::checkpoint`] syncs it first.
-//!   Slots archived after the checkpoint are cut off at start-up; the caller
-//!   re-archives them from the decided values replayed from the WAL
-//!   ([`Recovered::acceptor`]`.decided`).
+//!   Slots archived after the checkpoint are kept at start-up as far as
+//!   their entries are whole and in order (a crash of the process keeps
+//!   them; a power loss may cut them) and replayed as decisions into
+//!   [`Recovered::acceptor`]; the caller hands every decided slot from
+//!   `applied` on to the archive again, which skips those it holds.
 //! - After any failed write or sync the store refuses further writes
 //!   ([`StorageError::Failed`]): what is on disk is then unknown, and the
 //!   only safe way on is to reopen and recover from what is durable.
@@ -93,6 +108,7 @@ mod error;
 pub(crate) mod faults;
 mod frame;
 mod identity;
+mod job;
 mod wal;
 
 #[cfg(test)]
@@ -102,18 +118,23 @@ pub use self::archive::ArchiveReader;
 pub use self::batch::{encode_wal_batch, recover_wal_segment, WalRecovery, WAL_PAGE};
 pub use self::error::StorageError;
 pub use self::identity::Identity;
+pub use self::job::{CheckpointJob, Spare, SpareJob};
 
 use self::archive::Archive;
 use self::error::IoContext;
+use self::job::{note_failed, Content};
 use self::wal::Segment;
 use crate::paxos::durable::AcceptorState;
 use crate::paxos::types::{DecidedEntry, Record, Slot};
 use crate::state::op::Value;
 use serde::de::DeserializeOwned;
+#[cfg(test)]
 use serde::Serialize;
 use std::fs::{self, File, OpenOptions, TryLockError};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// The name of the lock file in a data dir.
 pub const LOCK_FILE: &str = "LOCK";
@@ -140,9 +161,15 @@ pub struct Store {
     /// Held for the life of the store: the lock goes with the handle.
     _lock: File,
     segment: Segment,
+    /// The segment the next checkpoint switches appends to, created in
+    /// advance ([`Store::spare_job`]), when there is one.
+    spare: Option<Segment>,
     archive: Archive,
-    /// Set when a write or sync failed: no more writes.
-    failed: bool,
+    /// Set when a write or sync failed (here or in a [`CheckpointJob`]):
+    /// no more writes.
+    failed: Arc<AtomicBool>,
+    /// Records of [`Store::append_lazy`], written by the next append.
+    lazy: Vec<Record>,
 }
 
 // The runtime moves the store to blocking threads.
@@ -207,13 +234,23 @@ impl Store {
         };
         let has_checkpoint = state.is_some();
         let state = state.flatten();
-        let archive = Archive::open(dir, applied)?;
+        let (archive, tail) = Archive::open(dir, applied)?;
 
         let (segment, segments) = replay_wal(&wal_dir, wal_start, has_checkpoint, &mut acceptor)?;
+        // Decisions the archive kept past the checkpoint: the site may have
+        // answered them before their `Decide` records were written.
+        let kept = tail.len();
+        for e in tail {
+            acceptor.apply(&Record::Decide {
+                slot: e.slot,
+                value: e.value,
+            });
+        }
         tracing::info!(
             dir = %dir.display(),
             applied,
             segments,
+            archived_after_checkpoint = kept,
             "storage recovered"
         );
         let store = Store {
@@ -221,8 +258,10 @@ impl Store {
             wal_dir,
             _lock: lock,
             segment,
+            spare: None,
             archive,
-            failed: false,
+            failed: Arc::new(AtomicBool::new(false)),
+            lazy: Vec::new(),
         };
         Ok((
             store,
@@ -240,15 +279,46 @@ impl Store {
     }
 
     /// Makes `records` durable: one write and one sync for the whole slice
-    /// (group commit). An empty slice does nothing.
+    /// (group commit), after the records of [`append_lazy`](Self::append_lazy)
+    /// not yet written (in the same batch). An empty slice does nothing.
     pub fn append(&mut self, records: &[Record]) -> Result<(), StorageError> {
         if records.is_empty() {
             return Ok(());
         }
         self.writable()?;
-        let buf = batch::encode_wal_batch(records)?;
+        let buf = batch::encode_batch_of(self.lazy.iter().chain(records))?;
         let r = self.segment.write_synced(&buf);
+        self.lazy.clear();
         self.note(r)
+    }
+
+    /// Keeps `records` to be written, in order, by the next
+    /// [`append`](Self::append): no write, no sync (see the module
+    /// documentation). Only for records that may be lost in a crash.
+    pub fn append_lazy(&mut self, records: Vec<Record>) -> Result<(), StorageError> {
+        self.writable()?;
+        self.lazy.extend(records);
+        Ok(())
+    }
+
+    /// Writes and syncs the records kept by
+    /// [`append_lazy`](Self::append_lazy), if any: before the store is
+    /// closed on a clean stop, so that a restart finds every decision in
+    /// its WAL.
+    pub fn flush_lazy(&mut self) -> Result<(), StorageError> {
+        if self.lazy.is_empty() {
+            return Ok(());
+        }
+        self.writable()?;
+        let buf = batch::encode_batch_of(&self.lazy)?;
+        let r = self.segment.write_synced(&buf);
+        self.lazy.clear();
+        self.note(r)
+    }
+
+    /// Records kept by [`append_lazy`](Self::append_lazy), not yet written.
+    pub fn lazy_len(&self) -> usize {
+        self.lazy.len()
     }
 
     /// Appends decided slot `slot` to the archive. `slot` must be
@@ -298,7 +368,8 @@ impl Store {
     /// and must be archived; `acceptor` is the full current acceptor state
     /// (every record appended so far applied; decided slots below `applied`
     /// may be forgotten). Syncs the archive, starts a new WAL segment, writes
-    /// `checkpoint.json` atomically, then deletes the older segments.
+    /// `checkpoint.json` atomically, then deletes the older segments: both
+    /// parts of [`Store::checkpoint_begin`] in a row.
     pub fn checkpoint(
         &mut self,
         applied: Slot,
@@ -308,18 +379,20 @@ impl Store {
     }
 
     /// [`Store::checkpoint`], calling `ready` after the archive is synced
-    /// and the WAL rotated, just before `checkpoint.json` is written: what
-    /// must be durable before the checkpoint says `applied` (the derived
-    /// state) can be made durable meanwhile, on another thread, and `ready`
-    /// waits for it. An error of `ready` stops the checkpoint: the previous
-    /// one stays in force (its WAL segments are all kept).
+    /// and the old WAL segment trimmed, just before `checkpoint.json` is
+    /// written: what must be durable before the checkpoint says `applied`
+    /// (the derived state) can be made durable meanwhile, on another
+    /// thread, and `ready` waits for it. An error of `ready` stops the
+    /// checkpoint: the previous one stays in force (its WAL segments are
+    /// all kept).
     pub fn checkpoint_after<E: From<StorageError>>(
         &mut self,
         applied: Slot,
         acceptor: &AcceptorState,
         ready: impl FnOnce() -> Result<(), E>,
     ) -> Result<(), E> {
-        self.checkpoint_inner::<(), E>(applied, None, acceptor, ready)
+        let content = Content::Acceptor(acceptor.clone());
+        self.begin(applied, content)?.run(ready)
     }
 
     /// A format-1 checkpoint, with the derived state inside, as older
@@ -331,57 +404,98 @@ impl Store {
         state: &S,
         acceptor: &AcceptorState,
     ) -> Result<(), StorageError> {
-        self.checkpoint_inner(
-            applied,
-            Some(state),
-            acceptor,
-            || Ok::<(), StorageError>(()),
-        )
+        let wal_start = self.segment.number + 1;
+        let content = checkpoint::encode(applied, wal_start, acceptor, Some(state))?;
+        self.begin(applied, Content::Encoded(content))?
+            .run(|| Ok::<(), StorageError>(()))
     }
 
-    fn checkpoint_inner<S: Serialize, E: From<StorageError>>(
+    /// The first part of a checkpoint, on the caller's thread and cheap
+    /// when a spare segment is ready ([`Store::has_spare`]): appends switch
+    /// to the next WAL segment. The rest is the returned job, to run on
+    /// another thread while this store goes on appending (see
+    /// [`CheckpointJob`] for the steps and why a crash at any point is
+    /// safe). `acceptor`: as for [`Store::checkpoint`], taken with no
+    /// append in between. Start no other checkpoint before the job ends.
+    pub fn checkpoint_begin(
         &mut self,
         applied: Slot,
-        state: Option<&S>,
-        acceptor: &AcceptorState,
-        ready: impl FnOnce() -> Result<(), E>,
-    ) -> Result<(), E> {
+        acceptor: AcceptorState,
+    ) -> Result<CheckpointJob, StorageError> {
+        self.begin(applied, Content::Acceptor(acceptor))
+    }
+
+    fn begin(&mut self, applied: Slot, content: Content) -> Result<CheckpointJob, StorageError> {
         self.writable()?;
         if applied > self.archive.len() {
             return Err(StorageError::CheckpointAhead {
                 applied,
                 archived: self.archive.len(),
-            }
-            .into());
+            });
         }
-        let wal_start = self.segment.number + 1;
-        let content = checkpoint::encode(applied, wal_start, acceptor, state)?;
-        let r = self.checkpoint_rotate(wal_start);
-        self.note(r)?;
-        ready()?;
-        let r = checkpoint::write_atomic(&self.dir, &content);
-        self.note(r)?;
-        // Older segments are obsolete now. Failing to delete them is no
-        // error: the next start-up deletes them.
-        match wal::list_segments(&self.wal_dir) {
-            Ok(segments) => {
-                for n in segments.into_iter().filter(|&n| n < wal_start) {
-                    let p = wal::segment_path(&self.wal_dir, n);
-                    if let Err(e) = fs::remove_file(&p) {
-                        tracing::warn!(file = %p.display(), "cannot delete an old WAL segment: {e}");
-                    }
-                }
+        let archive = self.archive.syncer()?;
+        let lock = self._lock.try_clone().at(&self.dir.join(LOCK_FILE))?;
+        let next = match self.spare.take() {
+            Some(spare) => spare,
+            // No spare ready: created here (what the synchronous
+            // checkpoint does; the site's loop waits for a spare instead).
+            None => {
+                let r = Segment::create(&self.wal_dir, self.segment.number + 1);
+                self.note(r)?
             }
-            Err(e) => tracing::warn!("cannot list the WAL segments to delete: {e}"),
-        }
-        Ok(())
+        };
+        let old = std::mem::replace(&mut self.segment, next);
+        // Decisions below `applied` are in the archive the job syncs before
+        // `checkpoint.json` says so: their records need not reach the WAL
+        // (a site catching up would otherwise write every value it fetched
+        // a second time). Should the job fail, they are lost as any lazy
+        // record may be, and nothing chosen with them.
+        self.lazy
+            .retain(|r| !matches!(r, Record::Decide { slot, .. } if *slot < applied));
+        Ok(CheckpointJob {
+            dir: self.dir.clone(),
+            wal_dir: self.wal_dir.clone(),
+            _lock: lock,
+            old,
+            archive,
+            applied,
+            wal_start: self.segment.number,
+            content,
+            failed: Arc::clone(&self.failed),
+        })
     }
 
-    fn checkpoint_rotate(&mut self, wal_start: u64) -> Result<(), StorageError> {
-        self.archive.sync()?;
-        // Only the newest segment may end in preallocated zeros.
-        self.segment.trim()?;
-        self.segment = Segment::create(&self.wal_dir, wal_start)?;
+    /// Whether a spare segment is ready for the next checkpoint.
+    pub fn has_spare(&self) -> bool {
+        self.spare.is_some()
+    }
+
+    /// A job that creates the segment after the one appends go to, for
+    /// the next checkpoint to switch to: run it on another thread and
+    /// hand its result to [`Store::install_spare`]. The segment holds
+    /// nothing until then, and recovery deletes such a segment at the end
+    /// of the WAL (see [`CheckpointJob`]).
+    pub fn spare_job(&self) -> Result<SpareJob, StorageError> {
+        self.writable()?;
+        Ok(SpareJob {
+            wal_dir: self.wal_dir.clone(),
+            number: self.segment.number + 1,
+            _lock: self._lock.try_clone().at(&self.dir.join(LOCK_FILE))?,
+            failed: Arc::clone(&self.failed),
+        })
+    }
+
+    /// Keeps `spare` (from a [`SpareJob`]) for the next checkpoint. It must
+    /// follow the segment appends go to.
+    pub fn install_spare(&mut self, spare: Spare) -> Result<(), StorageError> {
+        let expected = self.segment.number + 1;
+        if spare.0.number != expected {
+            return Err(StorageError::WrongSpare {
+                expected,
+                got: spare.0.number,
+            });
+        }
+        self.spare = Some(spare.0);
         Ok(())
     }
 
@@ -403,7 +517,7 @@ impl Store {
     }
 
     fn writable(&self) -> Result<(), StorageError> {
-        if self.failed {
+        if self.failed.load(Ordering::Acquire) {
             Err(StorageError::Failed {
                 path: self.dir.clone(),
             })
@@ -414,10 +528,7 @@ impl Store {
 
     /// Marks the store failed when a write or sync failed.
     fn note<T>(&mut self, r: Result<T, StorageError>) -> Result<T, StorageError> {
-        if let Err(StorageError::Io { .. }) = &r {
-            self.failed = true;
-        }
-        r
+        note_failed(&self.failed, r)
     }
 }
 
@@ -425,7 +536,7 @@ impl Drop for Store {
     /// A clean close leaves the newest segment without its preallocated
     /// zeros (a crash leaves them: recovery reads them as the end).
     fn drop(&mut self) {
-        if self.failed {
+        if self.failed.load(Ordering::Acquire) {
             return;
         }
         if let Err(e) = self.segment.trim() {
@@ -477,7 +588,6 @@ fn replay_wal(
             "checkpoint.json starts the WAL there",
         ));
     }
-    let mut newest = None;
     for (i, &n) in live.iter().enumerate() {
         let expected = wal_start + i as u64;
         if n != expected {
@@ -487,6 +597,10 @@ fn replay_wal(
                 &format!("segment {n:016}.wal exists, so records are lost"),
             ));
         }
+    }
+    let live = drop_spares(wal_dir, live)?;
+    let mut newest = None;
+    for (i, &n) in live.iter().enumerate() {
         let last = i + 1 == live.len();
         let path = wal::segment_path(wal_dir, n);
         newest = Some((n, wal::replay_segment(&path, last, acceptor)?));
@@ -502,6 +616,29 @@ fn replay_wal(
         None => Segment::create(wal_dir, wal_start)?,
     };
     Ok((segment, live.len()))
+}
+
+/// Deletes the segments at the end of `live` that hold only zeros (never
+/// the first: appends go there when all do): a spare created in advance
+/// for the next checkpoint, or one that no batch reached (its first batch
+/// torn with every page lost). They hold no record, and the newest segment
+/// that holds something must be read as the newest, where a torn last
+/// write is cut off (see `job.rs`).
+fn drop_spares(wal_dir: &Path, mut live: Vec<u64>) -> Result<Vec<u64>, StorageError> {
+    let mut dropped = false;
+    while let [_, .., last] = live[..] {
+        let path = wal::segment_path(wal_dir, last);
+        if !wal::holds_nothing(&path)? {
+            break;
+        }
+        fs::remove_file(&path).at(&path)?;
+        live.pop();
+        dropped = true;
+    }
+    if dropped {
+        frame::sync_dir(wal_dir)?;
+    }
+    Ok(live)
 }
 
 fn missing_segment(wal_dir: &Path, n: u64, why: &str) -> StorageError {

@@ -38,6 +38,13 @@ pub(crate) fn list_segments(wal_dir: &Path) -> Result<Vec<u64>, StorageError> {
     Ok(out)
 }
 
+/// Whether segment `path` holds only zeros (or nothing): no batch, not
+/// even part of one.
+pub(crate) fn holds_nothing(path: &Path) -> Result<bool, StorageError> {
+    let buf = fs::read(path).at(path)?;
+    Ok(buf.iter().all(|&b| b == 0))
+}
+
 /// How a segment replayed.
 pub(crate) struct Replayed {
     /// The end of its good batches: where appends go on.

@@ -86,6 +86,8 @@ pub(crate) struct Sim {
     pub(crate) majority: Vec<SiteId>,
     /// Submissions made while a majority could talk: each must be decided.
     pub(crate) must_decide: std::collections::HashSet<OpId>,
+    /// The draws of `crash_at_the_worst_moment`.
+    pub(crate) worst: ChaCha8Rng,
 }
 
 /// A hold: the faults of the moment stand still this long...
@@ -105,6 +107,7 @@ impl Sim {
         let mut sim = Sim {
             seed,
             rng: ChaCha8Rng::seed_from_u64(seed),
+            worst: ChaCha8Rng::seed_from_u64(seed ^ 0x5eed_0fc0_ffee),
             step: 0,
             engine: Engine::new(cfg),
             users,
@@ -247,8 +250,8 @@ impl Sim {
     }
 
     /// Checks what a step did, as the runtime would report it: decisions
-    /// as soon as they are durable (with one site, a decide lost in a torn
-    /// write was never chosen), submissions done or failed.
+    /// as soon as they are learned (written lazily, or durable), submissions
+    /// done or failed.
     pub(crate) fn check(
         &mut self,
         site: SiteId,
@@ -258,7 +261,9 @@ impl Sim {
             Ok(r) => r,
             Err(e) => return Err(self.fail(e.0)),
         };
-        for r in &report.durable {
+        // A decision counts once learned: its votes are durable, and its
+        // own record may wait for a later sync (`Durability::Lazy`).
+        for r in report.durable.iter().chain(&report.lazy) {
             if let Record::Decide { slot, value } = r {
                 if let Err(e) = self.checker.decided(site, *slot, value) {
                     return Err(self.fail(e));
@@ -269,6 +274,11 @@ impl Sim {
             self.crash(site);
             return Ok(());
         }
+        let decided = report
+            .durable
+            .iter()
+            .chain(&report.lazy)
+            .any(|r| matches!(r, Record::Decide { .. }));
         for c in &report.completed {
             self.open.remove(&c.id);
             if let Err(e) = self
@@ -292,7 +302,27 @@ impl Sim {
                 )));
             }
         }
+        if decided {
+            self.crash_at_the_worst_moment(site);
+        }
         Ok(())
+    }
+
+    /// Now and then crashes a leader at the worst moment for its parallel
+    /// write (SPEC 5): it just decided, so its commits left, while a write
+    /// of its own is still in flight. A leader that counted its vote before
+    /// its sync (`Flaw::OwnVoteBeforeSync`) then loses a vote a decision
+    /// rested on. The draw is from a stream of its own, so that the other
+    /// faults keep their seeds' histories.
+    fn crash_at_the_worst_moment(&mut self, site: SiteId) {
+        let leading = self.engine.core(site).is_some_and(|c| c.is_leading());
+        let in_flight = !self.engine.site(site).disk.unsynced.is_empty();
+        let n = self.p.sites as usize;
+        let down = n - self.engine.alive().len();
+        let room = down < ((n - 1) / 2).max(1);
+        if self.chaos() && leading && in_flight && room && self.worst.random_bool(0.2) {
+            self.crash(site);
+        }
     }
 
     /// Whether faults may change now.

@@ -47,6 +47,13 @@ impl Stepper {
     /// slots applied, the core's events, messages sent, answers, the trace.
     pub(super) fn show(&mut self, site: SiteId, report: Report) {
         let i = site as usize;
+        for r in &report.lazy {
+            if let Record::Decide { slot, .. } = r {
+                if self.chosen.insert(*slot) {
+                    self.last_decided = Some((*slot, site));
+                }
+            }
+        }
         for r in &report.durable {
             if let Record::Decide { slot, .. } = r {
                 if self.chosen.insert(*slot) {

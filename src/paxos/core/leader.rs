@@ -5,7 +5,7 @@
 use super::{approx_cmd_bytes, Core, LeaderSeen, Output, Role};
 use crate::paxos::types::*;
 use crate::state::op::{Command, OpId, Value};
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 #[derive(Clone, Debug)]
 pub(super) struct InFlight {
@@ -22,11 +22,11 @@ pub(super) struct Leading {
     pub(super) inflight: BTreeMap<Slot, InFlight>,
     /// Submissions waiting for a slot: (submitting site, command).
     pub(super) queue: VecDeque<(SiteId, Command)>,
-    pub(super) queued: HashSet<OpId>,
+    pub(super) queued: BTreeSet<OpId>,
     /// The submissions assigned in this term to slots not yet decided
     /// here, and their slot (see "Exactly once" for why forgetting the
     /// decided ones is safe).
-    pub(super) assigned: HashMap<OpId, Slot>,
+    pub(super) assigned: BTreeMap<OpId, Slot>,
     pub(super) last_heartbeat: u64,
     /// When the term began, and when each follower was last heard in it
     /// (an ack or a heartbeat ack): check-quorum.
@@ -39,7 +39,7 @@ pub(super) struct Leading {
 #[derive(Clone, Debug)]
 pub(super) struct PastTerm {
     pub(super) ballot: Ballot,
-    pub(super) assigned: HashMap<OpId, Slot>,
+    pub(super) assigned: BTreeMap<OpId, Slot>,
     pub(super) ended_at: u64,
 }
 
@@ -249,8 +249,8 @@ impl Core {
             next_slot,
             inflight: BTreeMap::new(),
             queue: VecDeque::new(),
-            queued: HashSet::new(),
-            assigned: HashMap::new(),
+            queued: BTreeSet::new(),
+            assigned: BTreeMap::new(),
             last_heartbeat: self.now,
             since: self.now,
             heard,

@@ -8,7 +8,10 @@
 //!    `persist` (a leader's accepts and commits), so it travels while the
 //!    records are being synced;
 //! 2. make every record of `persist` durable (one sync for the whole batch,
-//!    after the records of every earlier output);
+//!    after the records of every earlier output); unless
+//!    [`Output::durability`] is [`Durability::Lazy`] (decisions only): then
+//!    only write them, in order, so that the next sync covers them, and go
+//!    on at once (see "Decisions need no sync");
 //! 3. apply `committed` to the replicated state, in order, and archive it;
 //! 4. send `send` and answer `serve` (promises and acks only leave once the
 //!    state they announce is on disk: that is why step 2 comes first);
@@ -29,6 +32,32 @@
 //! never announces a choice that a crash could undo. (The candidate's own
 //! promise counts at once, but it cannot matter before its sync: the
 //! prepares that fetch the other promises leave after it.)
+//!
+//! # Decisions need no sync
+//!
+//! A `Record::Decide` announces nothing: it only remembers that a value is
+//! chosen, and a value is chosen once a quorum of acceptors holds it in a
+//! durable accepted record (every vote counted is durable: see above). A
+//! crash that loses a `Decide` therefore loses nothing chosen: the site
+//! restarts with its accepted (ballot, value) (an accepted record is only
+//! dropped from the disk by a checkpoint, which first syncs the archive
+//! of the slots it drops, and whose own acceptor state holds the decisions
+//! beyond them), and learns the decision again: from its archive (the
+//! runtime archives a decided slot before it answers, and a crash of the
+//! process keeps what was written; a power loss may not), by catch-up, or
+//! by a phase 1 that re-proposes the same value (a site whose accepted
+//! value stays unlearned runs one itself: `has_work`). So an output whose
+//! records are all decisions ([`Durability::Lazy`]) does not wait for a
+//! sync: its slots are applied and its submissions answered at once, and
+//! its records are written with the next batch that is synced (in WAL
+//! order), or when the site stops. The applied state holds decided values
+//! only, so it is never wrong: it is durable at a checkpoint, after the
+//! archive of its slots is synced; what it holds beyond (written, not
+//! synced) is skipped when the same slots are learned again.
+//! Every other record (a promise, an accept, a change of membership) is
+//! still durable before `send` and `completed`: the sync of such a batch
+//! also covers the decisions written before it, so a message sent after
+//! it never announces a decision that the disk could lose.
 //!
 //! # Roles
 //!
@@ -71,7 +100,7 @@ use super::types::*;
 use crate::state::op::{Command, OpId, Value};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 /// Parameters of the core. All times are in milliseconds.
 #[derive(Clone, Debug)]
@@ -234,6 +263,22 @@ impl Output {
             && self.trace.is_empty()
     }
 
+    /// How `persist` must be made durable: [`Durability::Lazy`] when every
+    /// record may be (decisions only: see "Decisions need no sync"), else
+    /// [`Durability::BeforeSend`] (also with no records).
+    pub fn durability(&self) -> Durability {
+        let lazy = !self.persist.is_empty()
+            && self
+                .persist
+                .iter()
+                .all(|r| r.durability() == Durability::Lazy);
+        if lazy {
+            Durability::Lazy
+        } else {
+            Durability::BeforeSend
+        }
+    }
+
     /// Appends `other` after `self` (for a runtime that batches steps
     /// before one sync: the order of every list is kept).
     pub fn append(&mut self, mut other: Output) {
@@ -286,6 +331,9 @@ pub struct Core {
     max_known_decided: Option<Slot>,
     /// When `prefix` last advanced (or when a hole was first seen).
     last_progress: u64,
+    /// The lowest slot accepted here and not known decided, and since when
+    /// it is that (submitter.rs, `note_unlearned`).
+    unlearned_since: Option<(Slot, u64)>,
     fetch_sent_at: Option<u64>,
     /// The catch-up requests in flight (learner.rs).
     fetch_pass: Option<learner::FetchPass>,
@@ -309,9 +357,9 @@ pub struct Core {
     pre_vote_sent_at: Option<u64>,
 
     // This site's submissions (submitter.rs).
-    pending: HashMap<OpId, Pending>,
+    pending: BTreeMap<OpId, Pending>,
     /// Pending submissions by the slot they were assigned to.
-    by_slot: HashMap<Slot, Vec<OpId>>,
+    by_slot: BTreeMap<Slot, Vec<OpId>>,
 
     started: bool,
 
@@ -369,6 +417,7 @@ impl Core {
             recent: VecDeque::new(),
             max_known_decided,
             last_progress: 0,
+            unlearned_since: None,
             fetch_sent_at: None,
             fetch_pass: None,
             fetch_rotation: cfg.me,
@@ -380,8 +429,8 @@ impl Core {
             next_election_at: 0,
             election_armed: false,
             past_terms: VecDeque::new(),
-            pending: HashMap::new(),
-            by_slot: HashMap::new(),
+            pending: BTreeMap::new(),
+            by_slot: BTreeMap::new(),
             started: false,
             membership,
             empty_peers: BTreeSet::new(),

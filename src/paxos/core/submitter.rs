@@ -396,18 +396,37 @@ impl Core {
         }
     }
 
-    /// Whether this site needs a leader: a submission waits for one, or a
-    /// hole stays unfilled.
+    /// Notes since when the lowest slot accepted here but not known decided
+    /// has waited. Such a value may be chosen, and answered, with no site
+    /// holding its decision any more (decisions are written lazily: see
+    /// "Decisions need no sync"; say every site lost power): no peer knows
+    /// it decided, so once it waits as long as a hole, a phase 1 of ours
+    /// finishes it (SPEC 5, catch-up: see `has_work`).
+    pub(super) fn note_unlearned(&mut self) {
+        let lowest = self.accepted.range(self.prefix..).next().map(|(s, _)| *s);
+        self.unlearned_since = match (lowest, self.unlearned_since) {
+            (Some(s), Some((t, at))) if s == t => Some((t, at)),
+            (Some(s), _) => Some((s, self.now)),
+            (None, _) => None,
+        };
+    }
+
+    /// Whether this site needs a leader: a submission waits for one, a
+    /// hole stays unfilled, or a value it accepted stays unlearned.
     pub(super) fn has_work(&self) -> bool {
         let unsent = self.pending.values().any(|p| p.state == PendState::Unsent);
+        let patience = self.cfg.follower_hole_ms();
         let stalled_hole = self.max_known_decided.is_some_and(|m| m >= self.prefix)
-            && self.now.saturating_sub(self.last_progress) >= self.cfg.follower_hole_ms();
+            && self.now.saturating_sub(self.last_progress) >= patience;
+        let unlearned = self
+            .unlearned_since
+            .is_some_and(|(_, at)| self.now.saturating_sub(at) >= patience);
         let stuck = self.pending.values().any(|p| match p.state {
             PendState::Assigned { since, .. } => {
                 self.now.saturating_sub(since) >= 2 * self.cfg.assigned_patience_ms()
             }
             _ => false,
         });
-        unsent || stalled_hole || stuck
+        unsent || stalled_hole || unlearned || stuck
     }
 }

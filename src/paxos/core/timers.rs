@@ -116,6 +116,7 @@ impl Core {
     pub(super) fn on_tick(&mut self, out: &mut Output) {
         let now = self.now;
         self.probe_if_joining(out);
+        self.note_unlearned();
         self.expire_deadlines(out);
         self.forget_past_terms();
         match self.role {

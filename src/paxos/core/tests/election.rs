@@ -280,3 +280,53 @@ fn spec5_the_heartbeat_of_an_outbid_leader_gets_a_nack() {
     );
     assert_eq!(core.leader(), None);
 }
+
+/// Ticks `core` (a single site) every 10 ms up to `until`, handing its own
+/// acks back at once (as after their sync); returns the slots it applied
+/// and whether it ran for leader.
+fn tick_alone(core: &mut Core, until: u64) -> (Vec<(Slot, Value)>, bool) {
+    let (mut committed, mut ran) = (Vec::new(), false);
+    for now in (0..until).step_by(10) {
+        let mut out = core.step(now, Input::Tick);
+        loop {
+            ran |= events(&out)
+                .iter()
+                .any(|e| matches!(e, TraceEvent::Election { .. }));
+            committed.append(&mut out.committed);
+            let own: Vec<Message> = out.send.drain(..).map(|(_, m)| m).collect();
+            if own.is_empty() {
+                break;
+            }
+            out = Output::default();
+            for m in own {
+                out.append(core.step(now, from(0, m)));
+            }
+        }
+    }
+    (committed, ran)
+}
+
+#[test]
+fn spec5_a_value_accepted_here_but_decided_nowhere_is_finished_by_a_phase_1() {
+    // SPEC 5, Catch-up: "for a slot no peer knows as decided, [a site]
+    // runs Synod itself". Decisions are written lazily ("Decisions need no
+    // sync"): after every site lost power, a value that was chosen, and
+    // answered, may be held as accepted with its decision nowhere. A site
+    // holding such a value runs phase 1 once it stalls, with no
+    // submission waiting, which re-proposes and decides it.
+    let v = one(tweet(0, 1));
+    let acceptor = AcceptorState {
+        promised: b(1, 0),
+        accepted: std::collections::BTreeMap::from([(0, (b(1, 0), v.clone()))]),
+        ..AcceptorState::default()
+    };
+    let mut core = restored(CoreConfig::new(1, 0, 100, 5000, 0), acceptor);
+    assert_eq!(tick_alone(&mut core, 2_000), (vec![(0, v)], true));
+    // With nothing accepted (and nothing to do), no election.
+    let acceptor = AcceptorState {
+        promised: b(1, 0),
+        ..AcceptorState::default()
+    };
+    let mut idle = restored(CoreConfig::new(1, 0, 100, 5000, 0), acceptor);
+    assert_eq!(tick_alone(&mut idle, 2_000), (Vec::new(), false));
+}

@@ -1,0 +1,123 @@
+//! Tests of the runtime itself: a site that cannot apply a slot, `log`
+//! and `view` answers (the disk tests are in `disk.rs`).
+
+use super::*;
+use crate::site::api::ViewPage;
+
+/// A one-site cluster (it decides alone) with its data dir in `root`.
+fn alone(root: &std::path::Path) -> SiteOptions {
+    SiteOptions {
+        config: Config::loopback(1).unwrap(),
+        site: 0,
+        data_dir: root.join("alice"),
+        record: None,
+    }
+}
+
+fn slots(reply: &Reply) -> Vec<u64> {
+    match reply {
+        Ok(Answer::Log(entries)) => entries.iter().map(|e| e.slot).collect(),
+        other => panic!("not a log page: {other:?}"),
+    }
+}
+
+/// A decided slot that cannot be applied is an error (the site stops
+/// with it), logged with the slot and why.
+#[test]
+fn a_slot_that_cannot_be_applied_is_an_error_and_logged() {
+    let mut state = State::new(vec!["alice".into(), "bob".into()]);
+    let (result, logs) = crate::logs::captured(|| {
+        apply_decided(
+            &mut state,
+            "alice",
+            &[(0, Value::noop()), (3, Value::noop())],
+        )
+    });
+    let err = result.expect_err("slot 3 is not the next one").to_string();
+    assert_eq!(
+        err,
+        "cannot apply decided slot 3: slot 3 applied out of order: the next slot to apply is 1"
+    );
+    assert!(
+        logs.contains("ERROR") && logs.contains("site alice cannot apply decided slot 3: slot 3"),
+        "{logs}"
+    );
+    // The slot before it was applied.
+    assert_eq!(state.next_slot(), 1);
+    // The next slot applies, one already held is skipped, and nothing
+    // is logged.
+    let (result, logs) = crate::logs::captured(|| {
+        apply_decided(
+            &mut state,
+            "alice",
+            &[(0, Value::noop()), (1, Value::noop())],
+        )
+    });
+    assert!(result.is_ok() && logs.is_empty(), "{result:?} {logs}");
+    assert_eq!(state.next_slot(), 2);
+}
+
+/// `log` answers a window of the decided log when the UI asks for one,
+/// and everything from `from` on otherwise.
+#[tokio::test]
+async fn log_answers_the_window_asked_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = start(alone(dir.path()), None).await.unwrap();
+    for i in 0..5 {
+        let reply = site.client.request(Request::Tweet(format!("t{i}"))).await;
+        assert_eq!(reply, Ok(Answer::Decided { slot: i, index: 0 }));
+    }
+    let log = |from, to| site.client.request(Request::Log { from, to });
+    assert_eq!(slots(&log(None, None).await), [0, 1, 2, 3, 4]);
+    assert_eq!(slots(&log(Some(3), None).await), [3, 4]);
+    assert_eq!(slots(&log(Some(1), Some(3)).await), [1, 2]);
+    assert_eq!(slots(&log(Some(4), Some(1000)).await), [4]);
+    assert_eq!(slots(&log(Some(9), Some(1000)).await), Vec::<u64>::new());
+    site.stop().await.unwrap();
+}
+
+/// SPEC 8 `view` with `{"limit", "after"}`: pages of the timeline,
+/// walked one after another, are the whole timeline; a page after a
+/// position that holds no tweet is refused with 400.
+#[tokio::test]
+async fn view_pages_walk_the_whole_timeline() {
+    let dir = tempfile::tempdir().unwrap();
+    let site = start(alone(dir.path()), None).await.unwrap();
+    // Some slots hold several tweets (a batch), so pages cut batches.
+    for round in 0..5 {
+        let asks = (0..5).map(|i| {
+            let text = format!("t{round}-{i}");
+            site.client.request(Request::Tweet(text))
+        });
+        for reply in futures::future::join_all(asks).await {
+            assert!(matches!(reply, Ok(Answer::Decided { .. })), "{reply:?}");
+        }
+    }
+    let view = |page| site.client.request(Request::View(page));
+    let Ok(Answer::View(all)) = view(None).await else {
+        panic!("no timeline")
+    };
+    assert_eq!(all.len(), 25);
+    let mut walked = Vec::new();
+    let mut after = None;
+    loop {
+        let page = Some(ViewPage { limit: 4, after });
+        let Ok(Answer::View(tweets)) = view(page).await else {
+            panic!("no page")
+        };
+        assert!(tweets.len() <= 4);
+        let Some(last) = tweets.last() else { break };
+        after = Some((last.slot, last.index));
+        walked.extend(tweets);
+    }
+    assert_eq!(walked, all);
+    for (slot, index) in [(0, 99), (1_000, 0)] {
+        let page = Some(ViewPage {
+            limit: 4,
+            after: Some((slot, index)),
+        });
+        let reply = view(page).await;
+        assert_eq!(reply.map_err(|r| r.stat), Err(400));
+    }
+    site.stop().await.unwrap();
+}
