@@ -7,8 +7,8 @@
 
 use super::auth::{self, Sealer};
 use super::events::DropReason;
-use super::transport::{bump, PeerAddr, Queued, Shared};
-use super::wire::{self, WireError, MAX_LINE};
+use super::transport::{bump, Outgoing, PeerAddr, Queued, Shared};
+use super::wire::{WireError, MAX_LINE};
 use crate::paxos::{Message, SiteId};
 use futures::SinkExt;
 use std::io;
@@ -228,7 +228,7 @@ async fn drop_while_down(
             queued = queue.recv() => match queued {
                 Some(q) => {
                     bump(&shared.counters.dropped_down);
-                    shared.dropped_out(peer, q.seq, &q.msg, DropReason::PeerDown);
+                    shared.dropped_out(peer, q.seq, &q.msg.msg, DropReason::PeerDown);
                 }
                 None => return false,
             },
@@ -274,7 +274,7 @@ async fn write_connection(
                     }
                     bump(&shared.counters.sent);
                 }
-                Err(e) => too_large(shared, peer, seq, &msg, e),
+                Err(e) => too_large(shared, peer, seq, &msg.msg, e),
             }
             batch += 1;
             if batch < MAX_BATCH {
@@ -292,9 +292,9 @@ fn line(
     me: SiteId,
     sealer: Option<&mut Sealer>,
     seq: u64,
-    msg: &Message,
+    msg: &Outgoing,
 ) -> Result<String, WireError> {
-    let line = wire::encode_seq(me, Some(seq), msg)?;
+    let line = msg.line(me, seq)?;
     match sealer {
         Some(sealer) => sealer.seal(&line),
         None => Ok(line),

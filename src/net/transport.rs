@@ -12,7 +12,7 @@
 use super::events::{DropReason, NetEvent, Observer};
 use super::fault::Fault;
 use super::limits::{Gate, Limits, Throttle};
-use super::{inbound, outbound};
+use super::{inbound, outbound, wire};
 use crate::config::Secret;
 use crate::paxos::{Message, SiteId};
 use std::collections::HashMap;
@@ -229,10 +229,38 @@ impl Shared {
 
 /// A message waiting in a peer's queue, and when it may leave (delay fault).
 pub(super) struct Queued {
-    pub(super) msg: Message,
+    pub(super) msg: Arc<Outgoing>,
     pub(super) due: Option<Instant>,
     /// The message's number on its link.
     pub(super) seq: u64,
+}
+
+/// A message queued for one peer or more. Its JSON is encoded by the
+/// first dialer that writes it and reused by the others (a leader's
+/// accepts and commits go to every peer: one encoding, not one per peer).
+pub(super) struct Outgoing {
+    pub(super) msg: Message,
+    body: OnceLock<Result<String, String>>,
+}
+
+impl Outgoing {
+    fn new(msg: Message) -> Arc<Outgoing> {
+        Arc::new(Outgoing {
+            msg,
+            body: OnceLock::new(),
+        })
+    }
+
+    /// The line carrying the message from site `me`, numbered `seq`.
+    pub(super) fn line(&self, me: SiteId, seq: u64) -> Result<String, wire::WireError> {
+        let body = self
+            .body
+            .get_or_init(|| wire::encode_body(&self.msg).map_err(|e| e.to_string()));
+        match body {
+            Ok(body) => wire::line_from(me, Some(seq), body),
+            Err(e) => Err(wire::WireError::Encode(e.clone())),
+        }
+    }
 }
 
 struct Inner {
@@ -369,32 +397,46 @@ impl NetHandle {
     /// full, or the fault filter says so, the message is dropped (and
     /// counted). Messages to this site or to an unknown site are ignored.
     pub fn send(&self, to: SiteId, msg: Message) -> u64 {
+        self.send_shared(to, Outgoing::new(msg))
+    }
+
+    /// [`send`](Self::send) of one message to each of `to`, encoded once
+    /// for all of them.
+    pub fn send_all(&self, to: &[SiteId], msg: Message) {
+        let msg = Outgoing::new(msg);
+        for &to in to {
+            self.send_shared(to, Arc::clone(&msg));
+        }
+    }
+
+    fn send_shared(&self, to: SiteId, out: Arc<Outgoing>) -> u64 {
         let (Some(queue), Some(seq)) = (self.inner.queues.get(&to), self.inner.seqs.get(&to))
         else {
             return 0;
         };
+        let msg = &out.msg;
         let seq = seq.fetch_add(1, Ordering::Relaxed) + 1;
         let shared = &self.inner.shared;
-        shared.observe(NetEvent::Sent { to, seq, msg: &msg });
+        shared.observe(NetEvent::Sent { to, seq, msg });
         let due = {
             let fault = shared.fault();
             if fault.drops_outgoing(to) {
                 drop(fault);
                 bump(&shared.counters.dropped_fault_out);
-                shared.dropped_out(to, seq, &msg, DropReason::FaultOut);
+                shared.dropped_out(to, seq, msg, DropReason::FaultOut);
                 return seq;
             }
             (fault.delay_ms > 0).then(|| Instant::now() + fault.delay())
         };
-        match queue.try_send(Queued { msg, due, seq }) {
+        match queue.try_send(Queued { msg: out, due, seq }) {
             Ok(()) => {}
             Err(TrySendError::Full(q)) => {
                 bump(&shared.counters.dropped_full);
-                shared.dropped_out(to, seq, &q.msg, DropReason::QueueFull);
+                shared.dropped_out(to, seq, &q.msg.msg, DropReason::QueueFull);
                 debug!(
                     site = shared.me,
                     peer = to,
-                    kind = q.msg.kind().name(),
+                    kind = q.msg.msg.kind().name(),
                     "queue full: message dropped"
                 );
             }

@@ -15,7 +15,7 @@
 //! (an older peer) is read as before, and an older peer ignores it.
 
 use crate::paxos::{Message, SiteId};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 /// The longest line a site sends or accepts, in bytes, without its newline.
 pub const MAX_LINE: usize = 1024 * 1024;
@@ -27,26 +27,28 @@ pub enum WireError {
     TooLarge(usize),
     #[error("malformed message: {0}")]
     Json(#[from] serde_json::Error),
+    /// A message that could not be encoded (said once per message, the
+    /// encoding being shared by its lines to several peers).
+    #[error("malformed message: {0}")]
+    Encode(String),
     #[error("a line to authenticate is not a JSON object")]
     NotAnObject,
 }
 
-#[derive(Serialize)]
-struct Outgoing<'a> {
-    from: SiteId,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seq: Option<u64>,
-    #[serde(flatten)]
-    msg: &'a Message,
-}
-
-#[derive(Deserialize)]
+/// A line read: `from` and `seq` beside the message's `head` and `body`.
+/// Deserialised by hand (see `incoming`) rather than with
+/// `#[serde(flatten)] msg: Message`, which buffers the whole line, values
+/// included, before reading the message: the same lines are accepted.
 struct Incoming {
     from: SiteId,
-    #[serde(default)]
     seq: Option<u64>,
-    #[serde(flatten)]
     msg: Message,
+}
+
+impl<'de> Deserialize<'de> for Incoming {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_map(incoming::LineVisitor)
+    }
 }
 
 /// One line read: the sender, the message's number on its link (when the
@@ -65,7 +67,34 @@ pub fn encode(from: SiteId, msg: &Message) -> Result<String, WireError> {
 
 /// One line carrying `msg` from site `from`, numbered `seq` on its link.
 pub fn encode_seq(from: SiteId, seq: Option<u64>, msg: &Message) -> Result<String, WireError> {
-    let line = serde_json::to_string(&Outgoing { from, seq, msg })?;
+    line_from(from, seq, &encode_body(msg)?)
+}
+
+/// The message's part of a line: `{"head":...,"body":...}`. Encoded once
+/// for a message sent to several peers; [`line_from`] makes each line.
+pub fn encode_body(msg: &Message) -> Result<String, WireError> {
+    Ok(serde_json::to_string(msg)?)
+}
+
+/// The line carrying `body` (from [`encode_body`]) from site `from`,
+/// numbered `seq`: `from` and `seq` first, then the message's fields, the
+/// bytes `serde_json` writes for the three together.
+pub fn line_from(from: SiteId, seq: Option<u64>, body: &str) -> Result<String, WireError> {
+    use std::fmt::Write;
+    let mut line = String::with_capacity(body.len() + 40);
+    // Writing to a String cannot fail.
+    let _ = write!(line, "{{\"from\":{from}");
+    if let Some(seq) = seq {
+        let _ = write!(line, ",\"seq\":{seq}");
+    }
+    match body.strip_prefix('{') {
+        // An object with fields (a message always has its head).
+        Some(rest) if rest != "}" => {
+            line.push(',');
+            line.push_str(rest);
+        }
+        _ => line.push('}'),
+    }
     if line.len() > MAX_LINE {
         return Err(WireError::TooLarge(line.len()));
     }
@@ -85,6 +114,8 @@ pub fn decode_line(line: &str) -> Result<Line, WireError> {
     let Incoming { from, seq, msg } = serde_json::from_str(line)?;
     Ok(Line { from, seq, msg })
 }
+
+mod incoming;
 
 #[cfg(test)]
 mod tests {

@@ -142,7 +142,10 @@ pub async fn start_with(
     let names: Vec<String> = config.sites.iter().map(|s| s.name.clone()).collect();
 
     let r: Recovery = recover(&opts, &names, &site_cfg.name).await?;
-    let (store, state, core, applied) = (r.store, r.state, r.core, r.applied);
+    let (store, state, mut core, applied) = (r.store, r.state, r.core, r.applied);
+    // Nobody reads the messages and summaries of the trace of a headless
+    // site without a recording (its membership changes are still logged).
+    core.set_trace_detail(opts.record.is_some() || events.is_some());
     let archive = Arc::new(store.archive_reader()?);
     let (inbound_tx, inbound_rx) = mpsc::channel(4096);
     let net = start_net(&opts, inbound_tx).await?;
@@ -468,9 +471,7 @@ impl Runtime {
         // with the bench's `--serial-leader-write`.
         let mut batch = self.hooks.probe.batch(self.me, &persist, &committed);
         let (send_now, later) = self.hooks.when_to_send(send_now);
-        for (to, msg) in send_now {
-            self.net.send(to, msg);
-        }
+        send_grouped(&self.net, send_now);
         // 2. Durable (one sync for the batch; none for decisions only:
         // they are written with the next batch); archive the new slots.
         self.make_durable(persist, durability, &committed, reading)
@@ -556,9 +557,7 @@ impl Runtime {
                 .as_mut()
                 .ok_or_else(|| anyhow!("storage is not available"))?;
             store.append_lazy(records)?;
-            for (slot, value) in committed {
-                store.archive(*slot, value)?;
-            }
+            store.archive_all(committed)?;
             return Ok(());
         }
         let work = StoreWork {
@@ -567,9 +566,7 @@ impl Runtime {
         };
         let sync = move |store: &mut Store| {
             store.append(&work.records)?;
-            for (slot, value) in &work.archive {
-                store.archive(*slot, value)?;
-            }
+            store.archive_all(&work.archive)?;
             Ok(())
         };
         self.sync_reading(sync, reading).await
@@ -707,6 +704,22 @@ fn apply_decided(state: &mut State, name: &str, slots: &[(Slot, Value)]) -> anyh
             tracing::error!("site {name} cannot apply decided slot {slot}: {e}");
             anyhow!("cannot apply decided slot {slot}: {e}")
         })
+}
+
+/// Sends each message of `sends`, encoded once for all the peers it goes
+/// to: the core lists a broadcast (a leader's accept, its commit) as one
+/// copy per peer, one after the other.
+fn send_grouped(net: &NetHandle, sends: Vec<(SiteId, Message)>) {
+    let mut sends = sends.into_iter().peekable();
+    let mut to = Vec::with_capacity(4);
+    while let Some((first, msg)) = sends.next() {
+        to.clear();
+        to.push(first);
+        while let Some((next, _)) = sends.next_if(|(_, m)| *m == msg) {
+            to.push(next);
+        }
+        net.send_all(&to, msg);
+    }
 }
 
 /// Sends a catch-up answer read from the archive (and shows it in the trace).

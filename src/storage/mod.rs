@@ -330,6 +330,14 @@ impl Store {
         self.note(r)
     }
 
+    /// [`Store::archive`] for consecutive slots, the first of which must be
+    /// [`archived_len`](Self::archived_len): one write per file for all.
+    pub fn archive_all(&mut self, entries: &[(Slot, Value)]) -> Result<(), StorageError> {
+        self.writable()?;
+        let r = self.archive.append_all(entries);
+        self.note(r)
+    }
+
     /// The archive holds slots `0..archived_len()`.
     pub fn archived_len(&self) -> Slot {
         self.archive.len()

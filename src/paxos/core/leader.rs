@@ -170,7 +170,7 @@ impl Core {
         out.trace.push(TraceEvent::Proposed {
             slot,
             ballot,
-            value: value.summary(),
+            value: super::summary(&self.cfg, &value),
             recovered,
         });
         self.broadcast_now(

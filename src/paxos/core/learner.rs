@@ -80,7 +80,7 @@ impl Core {
             let own = self.slot_applied(out, slot, &value);
             out.trace.push(TraceEvent::Decided {
                 slot,
-                value: value.summary(),
+                value: super::summary(&self.cfg, &value),
                 own,
             });
             self.recent.push_back((slot, value.clone()));

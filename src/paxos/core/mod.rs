@@ -137,6 +137,11 @@ pub struct CoreConfig {
     /// promise that holds more is split into parts (a line is at most
     /// 1 MiB on the wire).
     pub promise_bytes: usize,
+    /// Whether the trace carries every message and each value's summary.
+    /// Off when nobody reads the trace (a headless site without a
+    /// recording): building them is an allocation or more per message,
+    /// a measurable share of a loaded site's CPU.
+    pub trace_detail: bool,
     /// Deliberate defects, for the simulator to show that its checks catch
     /// them. Always off outside tests.
     #[doc(hidden)]
@@ -186,6 +191,7 @@ impl CoreConfig {
             fetch_bytes: 512 * 1024,
             recent: 1024,
             promise_bytes: 256 * 1024,
+            trace_detail: true,
             defects: Defects::default(),
         }
     }
@@ -453,6 +459,12 @@ impl Core {
         &self.cfg
     }
 
+    /// Sets [`CoreConfig::trace_detail`] (the runtime knows only once the
+    /// core is recovered whether anybody reads its trace).
+    pub fn set_trace_detail(&mut self, on: bool) {
+        self.cfg.trace_detail = on;
+    }
+
     /// The number of slots decided here with no hole before them.
     pub fn decided_prefix(&self) -> Slot {
         self.prefix
@@ -557,7 +569,9 @@ impl Core {
             Input::Message { from, msg } => {
                 if from < self.cfg.sites {
                     self.heard_from.insert(from, now);
-                    out.trace.push(trace_msg(Dir::Received, from, &msg));
+                    if self.cfg.trace_detail {
+                        out.trace.push(trace_msg(Dir::Received, from, &msg));
+                    }
                     self.on_message(&mut out, from, msg);
                 }
             }
@@ -641,7 +655,9 @@ impl Core {
         if to == self.cfg.me || to >= self.cfg.sites {
             return;
         }
-        out.trace.push(trace_msg(Dir::Sent, to, &msg));
+        if self.cfg.trace_detail {
+            out.trace.push(trace_msg(Dir::Sent, to, &msg));
+        }
         out.send.push((to, msg));
     }
 
@@ -663,7 +679,9 @@ impl Core {
     fn broadcast_now(&mut self, out: &mut Output, msg: Message) {
         for to in 0..self.cfg.sites {
             if to != self.cfg.me {
-                out.trace.push(trace_msg(Dir::Sent, to, &msg));
+                if self.cfg.trace_detail {
+                    out.trace.push(trace_msg(Dir::Sent, to, &msg));
+                }
                 out.send_now.push((to, msg.clone()));
             }
         }
@@ -693,6 +711,15 @@ fn trace_msg(dir: Dir, peer: SiteId, msg: &Message) -> TraceEvent {
         slot: msg.slot(),
         ballot: msg.ballot(),
         value: msg.value_summary(),
+    }
+}
+
+/// A value's summary for the trace, when the trace carries them.
+fn summary(cfg: &CoreConfig, value: &Value) -> String {
+    if cfg.trace_detail {
+        value.summary()
+    } else {
+        String::new()
     }
 }
 
