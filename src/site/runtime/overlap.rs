@@ -83,9 +83,7 @@ impl Runtime {
     /// An output of an input read while a batch is synced: its `send_now`
     /// leaves at once, the rest joins `overlap` for the next batch.
     fn overlap(&mut self, mut out: Output) {
-        for (to, msg) in std::mem::take(&mut out.send_now) {
-            self.net.send(to, msg);
-        }
+        send_grouped(&self.net, std::mem::take(&mut out.send_now));
         self.overlap.append(out);
     }
 }
