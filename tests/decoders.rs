@@ -123,10 +123,15 @@ fn message() -> impl Strategy<Value = Message> {
             (ballot(), slot(), slot()),
             prop::collection::vec(accepted, 0..3),
             slots(),
-            (any::<u32>(), any::<u32>()),
+            (any::<u32>(), any::<u32>(), any::<u64>()),
         )
             .prop_map(
-                |((ballot, from_slot, decided_upto), accepted, decided_beyond, (part, parts))| {
+                |(
+                    (ballot, from_slot, decided_upto),
+                    accepted,
+                    decided_beyond,
+                    (part, parts, answer),
+                )| {
                     Message::Promise {
                         ballot,
                         from_slot,
@@ -135,8 +140,9 @@ fn message() -> impl Strategy<Value = Message> {
                         decided_beyond,
                         part,
                         parts,
+                        answer,
                     }
-                }
+                },
             ),
         (ballot(), slot(), value()).prop_map(|(ballot, slot, value)| Message::Accept {
             ballot,

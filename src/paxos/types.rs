@@ -91,6 +91,13 @@ pub enum Message {
         part: u32,
         #[serde(default = "one", skip_serializing_if = "is_one")]
         parts: u32,
+        /// Which answer the parts belong to (a random number per answer;
+        /// 0 for a promise in one part): the parts of one promise are one
+        /// snapshot of the acceptor, and parts of two answers to the same
+        /// prepare (one re-sent) must never be merged, or a slot that went
+        /// from accepted to decided in between is in neither.
+        #[serde(default, skip_serializing_if = "is_zero_u64")]
+        answer: u64,
     },
     /// Phase 2a.
     Accept {

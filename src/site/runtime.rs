@@ -157,14 +157,7 @@ pub async fn start_with(
     };
     sink.observe(&net, &hooks.probe);
 
-    let control_port = site_cfg.control_port()?;
-    let control_listener = match TcpListener::bind(("127.0.0.1", control_port)).await {
-        Ok(l) => l,
-        Err(e) => {
-            net.shutdown().await;
-            anyhow::bail!("cannot listen on the control port 127.0.0.1:{control_port}: {e}");
-        }
-    };
+    let control_listener = bind_control(&net, site_cfg.control_port()?).await?;
     let control_addr = control_listener.local_addr()?;
 
     let (req_tx, req_rx) = mpsc::channel(1024);
@@ -210,6 +203,18 @@ pub async fn start_with(
         task,
         control,
     })
+}
+
+/// Listens on the control port (127.0.0.1 only); if it cannot, the
+/// network started before it is shut down.
+async fn bind_control(net: &NetHandle, port: u16) -> anyhow::Result<TcpListener> {
+    match TcpListener::bind(("127.0.0.1", port)).await {
+        Ok(l) => Ok(l),
+        Err(e) => {
+            net.shutdown().await;
+            anyhow::bail!("cannot listen on the control port 127.0.0.1:{port}: {e}");
+        }
+    }
 }
 
 /// Listens for peers and starts dialing them.
@@ -357,17 +362,7 @@ impl Runtime {
             };
             match self.carry_out(out, &mut reading).await {
                 Ok(own) if !own.is_empty() => {
-                    // What this site's own votes led to (a decision, say):
-                    // carried out next, with the peer messages already
-                    // waiting (group commit), without waiting for more.
-                    out = own;
-                    let now = self.now();
-                    for _ in 0..MAX_BATCH {
-                        let Ok((from, msg)) = inbound.try_recv() else {
-                            break;
-                        };
-                        out.append(self.core.step(now, Input::Message { from, msg }));
-                    }
+                    out = self.with_waiting(own, inbound);
                     continue;
                 }
                 Ok(_) => {}
@@ -418,6 +413,24 @@ impl Runtime {
             }
             woke = Instant::now();
         }
+    }
+
+    /// What this site's own votes led to (a decision, say), and what
+    /// inputs read during the sync led to: carried out next, with the peer
+    /// messages already waiting (group commit), without waiting for more.
+    fn with_waiting(
+        &mut self,
+        mut out: Output,
+        inbound: &mut mpsc::Receiver<(SiteId, Message)>,
+    ) -> Output {
+        let now = self.now();
+        for _ in 0..MAX_BATCH {
+            let Ok((from, msg)) = inbound.try_recv() else {
+                break;
+            };
+            out.append(self.core.step(now, Input::Message { from, msg }));
+        }
+        out
     }
 
     /// Runs `f` on the store on tokio's blocking pool.

@@ -5,6 +5,7 @@
 use super::{approx_value_bytes, Core, Output};
 use crate::paxos::types::*;
 use crate::state::op::Value;
+use rand::Rng;
 
 impl Core {
     pub(super) fn on_prepare(
@@ -40,7 +41,8 @@ impl Core {
         let backoff = self.backoff();
         self.next_election_at = self.next_election_at.max(self.now + backoff);
         let promise = self.promise_info(from_slot);
-        for msg in promise_parts(ballot, from_slot, promise, self.cfg.promise_bytes) {
+        let answer = self.rng.random::<u64>().max(1);
+        for msg in promise_parts(ballot, from_slot, promise, self.cfg.promise_bytes, answer) {
             self.send(out, from, msg);
         }
     }
@@ -126,6 +128,7 @@ fn promise_parts(
     from_slot: Slot,
     promise: PromiseInfo,
     max_bytes: usize,
+    answer: u64,
 ) -> Vec<Message> {
     let PromiseInfo {
         decided_upto,
@@ -166,6 +169,7 @@ fn promise_parts(
             },
             part: i as u32,
             parts,
+            answer: if parts == 1 { 0 } else { answer },
         })
         .collect()
 }

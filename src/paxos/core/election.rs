@@ -25,8 +25,9 @@ pub(super) struct Candidacy {
     pub(super) ballot: Ballot,
     pub(super) from_slot: Slot,
     pub(super) promises: BTreeMap<SiteId, PromiseInfo>,
-    /// Promises that travel in parts, until every part is here.
-    pub(super) partial: BTreeMap<SiteId, Vec<Option<PromiseInfo>>>,
+    /// Promises that travel in parts, until every part is here: the
+    /// answer they belong to, and its parts.
+    pub(super) partial: BTreeMap<SiteId, (u64, Vec<Option<PromiseInfo>>)>,
     pub(super) started: u64,
     pub(super) sent_at: u64,
 }
@@ -201,7 +202,7 @@ impl Core {
         from: SiteId,
         ballot: Ballot,
         info: PromiseInfo,
-        (part, parts): (u32, u32),
+        (part, parts, answer): (u32, u32, u64),
     ) {
         let Role::Preparing(c) = &mut self.role else {
             return;
@@ -217,18 +218,21 @@ impl Core {
             info
         } else {
             // A promise in parts counts once every part is here.
-            let slots = c
+            // Only the parts of one answer go together: a part of another
+            // (the answer to a re-sent prepare) starts the collection again.
+            let (of, slots) = c
                 .partial
                 .entry(from)
-                .or_insert_with(|| vec![None; parts as usize]);
-            if slots.len() != parts as usize {
-                return;
+                .or_insert_with(|| (answer, vec![None; parts as usize]));
+            if *of != answer || slots.len() != parts as usize {
+                *of = answer;
+                *slots = vec![None; parts as usize];
             }
             slots[part as usize] = Some(info);
             if slots.iter().any(Option::is_none) {
                 return;
             }
-            let Some(slots) = c.partial.remove(&from) else {
+            let Some((_, slots)) = c.partial.remove(&from) else {
                 return;
             };
             merge_parts(slots.into_iter().flatten())

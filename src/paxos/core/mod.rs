@@ -607,13 +607,14 @@ impl Core {
                 decided_beyond,
                 part,
                 parts,
+                answer,
             } => {
                 let info = PromiseInfo {
                     decided_upto,
                     accepted,
                     decided_beyond,
                 };
-                self.on_promise(out, from, ballot, info, (part, parts))
+                self.on_promise(out, from, ballot, info, (part, parts, answer))
             }
             Message::Accept {
                 ballot,

@@ -144,6 +144,12 @@ fn spec7_a_promise_too_big_for_one_line_travels_in_parts() {
     };
     let mut core = restored(small, acceptor);
     let out = core.step(0, from(1, prepare(b(2, 1), 0)));
+    // One random number names the answer, in every part of it.
+    let answer = match out.send.first() {
+        Some((_, Message::Promise { answer, .. })) => *answer,
+        other => panic!("a promise, not {other:?}"),
+    };
+    assert_ne!(answer, 0);
     let part = |i: u32, decided_beyond: Vec<Slot>| Message::Promise {
         ballot: b(2, 1),
         from_slot: 0,
@@ -152,6 +158,7 @@ fn spec7_a_promise_too_big_for_one_line_travels_in_parts() {
         decided_beyond,
         part: i,
         parts: 3,
+        answer,
     };
     assert_eq!(out.persist, vec![Record::Promise { ballot: b(2, 1) }]);
     assert_eq!(

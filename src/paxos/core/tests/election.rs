@@ -330,3 +330,54 @@ fn spec5_a_value_accepted_here_but_decided_nowhere_is_finished_by_a_phase_1() {
     let mut idle = restored(CoreConfig::new(1, 0, 100, 5000, 0), acceptor);
     assert_eq!(tick_alone(&mut idle, 2_000), (Vec::new(), false));
 }
+
+#[test]
+fn spec5_parts_of_two_answers_to_one_prepare_are_never_merged() {
+    // SPEC 5 safety (the simulator's seed 1192 found it): a prepare sent
+    // again is answered again, in parts, and slot 1 went from accepted to
+    // decided between the two answers. The first answer's part 1 (slot 2)
+    // and the second's part 0 (slot 2 again) hold slot 1 in neither: taken
+    // together, the new leader would fill slot 1 with a no-op although
+    // it may be chosen. Parts of another answer start the collection anew.
+    let mut core = candidate();
+    let (v2, v3) = (one(tweet(2, 2)), one(tweet(2, 3)));
+    let first_part_1 = vec![accepted(2, b(1, 1), v2.clone())];
+    core.step(
+        1,
+        from(
+            1,
+            promise_of_answer(b(2, 0), first_part_1, Vec::new(), (1, 2, 11)),
+        ),
+    );
+    let second_part_0 = vec![accepted(2, b(1, 1), v2.clone())];
+    let out = core.step(
+        2,
+        from(
+            1,
+            promise_of_answer(b(2, 0), second_part_0, Vec::new(), (0, 2, 22)),
+        ),
+    );
+    assert!(!core.is_leading(), "parts of two answers merged");
+    assert_eq!(out.send_now, Vec::new());
+    // The second answer's last part: slot 1 is decided at site 1.
+    let second_part_1 = vec![accepted(3, b(1, 1), v3.clone())];
+    let out = core.step(
+        3,
+        from(
+            1,
+            promise_of_answer(b(2, 0), second_part_1, vec![1], (1, 2, 22)),
+        ),
+    );
+    assert!(core.is_leading());
+    let proposed: Vec<(Slot, Value)> = out
+        .send_now
+        .iter()
+        .filter(|(to, _)| *to == 1)
+        .filter_map(|(_, m)| match m {
+            Message::Accept { slot, value, .. } => Some((*slot, value.clone())),
+            _ => None,
+        })
+        .collect();
+    // Slot 0 free (a no-op), slot 1 left to catch-up, 2 and 3 re-proposed.
+    assert_eq!(proposed, vec![(0, Value::noop()), (2, v2), (3, v3)]);
+}

@@ -103,6 +103,7 @@ fn rejoin_a_rejoining_site_answers_the_prepare_of_another_rejoin() {
         decided_beyond: Vec::new(),
         part: 0,
         parts: 1,
+        answer: 0,
     };
     assert_eq!(out.send, vec![(1, promise)]);
 }

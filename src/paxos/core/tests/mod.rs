@@ -115,19 +115,31 @@ fn promise(ballot: Ballot, accepted: Vec<AcceptedEntry>) -> Message {
     promise_part(ballot, accepted, (0, 1))
 }
 
+/// Part `part` of `parts` of a promise, all of one answer (7).
 fn promise_part(
     ballot: Ballot,
     accepted: Vec<AcceptedEntry>,
     (part, parts): (u32, u32),
+) -> Message {
+    let answer = if parts == 1 { 0 } else { 7 };
+    promise_of_answer(ballot, accepted, Vec::new(), (part, parts, answer))
+}
+
+fn promise_of_answer(
+    ballot: Ballot,
+    accepted: Vec<AcceptedEntry>,
+    decided_beyond: Vec<Slot>,
+    (part, parts, answer): (u32, u32, u64),
 ) -> Message {
     Message::Promise {
         ballot,
         from_slot: 0,
         decided_upto: 0,
         accepted,
-        decided_beyond: Vec::new(),
+        decided_beyond,
         part,
         parts,
+        answer,
     }
 }
 
