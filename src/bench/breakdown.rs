@@ -61,7 +61,7 @@ const STAGES: [(&str, bool); 11] = [
     ("follower sync + ack (accept → 1st ack)", true),
     ("commit (quorum → answering site)", false),
     ("apply (decided → applied)", false),
-    ("sync (its decide record durable)", true),
+    ("write (its batch: archive, or a sync)", true),
     ("reply (applied → reply written)", false),
     ("answer (reply written → client has it)", false),
     ("total (client send → answer)", false),
@@ -132,8 +132,9 @@ struct Moments {
     commit: HashMap<(SiteId, Slot), Instant>,
     /// (site, slot) → (begun, synced) of the batch that accepted it.
     accepted: HashMap<(SiteId, Slot), (Instant, Instant)>,
-    /// (site, slot) → (begun, synced, applied) of the batch that decided it
-    /// (its sync makes the decide record durable).
+    /// (site, slot) → (begun, written, applied) of the batch that decided
+    /// it: the archive written (a batch of decisions alone is not synced:
+    /// see "Decisions need no sync"), or, with other records, their sync.
     decided: HashMap<(SiteId, Slot), (Instant, Instant, Instant)>,
 }
 

@@ -129,7 +129,7 @@ fn stages_come_from_the_moments_of_each_commit() {
     assert_eq!(got("commit"), [us(90)]);
     // Slot 0: 420 → 720; slot 1: 2600 → 2950.
     assert_eq!(got("apply"), [us(300), us(350)]);
-    assert_eq!(got("sync (its decide"), [us(280), us(290)]);
+    assert_eq!(got("write (its batch"), [us(280), us(290)]);
     assert_eq!(got("reply"), [us(30), us(50)]);
     assert_eq!(got("answer"), [us(250), us(500)]);
     assert_eq!(got("total"), [us(1000), us(1500)]);
