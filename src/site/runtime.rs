@@ -438,16 +438,32 @@ impl Runtime {
         &mut self,
         f: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send + 'static,
     ) -> anyhow::Result<T> {
+        let job = self.spawn_on_store(f)?;
+        self.store_back(job.await)
+    }
+
+    /// Moves the store to tokio's blocking pool to run `f` there; hand
+    /// what the job returns to `store_back`.
+    fn spawn_on_store<T: Send + 'static>(
+        &mut self,
+        f: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send + 'static,
+    ) -> anyhow::Result<JoinHandle<(Store, anyhow::Result<T>)>> {
         let mut store = self
             .store
             .take()
             .ok_or_else(|| anyhow!("storage is not available"))?;
-        let (store, result) = tokio::task::spawn_blocking(move || {
+        Ok(tokio::task::spawn_blocking(move || {
             let r = f(&mut store);
             (store, r)
-        })
-        .await
-        .context("storage task failed")?;
+        }))
+    }
+
+    /// Takes the store back from a job of `spawn_on_store`: `f`'s result.
+    fn store_back<T>(
+        &mut self,
+        done: Result<(Store, anyhow::Result<T>), tokio::task::JoinError>,
+    ) -> anyhow::Result<T> {
+        let (store, result) = done.context("storage task failed")?;
         self.store = Some(store);
         result
     }

@@ -285,6 +285,12 @@ impl Store {
         if records.is_empty() {
             return Ok(());
         }
+        self.write_synced(records)
+    }
+
+    /// One synced batch: the records kept by
+    /// [`append_lazy`](Self::append_lazy), then `records`.
+    fn write_synced(&mut self, records: &[Record]) -> Result<(), StorageError> {
         self.writable()?;
         let buf = batch::encode_batch_of(self.lazy.iter().chain(records))?;
         let r = self.segment.write_synced(&buf);
@@ -309,11 +315,7 @@ impl Store {
         if self.lazy.is_empty() {
             return Ok(());
         }
-        self.writable()?;
-        let buf = batch::encode_batch_of(&self.lazy)?;
-        let r = self.segment.write_synced(&buf);
-        self.lazy.clear();
-        self.note(r)
+        self.write_synced(&[])
     }
 
     /// Records kept by [`append_lazy`](Self::append_lazy), not yet written.

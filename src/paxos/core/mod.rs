@@ -653,13 +653,7 @@ impl Core {
     // ----- sending -------------------------------------------------------
 
     fn send(&mut self, out: &mut Output, to: SiteId, msg: Message) {
-        if to == self.cfg.me || to >= self.cfg.sites {
-            return;
-        }
-        if self.cfg.trace_detail {
-            out.trace.push(trace_msg(Dir::Sent, to, &msg));
-        }
-        out.send.push((to, msg));
+        self.send_to(out, to, msg, false);
     }
 
     /// Sends `msg` to `to` at once, before this output's records are
@@ -668,11 +662,24 @@ impl Core {
     /// site's durable state, such as a submission forwarded to the leader
     /// or a request for decided values.
     fn send_free(&mut self, out: &mut Output, to: SiteId, msg: Message) {
+        self.send_to(out, to, msg, true);
+    }
+
+    /// `msg` to another site (traced when someone reads the trace), in
+    /// `send_now` (`at_once`) or in `send`.
+    fn send_to(&mut self, out: &mut Output, to: SiteId, msg: Message, at_once: bool) {
         if to == self.cfg.me || to >= self.cfg.sites {
             return;
         }
-        out.trace.push(trace_msg(Dir::Sent, to, &msg));
-        out.send_now.push((to, msg));
+        if self.cfg.trace_detail {
+            out.trace.push(trace_msg(Dir::Sent, to, &msg));
+        }
+        let list = if at_once {
+            &mut out.send_now
+        } else {
+            &mut out.send
+        };
+        list.push((to, msg));
     }
 
     /// Sends `msg` to every other site at once, before this output's

@@ -35,14 +35,7 @@ impl Runtime {
         if self.sink.active() || self.hooks.serial_leader_write {
             return self.with_store(f).await;
         }
-        let mut store = self
-            .store
-            .take()
-            .ok_or_else(|| anyhow!("storage is not available"))?;
-        let mut job = tokio::task::spawn_blocking(move || {
-            let r = f(&mut store);
-            (store, r)
-        });
+        let mut job = self.spawn_on_store(f)?;
         let (mut peers, mut clients) = (true, true);
         // An error of a request read meanwhile: returned once the store is
         // back (it must never be left on the blocking pool).
@@ -51,8 +44,7 @@ impl Runtime {
             tokio::select! {
                 biased;
                 done = &mut job => {
-                    let (store, r) = done.context("storage task failed")?;
-                    self.store = Some(store);
+                    let r = self.store_back(done);
                     return match failed {
                         Some(e) => Err(e),
                         None => r,
