@@ -61,7 +61,7 @@ const STAGES: [(&str, bool); 11] = [
     ("follower sync + ack (accept → 1st ack)", true),
     ("commit (quorum → answering site)", false),
     ("apply (decided → applied)", false),
-    ("write (its batch: archive, or a sync)", true),
+    ("archive write (before the answer)", true),
     ("reply (applied → reply written)", false),
     ("answer (reply written → client has it)", false),
     ("total (client send → answer)", false),
@@ -132,9 +132,10 @@ struct Moments {
     commit: HashMap<(SiteId, Slot), Instant>,
     /// (site, slot) → (begun, synced) of the batch that accepted it.
     accepted: HashMap<(SiteId, Slot), (Instant, Instant)>,
-    /// (site, slot) → (begun, written, applied) of the batch that decided
-    /// it: the archive written (a batch of decisions alone is not synced:
-    /// see "Decisions need no sync"), or, with other records, their sync.
+    /// (site, slot) → (begun, archived, applied) of the batch that decided
+    /// it: its submissions are answered once the slot is archived and
+    /// applied, whether or not the batch's other records are durable yet
+    /// (see "Decisions need no sync" and `Runtime::make_durable`).
     decided: HashMap<(SiteId, Slot), (Instant, Instant, Instant)>,
 }
 
@@ -174,6 +175,8 @@ impl Moments {
                 Event::CommitReceived { slot } => first(&mut m.commit, (site, *slot), at, |v| *v),
                 Event::Batch {
                     since,
+                    archived,
+                    applied,
                     synced,
                     accepted,
                     decided,
@@ -182,7 +185,7 @@ impl Moments {
                         first(&mut m.accepted, (site, *slot), (*since, *synced), |v| v.0);
                     }
                     for slot in decided {
-                        let v = (*since, *synced, at);
+                        let v = (*since, *archived, *applied);
                         first(&mut m.decided, (site, *slot), v, |v| v.0);
                     }
                 }
@@ -211,7 +214,7 @@ impl Moments {
             true => *self.commit.get(&(answerer, s.slot))?,
             false => quorum,
         };
-        let &(a_since, a_synced, applied) = self.decided.get(&(answerer, s.slot))?;
+        let &(a_since, archived, applied) = self.decided.get(&(answerer, s.slot))?;
         let stages = [
             span(s.sent, read),
             span(read, at_leader).filter(|_| forwarded),
@@ -220,7 +223,7 @@ impl Moments {
             span(*accept_sent, first_ack),
             span(quorum, at_answerer).filter(|_| forwarded),
             span(at_answerer, applied),
-            span(a_since, a_synced),
+            span(a_since, archived),
             span(applied, written),
             span(written, s.got),
             span(s.sent, s.got),

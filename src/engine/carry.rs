@@ -1,8 +1,10 @@
 //! A step of one site: its core is handed an input at the engine's time,
 //! and the output is carried out the way the runtime must (the core's
-//! module comment): `send_now` sent at once; the records written as one
-//! group commit, in flight until its sync completes; then, and only then,
-//! the decided slots applied and archived, the messages of `send` sent
+//! module comment): `send_now` sent at once; the decided slots archived
+//! and applied and the submissions reported, unless an earlier write is
+//! still in flight; the records written as one group commit, in flight
+//! until its sync completes; then, and only then, the decided slots of
+//! an output that waited archived and applied, the messages of `send` sent
 //! (the site's own acks handed back to its core, which is how a leader's
 //! vote counts only once durable) and the catch-up answers served, the
 //! submissions reported; now and then a checkpoint. The [`Report`] says
@@ -58,8 +60,8 @@ pub struct Report {
     /// group commit, all or none.
     pub durable: Vec<Record>,
     /// Decisions the step learned that wait unwritten for a later sync
-    /// (`Durability::Lazy`: a crash may lose them); their slots are applied
-    /// at once.
+    /// (`Durability::Lazy`: a crash may lose them), or whose sync is in
+    /// flight; their slots are applied at once.
     pub lazy: Vec<Record>,
     /// The power failed during the group commit: the site crashed, and
     /// nothing after the write happened.
@@ -220,10 +222,7 @@ impl Engine {
                 None => {}
             }
         } else {
-            let id = self.next_sync;
-            self.next_sync += 1;
-            s.disk.unsynced.push((id, persist));
-            s.waiting.push((id, held));
+            let id = self.group_commit(site, persist, held, env, report, own)?;
             if !torn {
                 match env.sync_delay(site) {
                     None => self.synced(site, id, env, report, own)?,
@@ -239,6 +238,50 @@ impl Engine {
             self.power_fails(site, env, report);
         }
         Ok(())
+    }
+
+    /// Puts a group commit of `persist` in flight, `held` to be released
+    /// when its sync completes; returns its id. The decided slots and the
+    /// submissions are released at once when no earlier write waits (see
+    /// below).
+    fn group_commit(
+        &mut self,
+        site: SiteId,
+        persist: Vec<Record>,
+        mut held: Held,
+        env: &mut dyn Env,
+        report: &mut Report,
+        own: &mut VecDeque<Message>,
+    ) -> Result<SyncId, EngineError> {
+        let s = &mut self.sites[site as usize];
+        let id = self.next_sync;
+        self.next_sync += 1;
+        // The runtime archives and applies the decided slots and
+        // answers their submissions while the records sync (the core's
+        // module comment, steps 3 and 5): a decision needs no sync of
+        // this site's. Only when no earlier write waits: the slots it
+        // holds come first.
+        let early = s.waiting.is_empty().then(|| Held {
+            committed: std::mem::take(&mut held.committed),
+            completed: std::mem::take(&mut held.completed),
+            failed: std::mem::take(&mut held.failed),
+            ..Held::default()
+        });
+        if early.is_some() {
+            // Its decisions are known (and announced) before they are
+            // durable here, as lazy ones are.
+            let decisions = persist
+                .iter()
+                .filter(|r| matches!(r, Record::Decide { .. }));
+            report.lazy.extend(decisions.cloned());
+        }
+        s.disk.unsynced.push((id, persist));
+        s.waiting.push((id, held));
+        if let Some(early) = early {
+            // (No checkpoint here: a write is in flight.)
+            self.release(site, early, env, report, own)?;
+        }
+        Ok(id)
     }
 
     /// The sync of write `id` of `site` completed (and with it every

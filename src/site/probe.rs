@@ -36,11 +36,14 @@ pub enum Event {
     /// A commit for `slot` arrived.
     CommitReceived { slot: Slot },
     /// One output of the core carried out (`Runtime::carry_out`): begun at
-    /// `since` (the slots of `decided` were known decided then), its
-    /// records (accepts for `accepted`) and decided slots made durable at
-    /// `synced`, `decided` applied when the event is noted.
+    /// `since` (the slots of `decided` were known decided then), `decided`
+    /// archived at `archived` and applied (their submissions answered) at
+    /// `applied`, its records (accepts for `accepted`) durable at `synced`
+    /// (before or after `applied`: see `Runtime::make_durable`).
     Batch {
         since: Instant,
+        archived: Instant,
+        applied: Instant,
         synced: Instant,
         accepted: Vec<Slot>,
         decided: Vec<Slot>,
@@ -148,6 +151,8 @@ impl Probe {
             probe: self.clone(),
             me,
             since: Instant::now(),
+            archived: None,
+            applied: None,
             synced: None,
             accepted,
             decided: committed.iter().map(|(slot, _)| *slot).collect(),
@@ -162,26 +167,44 @@ struct BatchNotes {
     probe: Probe,
     me: SiteId,
     since: Instant,
+    archived: Option<Instant>,
+    applied: Option<Instant>,
     synced: Option<Instant>,
     accepted: Vec<Slot>,
     decided: Vec<Slot>,
 }
 
 impl Batch {
-    /// Its records and decided slots are durable now.
+    /// Its decided slots are in the archive now.
+    pub fn archived(&mut self) {
+        self.mark(|b| &mut b.archived);
+    }
+
+    /// Its decided slots are applied now (and their submissions answered).
+    pub fn applied(&mut self) {
+        self.mark(|b| &mut b.applied);
+    }
+
+    /// Its records are durable now.
     pub fn synced(&mut self) {
+        self.mark(|b| &mut b.synced);
+    }
+
+    fn mark(&mut self, moment: impl FnOnce(&mut BatchNotes) -> &mut Option<Instant>) {
         if let Some(b) = &mut self.0 {
-            b.synced = Some(Instant::now());
+            *moment(b) = Some(Instant::now());
         }
     }
 
-    /// Its decided slots are applied now.
-    pub fn applied(self) {
+    /// It is carried out: noted (a moment not marked is taken as `since`).
+    pub fn done(self) {
         if let Some(b) = self.0 {
-            let synced = b.synced.unwrap_or(b.since);
+            let at = |m: Option<Instant>| m.unwrap_or(b.since);
             b.probe.note(b.me, || Event::Batch {
                 since: b.since,
-                synced,
+                archived: at(b.archived),
+                applied: at(b.applied),
+                synced: at(b.synced),
                 accepted: b.accepted,
                 decided: b.decided,
             });

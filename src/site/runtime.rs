@@ -14,6 +14,7 @@
 //! durable).
 
 use self::disk::{recover, Recovery, Stall};
+use self::durable::Settle;
 use self::overlap::Reading;
 use self::sink::Sink;
 use super::api::{
@@ -43,6 +44,7 @@ use tokio::task::JoinHandle;
 
 mod checkpoint;
 mod disk;
+mod durable;
 mod log;
 mod overlap;
 mod requests;
@@ -295,12 +297,6 @@ struct Runtime {
     hooks: BenchHooks,
 }
 
-/// What the blocking storage step hands back.
-struct StoreWork {
-    records: Vec<Record>,
-    archive: Vec<(Slot, Value)>,
-}
-
 impl Runtime {
     fn now(&self) -> u64 {
         self.started.elapsed().as_millis() as u64
@@ -501,24 +497,22 @@ impl Runtime {
         let mut batch = self.hooks.probe.batch(self.me, &persist, &committed);
         let (send_now, later) = self.hooks.when_to_send(send_now);
         send_grouped(&self.net, send_now);
-        // 2. Durable (one sync for the batch; none for decisions only:
-        // they are written with the next batch); archive the new slots.
-        self.make_durable(persist, durability, &committed, reading)
+        // 2, 3 and 5. Durable (one sync for the batch; none for decisions
+        // only: they are written with the next batch); the new slots
+        // archived and applied, their submissions answered: while the
+        // batch's records are synced, since a decision needs no sync here
+        // (see `make_durable`).
+        let settle = Settle {
+            committed,
+            completed,
+            failed,
+        };
+        self.make_durable(persist, durability, settle, reading, &mut batch)
             .await?;
         for what in durable {
             self.sink.see(what);
         }
-        batch.synced();
-        // 3. Apply: one write of the state for the whole batch (not
-        // synced: the slots are durable in the WAL and the archive; see
-        // `checkpoint`). The UI hears of them once they can be read.
-        apply_decided(&mut self.state, &self.name, &committed)?;
-        for (slot, value) in committed {
-            self.applied = self.applied.max(slot + 1);
-            self.since_checkpoint += 1;
-            self.emit(SiteEvent::Committed { slot, value });
-        }
-        batch.applied();
+        batch.done();
         if self.sink.active() {
             let prefix = self.core.decided_prefix();
             if self.last_prefix != Some(prefix) {
@@ -537,8 +531,6 @@ impl Runtime {
             }
         }
         self.serve_from_archive(serve);
-        // 5. Answer.
-        self.answer(completed, failed);
         self.publish_trace(trace);
         // A checkpoint's background job: collected when it has ended, and
         // the next started when due (see `checkpoint`).
@@ -561,44 +553,6 @@ impl Runtime {
             next.append(self.core.step(now, Input::Message { from, msg }));
         }
         next
-    }
-
-    /// Step 2 of `carry_out`: the records made durable (one sync), or kept
-    /// for the next sync when they may be lazy (decisions: see "Decisions
-    /// need no sync" in `paxos::core`), and the new decided slots archived
-    /// (not synced either: see `checkpoint`).
-    async fn make_durable(
-        &mut self,
-        records: Vec<Record>,
-        durability: Durability,
-        committed: &[(Slot, Value)],
-        reading: &mut Reading<'_>,
-    ) -> anyhow::Result<()> {
-        if records.is_empty() && committed.is_empty() {
-            return Ok(());
-        }
-        if durability == Durability::Lazy || records.is_empty() {
-            // Nothing to sync: page-cache writes of the archive, cheaper
-            // here than a hop to the blocking pool and back (measured: 60
-            // of the 90 µs between a decision and its answer at C=1).
-            let store = self
-                .store
-                .as_mut()
-                .ok_or_else(|| anyhow!("storage is not available"))?;
-            store.append_lazy(records)?;
-            store.archive_all(committed)?;
-            return Ok(());
-        }
-        let work = StoreWork {
-            records,
-            archive: committed.to_vec(),
-        };
-        let sync = move |store: &mut Store| {
-            store.append(&work.records)?;
-            store.archive_all(&work.archive)?;
-            Ok(())
-        };
-        self.sync_reading(sync, reading).await
     }
 
     /// Answers the catch-up requests the core could not answer from memory:

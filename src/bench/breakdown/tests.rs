@@ -19,8 +19,14 @@ fn synthetic(t0: Instant) -> (Vec<Sample>, Vec<Seen>) {
         site,
         event,
     };
-    let batch = |since: u64, synced: u64, accepted: Vec<Slot>, decided: Vec<Slot>| Event::Batch {
+    // Moments of a batch: begun, decided slots archived, applied (and
+    // answered), records durable.
+    let batch = |[since, archived, applied, synced]: [u64; 4],
+                 accepted: Vec<Slot>,
+                 decided: Vec<Slot>| Event::Batch {
         since: t(since),
+        archived: t(archived),
+        applied: t(applied),
         synced: t(synced),
         accepted,
         decided,
@@ -59,10 +65,10 @@ fn synthetic(t0: Instant) -> (Vec<Sample>, Vec<Seen>) {
                 ids: vec![id(0, 1)],
             },
         ),
-        seen(310, 0, batch(35, 300, vec![0], vec![])),
+        seen(310, 0, batch([35, 35, 35, 300], vec![0], vec![])),
         seen(400, 0, Event::AckReceived { slot: 0 }),
         seen(450, 0, Event::AckReceived { slot: 0 }),
-        seen(720, 0, batch(420, 700, vec![], vec![0])),
+        seen(720, 0, batch([420, 700, 720, 700], vec![], vec![0])),
         seen(
             750,
             0,
@@ -75,8 +81,8 @@ fn synthetic(t0: Instant) -> (Vec<Sample>, Vec<Seen>) {
         // Slot 1, answered by site 1: read at 2050, forward in at the
         // leader at 2150, accept out at 2160, own sync 2155..2400, first
         // ack at 2500, decided at 2510, commit in at site 1 at 2600 (site 2
-        // at 2590), archived there 2610..2900, applied at 2950, written at
-        // 3000.
+        // at 2590), archived there 2610..2630, applied at 2950, written at
+        // 3000 (that batch's own records durable at 3100).
         seen(
             2150,
             0,
@@ -92,12 +98,12 @@ fn synthetic(t0: Instant) -> (Vec<Sample>, Vec<Seen>) {
                 ids: vec![id(1, 7)],
             },
         ),
-        seen(2410, 0, batch(2155, 2400, vec![1], vec![])),
+        seen(2410, 0, batch([2155, 2155, 2155, 2400], vec![1], vec![])),
         seen(2500, 0, Event::AckReceived { slot: 1 }),
-        seen(2520, 0, batch(2510, 2515, vec![], vec![1])),
+        seen(2520, 0, batch([2510, 2515, 2520, 2515], vec![], vec![1])),
         seen(2590, 2, Event::CommitReceived { slot: 1 }),
         seen(2600, 1, Event::CommitReceived { slot: 1 }),
-        seen(2950, 1, batch(2610, 2900, vec![], vec![1])),
+        seen(3100, 1, batch([2610, 2630, 2950, 3100], vec![], vec![1])),
         seen(
             3000,
             1,
@@ -108,7 +114,7 @@ fn synthetic(t0: Instant) -> (Vec<Sample>, Vec<Seen>) {
             },
         ),
         // The followers' own batches for slot 1 do not count as the leader's.
-        seen(2300, 1, batch(2170, 2290, vec![1], vec![])),
+        seen(2300, 1, batch([2170, 2170, 2170, 2290], vec![1], vec![])),
     ];
     (samples, events)
 }
@@ -129,7 +135,9 @@ fn stages_come_from_the_moments_of_each_commit() {
     assert_eq!(got("commit"), [us(90)]);
     // Slot 0: 420 → 720; slot 1: 2600 → 2950.
     assert_eq!(got("apply"), [us(300), us(350)]);
-    assert_eq!(got("write (its batch"), [us(280), us(290)]);
+    // Slot 0: 420 → 700; slot 1: 2610 → 2630 (its batch's records were
+    // durable only at 3100, after the answer: that does not count).
+    assert_eq!(got("archive write"), [us(20), us(280)]);
     assert_eq!(got("reply"), [us(30), us(50)]);
     assert_eq!(got("answer"), [us(250), us(500)]);
     assert_eq!(got("total"), [us(1000), us(1500)]);

@@ -14,12 +14,18 @@
 //!    [`Output::durability`] is [`Durability::Lazy`] (decisions only): then
 //!    only write them, in order, so that the next sync covers them, and go
 //!    on at once (see "Decisions need no sync");
-//! 3. apply `committed` to the replicated state, in order, and archive it;
+//! 3. archive `committed` and apply it to the replicated state, in order;
 //! 4. send `send` and answer `serve` (promises and acks only leave once the
 //!    state they announce is on disk: that is why step 2 comes first);
 //!    a message of `send` addressed to this site itself is handed back to
 //!    this core as an [`Input::Message`] from itself (see below);
 //! 5. report `completed` and `failed` to whoever submitted them.
+//!
+//! Steps 3 and 5 need not wait for step 2's sync: a completion announces
+//! only a decision, and a decision is durable at a quorum already (see
+//! "Decisions need no sync"; the records of `persist` are this site's own
+//! votes and promises, which no answer announces). The runtime answers
+//! once the slots are archived, while the sync runs.
 //!
 //! # The leader's own vote (Ongaro's thesis, 10.2.1)
 //!
@@ -52,12 +58,14 @@
 //! records are all decisions ([`Durability::Lazy`]) does not wait for a
 //! sync: its slots are applied and its submissions answered at once, and
 //! its records are written with the next batch that is synced (in WAL
-//! order), or when the site stops. The applied state holds decided values
+//! order), or when the site stops. For the same reason an output with
+//! other records too has its slots applied and its submissions answered
+//! without waiting for their sync (steps 3 and 5 above). The applied state holds decided values
 //! only, so it is never wrong: it is durable at a checkpoint, after the
 //! archive of its slots is synced; what it holds beyond (written, not
 //! synced) is skipped when the same slots are learned again.
 //! Every other record (a promise, an accept, a change of membership) is
-//! still durable before `send` and `completed`: the sync of such a batch
+//! still durable before `send`: the sync of such a batch
 //! also covers the decisions written before it, so a message sent after
 //! it never announces a decision that the disk could lose.
 //!

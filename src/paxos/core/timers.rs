@@ -127,12 +127,16 @@ impl Core {
         if now >= self.next_hole_check {
             self.next_hole_check = now + self.cfg.hole_probe_ms();
             if self.leader().is_none() && self.fetch_sent_at.is_none() {
-                // No leader heartbeats to tell us how far the log goes: ask a
-                // peer, so that a commit we missed is found even when the
-                // cluster is idle.
-                if let Some(peer) = self.next_peer() {
+                // No leader heartbeats to tell us how far the log goes: ask
+                // every peer (an empty range: only how far its log goes), so
+                // that a commit we missed is found even when the cluster is
+                // idle. Every peer, not one in turn: a restarted site learns
+                // from whichever answers first, and its line wakes each
+                // peer's dialer to it (they were in reconnect backoff while
+                // it was down).
+                let (at, me) = (self.prefix, self.cfg.me);
+                for peer in (0..self.cfg.sites).filter(|&p| p != me) {
                     self.fetch_sent_at = Some(now);
-                    let at = self.prefix;
                     self.send_free(out, peer, Message::Fetch { from: at, to: at });
                 }
             }

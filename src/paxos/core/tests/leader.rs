@@ -141,7 +141,7 @@ fn check_quorum_a_leader_that_hears_no_quorum_steps_down() {
             ballot: b(2, 0)
         }]
     );
-    assert_eq!(out.send_now, vec![(1, log_end_probe(0))]);
+    assert_eq!(out.send_now, to_others(0, log_end_probe(0)));
 }
 
 #[test]

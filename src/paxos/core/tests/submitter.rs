@@ -48,7 +48,7 @@ fn exactly_once_a_forward_whose_leader_falls_silent_waits_for_the_next_one() {
     let out = core.step(101, Input::Tick);
     assert_eq!(core.leader(), None);
     assert!(core.has_work(), "the submission waits for a leader");
-    assert_eq!(out.send_now, vec![(2, log_end_probe(0))]);
+    assert_eq!(out.send_now, to_others(1, log_end_probe(0)));
 }
 
 #[test]
