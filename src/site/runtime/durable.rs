@@ -4,7 +4,7 @@
 //! in `paxos::core`): an answer waits for the archive write, not for the
 //! sync of the batch's other records.
 
-use super::overlap::{AfterArchive, Reading};
+use super::overlap::Reading;
 use super::*;
 use crate::site::probe::Batch;
 
@@ -16,71 +16,53 @@ pub(super) struct Settle {
     pub failed: Vec<OpId>,
 }
 
-/// What the blocking storage step writes.
-struct StoreWork {
-    records: Vec<Record>,
-    archive: Vec<(Slot, Value)>,
-}
-
 impl Runtime {
-    /// Steps 2, 3 and 5 of `carry_out`: the records made durable (one
-    /// sync), or kept for the next sync when they may be lazy (decisions:
-    /// see "Decisions need no sync" in `paxos::core`); the new decided
-    /// slots archived (not synced either: see `checkpoint`), then applied
-    /// and their submissions answered (`settle`).
+    /// Steps 2, 3 and 5 of `carry_out`: the new decided slots archived
+    /// (page-cache writes on the loop, not synced: see `checkpoint`); the
+    /// records made durable (one sync on the blocking pool), or kept for
+    /// the next sync when they may be lazy (decisions: see "Decisions need
+    /// no sync" in `paxos::core`); the slots applied and their submissions
+    /// answered (`settle`).
     ///
-    /// A batch with records to sync answers its submissions once its
-    /// slots are archived, before its records are durable: those records
-    /// are this site's own votes (and promises) on other slots, which the
-    /// answers do not announce, while the decisions they announce are
-    /// durable at a quorum already (every vote counted was durable). So an
-    /// answer waits for the archive write (page cache, microseconds), not
-    /// for the sync (hundreds of them: under load, most batches of a
-    /// follower hold accepts as well as decisions). The archive is written
-    /// first in the job, so a decision is still archived before it is
-    /// answered. Not while recording nor with `--serial-leader-write`:
-    /// the old order then (answers after the sync).
+    /// A batch with records to sync answers its submissions while they
+    /// are synced: those records are this site's own votes (and promises)
+    /// on other slots, which the answers do not announce, while the
+    /// decisions they announce are durable at a quorum already (every vote
+    /// counted was durable). So an answer waits for the archive write
+    /// (microseconds), not for the sync (hundreds of them: under load,
+    /// most batches of a follower hold accepts as well as decisions); a
+    /// decision is still archived before it is answered. Not while
+    /// recording nor with `--serial-leader-write`: the old order then
+    /// (answers after the sync; see `sync_reading`).
     pub(super) async fn make_durable(
         &mut self,
-        records: Vec<Record>,
+        mut records: Vec<Record>,
         durability: Durability,
         settle: Settle,
         reading: &mut Reading<'_>,
         batch: &mut Batch,
     ) -> anyhow::Result<()> {
-        if durability == Durability::Lazy || records.is_empty() {
-            // Nothing to sync: page-cache writes of the archive, cheaper
-            // here than a hop to the blocking pool and back (measured: 60
-            // of the 90 µs between a decision and its answer at C=1).
-            if !(records.is_empty() && settle.committed.is_empty()) {
-                let store = self
-                    .store
-                    .as_mut()
-                    .ok_or_else(|| anyhow!("storage is not available"))?;
-                store.append_lazy(records)?;
-                store.archive_all(&settle.committed)?;
+        let lazy = durability == Durability::Lazy || records.is_empty();
+        if !(records.is_empty() && settle.committed.is_empty()) {
+            // Page-cache writes, cheaper here than a hop to the blocking
+            // pool and back (measured: 60 of the 90 µs between a decision
+            // and its answer at C=1).
+            let store = self
+                .store
+                .as_mut()
+                .ok_or_else(|| anyhow!("storage is not available"))?;
+            store.archive_all(&settle.committed)?;
+            if lazy {
+                store.append_lazy(std::mem::take(&mut records))?;
             }
-            batch.archived();
+        }
+        batch.archived();
+        if lazy {
             batch.synced();
             return self.settle(settle, batch);
         }
-        let work = StoreWork {
-            records,
-            archive: settle.committed.clone(),
-        };
-        let (archived, when_archived) = oneshot::channel();
-        let sync = move |store: &mut Store| {
-            store.archive_all(&work.archive)?;
-            let _ = archived.send(());
-            store.append(&work.records)?;
-            Ok(())
-        };
-        let after_archive = AfterArchive {
-            archived: when_archived,
-            settle,
-        };
-        self.sync_reading(sync, reading, Some(after_archive), batch)
-            .await?;
+        let sync = move |store: &mut Store| Ok(store.append(&records)?);
+        self.sync_reading(sync, reading, settle, batch).await?;
         batch.synced();
         Ok(())
     }

@@ -22,70 +22,41 @@ pub(super) struct Reading<'a> {
     pub requests: &'a mut mpsc::Receiver<(Request, oneshot::Sender<Reply>)>,
 }
 
-/// What the loop does, while a batch is synced, once the job says the
-/// batch's decided slots are archived: `settle` (see `make_durable`).
-pub(super) struct AfterArchive {
-    pub archived: oneshot::Receiver<()>,
-    pub settle: Settle,
-}
-
 impl Runtime {
     /// Runs `f` on the store on tokio's blocking pool, as `with_store`
-    /// does, reading `reading` meanwhile (see the module documentation),
-    /// and settling `after` (of `batch`) once `f` says its slots are
-    /// archived (at the end at the latest). Not while recording (a
+    /// does, reading `reading` meanwhile (see the module documentation);
+    /// `settle` (of `batch`, whose slots are archived) is settled as soon
+    /// as `f` is on its way (see `make_durable`). Not while recording (a
     /// recording lists each batch's events before its messages) nor with
     /// the bench's `--serial-leader-write` (whose point is the old order):
-    /// the loop then waits as before.
+    /// the loop then waits as before, and settles after `f`.
     pub(super) async fn sync_reading<T: Send + 'static>(
         &mut self,
         f: impl FnOnce(&mut Store) -> anyhow::Result<T> + Send + 'static,
         reading: &mut Reading<'_>,
-        mut after: Option<AfterArchive>,
+        settle: Settle,
         batch: &mut Batch,
     ) -> anyhow::Result<T> {
         if self.sink.active() || self.hooks.serial_leader_write {
-            let r = self.with_store(f).await;
-            if let (Ok(_), Some(a)) = (&r, after) {
-                batch.archived();
-                self.settle(a.settle, batch)?;
-            }
-            return r;
+            let r = self.with_store(f).await?;
+            self.settle(settle, batch)?;
+            return Ok(r);
         }
         let mut job = self.spawn_on_store(f)?;
-        let (mut peers, mut clients) = (true, true);
-        // An error of a request read meanwhile, or of settling: returned
+        // An error of settling, or of a request read meanwhile: returned
         // once the store is back (it must never be left on the blocking
         // pool).
-        let mut failed = None;
+        let mut failed = self.settle(settle, batch).err();
+        let (mut peers, mut clients) = (true, true);
         loop {
             tokio::select! {
                 biased;
                 done = &mut job => {
                     let r = self.store_back(done);
-                    if let (Ok(_), Some(a), None) = (&r, after.take(), &failed) {
-                        // Archived too (the job wrote the archive first).
-                        batch.archived();
-                        failed = self.settle(a.settle, batch).err();
-                    }
                     return match failed {
                         Some(e) => Err(e),
                         None => r,
                     };
-                }
-                archived = async {
-                    match after.as_mut() {
-                        Some(a) => (&mut a.archived).await,
-                        None => std::future::pending().await,
-                    }
-                }, if after.is_some() && failed.is_none() => {
-                    let a = after.take();
-                    if let (Ok(()), Some(a)) = (archived, a) {
-                        batch.archived();
-                        failed = self.settle(a.settle, batch).err();
-                    }
-                    // Else the job failed before archiving: its error
-                    // comes with it.
                 }
                 msg = reading.inbound.recv(), if peers && failed.is_none() => match msg {
                     Some((from, msg)) => {
