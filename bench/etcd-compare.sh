@@ -23,24 +23,9 @@ if ! command -v etcd >/dev/null 2>&1; then
         sudo apt-get update && sudo apt-get install -y etcd-server etcd-client
     fi
 fi
-cargo build --release --quiet
-BIN=$PWD/target/release/tweettui
-
-WORK=$(mktemp -d -t tweettui-etcd-compare-XXXXXX)
-PIDS=()
-cleanup() {
-    for p in "${PIDS[@]:-}"; do
-        [ -n "$p" ] && kill "$p" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-# A free loopback port (the kernel picks one; a race is possible but rare).
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+source bench/lib.sh
+build_tweettui
+make_work_dir etcd-compare
 
 # --- etcd: three members ---------------------------------------------------
 declare -a CPORT PPORT
@@ -64,17 +49,8 @@ for i in 0 1 2; do
 done
 
 # --- tweettui: three headless sites ----------------------------------------
-SITES=""
-for i in 0 1 2; do
-    name=$(echo alice bob carol | cut -d' ' -f$((i + 1)))
-    SITES+="${SITES:+,}{\"name\":\"$name\",\"addr\":\"127.0.0.1\",\"port\":$(free_port),\"control_port\":$(free_port)}"
-done
-echo "{\"sites\":[$SITES]}" >"$WORK/config.json"
-for name in alice bob carol; do
-    "$BIN" "$name" --headless --config "$WORK/config.json" --data-dir "$WORK/$name" \
-        2>"$WORK/$name.log" &
-    PIDS+=($!)
-done
+write_config
+for name in $SITE_NAMES; do start_site "$name"; done
 
 # --- the same load against each ---------------------------------------------
 # `tweettui bench` prints e.g.

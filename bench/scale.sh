@@ -19,36 +19,11 @@ TWEETS=${TWEETS:-1000000}
 CLIENTS=${CLIENTS:-64}
 SIZE=${SIZE:-100}
 
-cargo build --release --quiet
-BIN=$PWD/target/release/tweettui
+source bench/lib.sh
+build_tweettui
+make_work_dir scale
+write_config
 
-WORK=$(mktemp -d -t tweettui-scale-XXXXXX)
-declare -A PID
-cleanup() {
-    for p in "${PID[@]:-}"; do
-        [ -n "$p" ] && kill "$p" 2>/dev/null || true
-    done
-    wait 2>/dev/null || true
-    rm -rf "$WORK"
-}
-trap cleanup EXIT INT TERM
-
-free_port() {
-    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
-
-NAMES="alice bob carol"
-SITES=""
-for name in $NAMES; do
-    SITES+="${SITES:+,}{\"name\":\"$name\",\"addr\":\"127.0.0.1\",\"port\":$(free_port),\"control_port\":$(free_port)}"
-done
-echo "{\"sites\":[$SITES]}" >"$WORK/config.json"
-
-start() {
-    "$BIN" "$1" --headless --config "$WORK/config.json" --data-dir "$WORK/$1" \
-        2>>"$WORK/$1.log" &
-    PID[$1]=$!
-}
 rss_mb() {
     awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"
 }
@@ -58,24 +33,24 @@ applied() {
         echo -1
 }
 
-for name in $NAMES; do start "$name"; done
+for name in $SITE_NAMES; do start_site "$name"; done
 echo "growing the log to $TWEETS tweets ($CLIENTS clients, $SIZE characters)..."
 "$BIN" bench --remote --config "$WORK/config.json" --clients "$CLIENTS" --size "$SIZE" \
     --history "$TWEETS"
 
 echo
 printf "%-6s %9s %12s %10s\n" site "RSS MB" "data dir MB" decided
-for name in $NAMES; do
-    printf "%-6s %9s %12s %10s\n" "$name" "$(rss_mb "${PID[$name]}")" \
+for name in $SITE_NAMES; do
+    printf "%-6s %9s %12s %10s\n" "$name" "$(rss_mb "${SITE_PID[$name]}")" \
         "$(du -sm "$WORK/$name" | cut -f1)" "$(applied "$name")"
 done
 
 # Start-up: stop carol, start her again, time until she has the whole log again.
 target=$(applied alice)
-kill -TERM "${PID[carol]}"
-wait "${PID[carol]}" 2>/dev/null || true
+kill -TERM "${SITE_PID[carol]}"
+wait "${SITE_PID[carol]}" 2>/dev/null || true
 t0=$(date +%s.%N)
-start carol
+start_site carol
 first=""
 while true; do
     got=$(applied carol)
@@ -89,4 +64,4 @@ while true; do
 done
 echo
 python3 -c "print(f'start-up of carol, {$target} slots decided: first answer to status after {($first - $t0) * 1000:.0f} ms, the whole log after {($now - $t0) * 1000:.0f} ms (from the process start; each poll is one ctl process)')"
-echo "carol's RSS after start-up: $(rss_mb "${PID[carol]}") MB"
+echo "carol's RSS after start-up: $(rss_mb "${SITE_PID[carol]}") MB"
