@@ -3,28 +3,12 @@
 //! reopen, a crash brings it back to its last durable commit, and a view
 //! reads only what it applied (SPEC 6: storage of the derived state).
 
-use super::op::{Command, Op, OpId, Value};
+use super::op::{Op, Value};
+use super::test_fixtures::{cmd, users, USERS};
 use super::*;
 use chrono::TimeZone;
 use proptest::prelude::*;
 use std::sync::Arc;
-
-const USERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
-
-fn users() -> Vec<String> {
-    USERS.iter().map(|s| s.to_string()).collect()
-}
-
-fn cmd(seq: u64, op: Op) -> Command {
-    Command {
-        id: OpId {
-            site: 0,
-            boot: 1,
-            seq,
-        },
-        op,
-    }
-}
 
 /// A random op over the known users plus one unknown; times with few
 /// distinct seconds (ties are common) and sometimes nanoseconds.

@@ -28,6 +28,8 @@ pub mod rules;
 #[cfg(test)]
 mod disk_tests;
 #[cfg(test)]
+mod test_fixtures;
+#[cfg(test)]
 mod tests;
 
 use self::op::{Op, OpId, Value};

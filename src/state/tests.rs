@@ -1,27 +1,11 @@
-use super::op::{Command, Op, OpId, Value};
+use super::op::{Op, Value};
+use super::test_fixtures::{cmd, users, USERS};
 use super::*;
 use chrono::TimeZone;
 use proptest::prelude::*;
 
-const USERS: [&str; 4] = ["alice", "bob", "carol", "dave"];
-
-fn users() -> Vec<String> {
-    USERS.iter().map(|s| s.to_string()).collect()
-}
-
 fn t(secs: i64) -> DateTime<Utc> {
     Utc.timestamp_opt(1_700_000_000 + secs, 0).unwrap()
-}
-
-fn cmd(seq: u64, op: Op) -> Command {
-    Command {
-        id: OpId {
-            site: 0,
-            boot: 1,
-            seq,
-        },
-        op,
-    }
 }
 
 fn tweet(user: &str, text: &str, secs: i64) -> Op {
