@@ -3,22 +3,16 @@
 //! `tweettui demo --step --lesson FILE` runs them but that every caption
 //! is passed at once. Step mode is deterministic: so is every lesson.
 
-use chrono::{FixedOffset, TimeZone, Utc};
 use tweettui::demo::step::Stepper;
 use tweettui::paxos::Slot;
 use tweettui::ui::step::lesson::run_headless;
-use tweettui::ui::step::{pump, Driver, Lesson};
-use tweettui::ui::theme::Theme;
-use tweettui::ui::{App, AppConfig, Clock};
+use tweettui::ui::step::Lesson;
+use tweettui::ui::App;
 
-const EPOCH_MS: u64 = 1_750_000_000_000;
+#[path = "common/stepped.rs"]
+mod stepped;
 
-fn names() -> Vec<String> {
-    ["alice", "bob", "carol", "dave", "erin"]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-}
+use stepped::names;
 
 struct Run {
     app: App,
@@ -27,24 +21,7 @@ struct Run {
 
 impl Run {
     fn new() -> Run {
-        let names = names();
-        let mut stepper = Stepper::new(names.clone(), 1, EPOCH_MS).expect("starts");
-        let mut app = App::new(AppConfig {
-            hosted: (0..names.len()).collect(),
-            names,
-            shown: 0,
-            demo: true,
-            theme: Theme::monochrome(),
-            clock: Clock::Fixed {
-                now: Utc.timestamp_opt(1_750_000_100, 0).unwrap(),
-                offset: FixedOffset::east_opt(0).unwrap(),
-            },
-            mouse_capture: true,
-            size: (120, 40),
-        });
-        for msg in stepper.take() {
-            pump(&mut app, &mut stepper, msg);
-        }
+        let (app, stepper) = stepped::start((120, 40));
         Run { app, stepper }
     }
 

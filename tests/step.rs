@@ -3,17 +3,16 @@
 //! requests and steps to the stepper, and what the stepper says back to
 //! the App. No terminal, no clock, no thread: every run is the same.
 
-use chrono::{FixedOffset, TimeZone, Utc};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 use tweettui::demo::step::Stepper;
 use tweettui::paxos::{MsgKind, Slot};
 use tweettui::ui::step::{pump, Queued};
-use tweettui::ui::theme::Theme;
-use tweettui::ui::{draw, App, AppConfig, Clock, Focus, Msg};
+use tweettui::ui::{draw, App, Focus, Msg};
 
-const EPOCH_MS: u64 = 1_750_000_000_000;
+#[path = "common/stepped.rs"]
+mod stepped;
 
 struct Run {
     app: App,
@@ -22,28 +21,7 @@ struct Run {
 
 impl Run {
     fn new(size: (u16, u16)) -> Run {
-        let names: Vec<String> = ["alice", "bob", "carol", "dave", "erin"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
-        let mut stepper = Stepper::new(names.clone(), 1, EPOCH_MS).expect("starts");
-        let mut app = App::new(AppConfig {
-            hosted: (0..names.len()).collect(),
-            names,
-            shown: 0,
-            demo: true,
-            theme: Theme::monochrome(),
-            clock: Clock::Fixed {
-                now: Utc.timestamp_opt(1_750_000_100, 0).unwrap(),
-                offset: FixedOffset::east_opt(0).unwrap(),
-            },
-            mouse_capture: true,
-            size,
-        });
-        use tweettui::ui::step::Driver;
-        for msg in stepper.take() {
-            pump(&mut app, &mut stepper, msg);
-        }
+        let (app, stepper) = stepped::start(size);
         Run { app, stepper }
     }
 
