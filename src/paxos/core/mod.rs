@@ -60,12 +60,12 @@
 //! its records are written with the next batch that is synced (in WAL
 //! order), or when the site stops. For the same reason an output with
 //! other records too has its slots applied and its submissions answered
-//! without waiting for their sync (steps 3 and 5 above). The applied state holds decided values
-//! only, so it is never wrong: it is durable at a checkpoint, after the
-//! archive of its slots is synced; what it holds beyond (written, not
-//! synced) is skipped when the same slots are learned again.
-//! Every other record (a promise, an accept, a change of membership) is
-//! still durable before `send`: the sync of such a batch
+//! without waiting for their sync (steps 3 and 5 above). The applied
+//! state holds decided values only, so it is never wrong: it is durable at
+//! a checkpoint, after the archive of its slots is synced; what it holds
+//! beyond (written, not synced) is skipped when the same slots are learned
+//! again. Every other record (a promise, an accept, a change of
+//! membership) is still durable before `send`: the sync of such a batch
 //! also covers the decisions written before it, so a message sent after
 //! it never announces a decision that the disk could lose.
 //!
