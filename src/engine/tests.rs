@@ -3,7 +3,7 @@
 //! what was synced.
 
 use super::*;
-use crate::paxos::{CoreConfig, Input, MsgKind, Record};
+use crate::paxos::{CoreConfig, Input, Message, MsgKind, Record, Slot};
 use crate::state::op::{Command, Op};
 
 const TIMEOUT: u64 = 100;
@@ -322,4 +322,204 @@ fn a_crash_before_the_sync_loses_the_write() {
     assert_eq!(syncs.len(), 1);
     let r = e.complete_sync(syncs[0], false, &mut env).expect("no-op");
     assert!(!r.ran);
+}
+
+/// What the scripted run below does with a message it is about to deliver.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Fate {
+    Deliver,
+    Drop,
+    Hold,
+}
+
+/// Runs `ms` of time in 5 ms steps: each message due meets `fate` (held
+/// ones are kept in `held`), every site ticks.
+fn run_with(
+    e: &mut Engine,
+    env: &mut Steady,
+    ms: u64,
+    held: &mut Vec<InFlight>,
+    fate: &mut dyn FnMut(&InFlight) -> Fate,
+) {
+    for _ in 0..ms / 5 {
+        e.advance(5);
+        let mut due = e.take_due(e.now());
+        due.sort_by_key(|m| m.id);
+        for m in due {
+            match fate(&m) {
+                Fate::Deliver => {
+                    e.receive(m, env).expect("receives");
+                }
+                Fate::Drop => {}
+                Fate::Hold => held.push(m),
+            }
+        }
+        for i in 0..e.len() {
+            e.step(i, Input::Tick, false, env).expect("ticks");
+        }
+    }
+}
+
+/// The values decided at each site, slot by slot.
+fn decided_logs(e: &Engine) -> Vec<Vec<crate::state::op::Value>> {
+    (0..e.len())
+        .map(|i| e.site(i).disk.archive.clone())
+        .collect()
+}
+
+/// SPEC 5 (agreement), the promise in parts: site 2 runs for leader while
+/// site 1 holds accepted values in slots p+1..p+3 of site 0's term (its
+/// promise comes in two parts: [p+1, p+2] and [p+3]); part 0 of that
+/// answer is lost; slot p+1 is decided (site 1 learns it) before the
+/// candidate's prepare goes again, and the second answer's parts are [p+2]
+/// and [p+3 + "p+1 decided"]. Part 1 of the first answer and part 0 of the
+/// second hold p+1 in neither: merged, the candidate fills p+1 with a
+/// no-op although site 0's value was chosen there. Returns p+1 and the
+/// decided logs once the links heal and everything is delivered.
+fn promise_parts_scenario(merge_any: bool) -> (Slot, Vec<Vec<crate::state::op::Value>>) {
+    let users: Vec<String> = (0..3).map(|i| format!("u{i}")).collect();
+    let mut e = Engine::new(EngineConfig::new(users));
+    let mut env = Steady { latency_ms: 5 };
+    for i in 0..3 {
+        let mut cfg = CoreConfig::new(3, i, TIMEOUT, 20 * TIMEOUT, u64::from(i) + 1);
+        // Values of 278 bytes (100 characters) and 778 (600): two of the
+        // first fit in a part, the big one does not.
+        cfg.promise_bytes = 600;
+        cfg.defects.merge_parts_of_any_answer = merge_any;
+        e.restart(i, cfg, &mut env).expect("starts");
+    }
+    // Site 0 leads, and one slot is decided everywhere.
+    let cmd = tweet(&mut e, 0, "first");
+    e.step(0, Input::Submit(cmd), false, &mut env)
+        .expect("submits");
+    run(&mut e, &mut env, 1_000);
+    let p = e.site(0).state.next_slot();
+    assert!(p >= 1 && (0..3).all(|i| e.site(i).state.next_slot() == p));
+    // Sites 0 and 2 no longer hear each other.
+    e.set_cut(0, 2, true);
+    e.set_cut(2, 0, true);
+    let texts = ["p", &"a".repeat(100), &"b".repeat(100), &"c".repeat(600)];
+    for text in texts {
+        let cmd = tweet(&mut e, 0, text);
+        e.step(0, Input::Submit(cmd), false, &mut env)
+            .expect("submits");
+    }
+    let slot_of = |m: &InFlight| m.msg.slot();
+    let mut held = Vec::new();
+    // Site 1 accepts p+1..p+3, not p; the commits wait.
+    run_with(&mut e, &mut env, 50, &mut held, &mut |m| {
+        match (m.msg.kind(), m.from, m.to) {
+            (MsgKind::Accept, 0, 1) if slot_of(m) == Some(p) => Fate::Drop,
+            (MsgKind::Commit, 0, 1) => Fate::Hold,
+            // Nor does it learn them by catch-up.
+            (MsgKind::Decided, 0, 1) => Fate::Drop,
+            _ => Fate::Deliver,
+        }
+    });
+    assert!(
+        (1..4).all(|k| held.iter().any(|m| slot_of(m) == Some(p + k))),
+        "p+1..p+3 decided at site 0"
+    );
+    // Site 2 has work and no leader it hears: it runs. Part 0 of site 1's
+    // first promise is lost, part 1 arrives; then site 1 learns that p+1
+    // is decided, and the second promise's part 0 arrives.
+    let cmd = tweet(&mut e, 2, "mine");
+    e.step(2, Input::Submit(cmd), false, &mut env)
+        .expect("submits");
+    let mut first: Option<u64> = None;
+    let mut first_parts = 0;
+    let mut p1_told = false;
+    for _ in 0..400 {
+        run_with(
+            &mut e,
+            &mut env,
+            5,
+            &mut held,
+            &mut |m| match (m.msg.kind(), m.from, m.to, &m.msg) {
+                (MsgKind::Accept, 0, 1, _) if slot_of(m) == Some(p) => Fate::Drop,
+                (MsgKind::Commit, 0, 1, _) => Fate::Hold,
+                (MsgKind::Decided, 0, 1, _) => Fate::Drop,
+                (
+                    MsgKind::Promise,
+                    1,
+                    2,
+                    Message::Promise {
+                        part,
+                        parts,
+                        answer,
+                        ..
+                    },
+                ) => {
+                    assert_eq!(*parts, 2, "site 1 answers in two parts");
+                    let answer = *answer;
+                    let of_first = *first.get_or_insert(answer) == answer;
+                    match (of_first, part) {
+                        (true, 0) => {
+                            first_parts += 1;
+                            Fate::Drop
+                        }
+                        (true, _) => {
+                            first_parts += 1;
+                            Fate::Deliver
+                        }
+                        (false, 0) => Fate::Deliver,
+                        (false, _) => Fate::Hold,
+                    }
+                }
+                _ => Fate::Deliver,
+            },
+        );
+        if !p1_told && first_parts >= 2 {
+            // The first answer is through: site 1 learns that p+1 is
+            // decided (before the prepare goes again).
+            let i = held
+                .iter()
+                .position(|m| m.msg.kind() == MsgKind::Commit && slot_of(m) == Some(p + 1))
+                .expect("the commit of p+1 is held");
+            let m = held.remove(i);
+            e.receive(m, &mut env).expect("receives");
+            p1_told = true;
+        }
+        if e.core(2).is_some_and(|c| c.is_leading()) {
+            break;
+        }
+    }
+    assert!(p1_told, "site 2 ran for leader and site 1 answered");
+    // Everything heals and is delivered.
+    e.heal_all();
+    for m in held.drain(..) {
+        e.receive(m, &mut env).expect("receives");
+    }
+    run(&mut e, &mut env, 3_000);
+    (p + 1, decided_logs(&e))
+}
+
+#[test]
+fn spec5_a_candidate_that_merges_parts_of_two_answers_breaks_agreement() {
+    // The broken core: site 0 and site 1 decided site 0's tweet at p+1,
+    // site 2 a no-op there.
+    let (slot, logs) = promise_parts_scenario(true);
+    let at = |site: usize| logs[site].get(slot as usize).map(|v| v.summary());
+    let tweet = at(0).expect("site 0 decided p+1");
+    assert!(tweet.contains("aaaa"), "{tweet}");
+    assert_eq!(at(1).as_ref(), Some(&tweet));
+    assert_eq!(at(2), Some(crate::state::op::Value::noop().summary()));
+}
+
+#[test]
+fn spec5_parts_of_one_answer_only_keep_agreement() {
+    // The same run with the real core: every site decides site 0's tweet
+    // at p+1, and the logs agree wherever two sites decided.
+    let (slot, logs) = promise_parts_scenario(false);
+    for l in &logs {
+        let v = l
+            .get(slot as usize)
+            .map(|v| v.summary())
+            .unwrap_or_default();
+        assert!(v.contains("aaaa"), "p+1 holds site 0's tweet: {v}");
+    }
+    let n = logs.iter().map(Vec::len).min().unwrap_or(0);
+    for l in &logs {
+        assert_eq!(l[..n], logs[0][..n], "agreement");
+    }
 }

@@ -224,7 +224,8 @@ impl Core {
                 .partial
                 .entry(from)
                 .or_insert_with(|| (answer, vec![None; parts as usize]));
-            if *of != answer || slots.len() != parts as usize {
+            let other = *of != answer && !self.cfg.defects.merge_parts_of_any_answer;
+            if other || slots.len() != parts as usize {
                 *of = answer;
                 *slots = vec![None; parts as usize];
             }

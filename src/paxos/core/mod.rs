@@ -177,6 +177,10 @@ pub struct Defects {
     /// A leader counts its own vote for its accept at once, before the
     /// record is durable (while its commits still leave at once).
     pub own_vote_before_sync: bool,
+    /// A candidate merges parts of a promise from different answers (to
+    /// its prepare and to the same prepare sent again), as long as their
+    /// count matches.
+    pub merge_parts_of_any_answer: bool,
 }
 
 impl CoreConfig {
