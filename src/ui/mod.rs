@@ -13,6 +13,7 @@ pub mod app;
 pub mod clock;
 pub mod cluster;
 pub mod command;
+mod frames;
 pub mod help;
 pub mod keys;
 pub mod layout;

@@ -3,14 +3,11 @@
 
 use super::{Player, Replay};
 use crate::ui::app::{App, AppConfig, Effect, Msg};
-use crate::ui::terminal::{self, TerminalGuard};
+use crate::ui::frames;
+use crate::ui::terminal::TerminalGuard;
 use crate::ui::{theme, view, Clock};
-use anyhow::Context;
-use crossterm::event::EventStream;
-use futures::StreamExt;
-use std::time::{Duration, Instant};
-
-const FRAME: Duration = Duration::from_millis(33);
+use crossterm::event::Event;
+use ratatui::Frame;
 
 /// The App of a replay of `player`, at its start (tests build it too).
 pub fn app(player: Player, theme: theme::Theme, clock: Clock, size: (u16, u16)) -> App {
@@ -34,41 +31,24 @@ pub async fn run(player: Player, theme: Option<theme::ThemeName>) -> anyhow::Res
     let theme = theme::Theme::resolve(theme)?;
     let mut guard = TerminalGuard::enter(true)?;
     let size = guard.terminal.size()?;
-    let mut app = app(player, theme, Clock::Local, (size.width, size.height));
-    let mut term_events = EventStream::new();
-    let mut frame = tokio::time::interval(FRAME);
-    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let stop = crate::signal::stop_requested(crate::signal::Hangup::Stops);
-    tokio::pin!(stop);
-    let mut dirty = true;
-    let mut last = Instant::now();
-    loop {
-        let (fx, changed) = tokio::select! {
-            ev = term_events.next() => match ev {
-                Some(Ok(ev)) => app.update(Msg::Term(ev)),
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => return Ok(()),
-            },
-            () = &mut stop => return Ok(()),
-            _ = frame.tick() => {
-                let ms = last.elapsed().as_millis() as u64;
-                last = Instant::now();
-                let (fx, changed) = app.update(Msg::Tick { ms });
-                if dirty || changed {
-                    guard.terminal.draw(|f| view::draw(&app, f)).context("drawing")?;
-                    dirty = false;
-                }
-                (fx, false)
-            }
-        };
-        dirty |= changed;
-        for fx in fx {
-            match fx {
-                Effect::MouseCapture(on) => terminal::mouse_capture(on)?,
-                Effect::Quit => return Ok(()),
-                // Nothing is asked of a site in a replay (the App refuses).
-                Effect::Request { .. } | Effect::Demo(_) => {}
-            }
-        }
+    let mut screen = Screen(app(player, theme, Clock::Local, (size.width, size.height)));
+    frames::run(&mut guard, &mut screen).await
+}
+
+/// The replay's App as the frame loop drives it: playing moves the
+/// slider on each frame (nothing is asked of a site: the App refuses).
+struct Screen(App);
+
+impl frames::FrameScreen for Screen {
+    fn event(&mut self, ev: Event) -> (Vec<Effect>, bool) {
+        self.0.update(Msg::Term(ev))
+    }
+
+    fn frame(&mut self, ms: u64) -> (Vec<Effect>, bool) {
+        self.0.update(Msg::Tick { ms })
+    }
+
+    fn draw(&self, f: &mut Frame) {
+        view::draw(&self.0, f);
     }
 }

@@ -5,14 +5,11 @@
 //! frame moves on.
 
 use crate::ui::app::{App, AppConfig, Effect, Msg};
-use crate::ui::terminal::{self, TerminalGuard};
+use crate::ui::frames;
+use crate::ui::terminal::TerminalGuard;
 use crate::ui::{theme, view, Clock};
-use anyhow::Context;
-use crossterm::event::{Event, EventStream};
-use futures::StreamExt;
-use std::time::{Duration, Instant};
-
-const FRAME: Duration = Duration::from_millis(33);
+use crossterm::event::Event;
+use ratatui::Frame;
 
 /// The cluster of step mode, as the UI loop sees it.
 pub trait Driver {
@@ -76,57 +73,52 @@ pub async fn run(
         pump(&mut app, driver, msg);
     }
     let mut lesson = lesson.map(super::LessonRun::new);
-    let mut caption = go_on(&mut lesson, &mut app, driver);
-    let mut term_events = EventStream::new();
-    let mut frame = tokio::time::interval(FRAME);
-    frame.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let stop = crate::signal::stop_requested(crate::signal::Hangup::Stops);
-    tokio::pin!(stop);
-    let mut dirty = true;
-    let mut last = Instant::now();
-    loop {
-        let (fx, changed) = tokio::select! {
-            ev = term_events.next() => match ev {
-                // A key takes a lesson's caption away; the lesson goes on.
-                Some(Ok(Event::Key(_))) if caption.is_some() => {
-                    caption = go_on(&mut lesson, &mut app, driver);
-                    (Vec::new(), true)
-                }
-                Some(Ok(ev)) => pump(&mut app, driver, Msg::Term(ev)),
-                Some(Err(e)) => return Err(e).context("reading the terminal"),
-                None => return Ok(()),
-            },
-            () = &mut stop => return Ok(()),
-            _ = frame.tick() => {
-                let ms = last.elapsed().as_millis() as u64;
-                last = Instant::now();
-                driver.frame(ms);
-                let mut changed = false;
-                for msg in driver.take() {
-                    changed |= pump(&mut app, driver, msg).1;
-                }
-                if dirty || changed {
-                    guard
-                        .terminal
-                        .draw(|f| {
-                            view::draw(&app, f);
-                            if let Some(c) = &caption {
-                                super::lesson::draw_caption(&app.theme, f, c);
-                            }
-                        })
-                        .context("drawing")?;
-                    dirty = false;
-                }
-                (Vec::new(), false)
+    let caption = go_on(&mut lesson, &mut app, driver);
+    let mut screen = Screen {
+        app,
+        driver,
+        lesson,
+        caption,
+    };
+    frames::run(&mut guard, &mut screen).await
+}
+
+/// Step mode as the frame loop drives it: the App, the driver that
+/// carries out its requests and steps, and a lesson with its caption.
+struct Screen<'a> {
+    app: App,
+    driver: &'a mut dyn Driver,
+    lesson: Option<super::LessonRun>,
+    caption: Option<super::lesson::Caption>,
+}
+
+impl frames::FrameScreen for Screen<'_> {
+    fn event(&mut self, ev: Event) -> (Vec<Effect>, bool) {
+        match ev {
+            // A key takes a lesson's caption away; the lesson goes on.
+            Event::Key(_) if self.caption.is_some() => {
+                self.caption = go_on(&mut self.lesson, &mut self.app, self.driver);
+                (Vec::new(), true)
             }
-        };
-        dirty |= changed;
-        for fx in fx {
-            match fx {
-                Effect::MouseCapture(on) => terminal::mouse_capture(on)?,
-                Effect::Quit => return Ok(()),
-                Effect::Request { .. } | Effect::Demo(_) => {}
-            }
+            ev => pump(&mut self.app, self.driver, Msg::Term(ev)),
+        }
+    }
+
+    fn frame(&mut self, ms: u64) -> (Vec<Effect>, bool) {
+        self.driver.frame(ms);
+        let (mut fx, mut changed) = (Vec::new(), false);
+        for msg in self.driver.take() {
+            let (more, c) = pump(&mut self.app, self.driver, msg);
+            fx.extend(more);
+            changed |= c;
+        }
+        (fx, changed)
+    }
+
+    fn draw(&self, f: &mut Frame) {
+        view::draw(&self.app, f);
+        if let Some(c) = &self.caption {
+            super::lesson::draw_caption(&self.app.theme, f, c);
         }
     }
 }
