@@ -44,16 +44,7 @@ fn spec5_an_accept_is_persisted_in_the_output_that_acks_it() {
         }]
     );
     assert_eq!(out.send_now, Vec::new());
-    assert_eq!(
-        out.send,
-        vec![(
-            2,
-            Message::Ack {
-                ballot: b(4, 2),
-                slot: 0
-            }
-        )]
-    );
+    assert_eq!(out.send, vec![(2, ack(b(4, 2), 0))]);
     assert_eq!(
         events(&out),
         vec![TraceEvent::Leader {

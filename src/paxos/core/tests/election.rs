@@ -50,16 +50,7 @@ fn spec5_a_single_site_decides_alone_once_its_accept_is_durable() {
         ]
     );
     // The accept is durable: the runtime hands the own ack back.
-    let out = core.step(
-        0,
-        from(
-            0,
-            Message::Ack {
-                ballot: b(1, 0),
-                slot: 0,
-            },
-        ),
-    );
+    let out = core.step(0, from(0, ack(b(1, 0), 0)));
     assert_eq!(
         out.persist,
         vec![Record::Decide {

@@ -78,21 +78,8 @@ fn spec5_a_quorum_of_acks_decides_and_commits_to_every_site() {
     let v = one(cmd.clone());
     core.step(2, Input::Submit(cmd.clone()));
     // The leader's own vote, once its accept is durable.
-    core.step(
-        3,
-        from(
-            0,
-            Message::Ack {
-                ballot: b(2, 0),
-                slot: 0,
-            },
-        ),
-    );
-    let ack = Message::Ack {
-        ballot: b(2, 0),
-        slot: 0,
-    };
-    let out = core.step(3, from(1, ack));
+    core.step(3, from(0, ack(b(2, 0), 0)));
+    let out = core.step(3, from(1, ack(b(2, 0), 0)));
     // Every vote counted is durable: the commit leaves at once.
     assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v.clone())));
     assert_eq!(out.send, Vec::new());
@@ -234,16 +221,7 @@ fn own_vote_a_followers_ack_alone_decides_nothing_before_the_sync() {
     // done), the leader has one vote of the two a quorum of three needs.
     let mut core = leader();
     core.step(2, Input::Submit(tweet(0, 1)));
-    let out = core.step(
-        3,
-        from(
-            1,
-            Message::Ack {
-                ballot: b(2, 0),
-                slot: 0,
-            },
-        ),
-    );
+    let out = core.step(3, from(1, ack(b(2, 0), 0)));
     assert_eq!(out.persist, Vec::new());
     assert_eq!(out.send_now, Vec::new());
     assert_eq!(out.send, Vec::new());
@@ -260,26 +238,8 @@ fn own_vote_one_followers_ack_and_the_synced_own_vote_decide_among_three() {
     let cmd = tweet(0, 1);
     let v = one(cmd.clone());
     core.step(2, Input::Submit(cmd.clone()));
-    core.step(
-        3,
-        from(
-            1,
-            Message::Ack {
-                ballot: b(2, 0),
-                slot: 0,
-            },
-        ),
-    );
-    let out = core.step(
-        4,
-        from(
-            0,
-            Message::Ack {
-                ballot: b(2, 0),
-                slot: 0,
-            },
-        ),
-    );
+    core.step(3, from(1, ack(b(2, 0), 0)));
+    let out = core.step(4, from(0, ack(b(2, 0), 0)));
     assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v.clone())));
     assert_eq!(out.send, Vec::new());
     assert_eq!(
@@ -308,16 +268,7 @@ fn own_vote_an_own_ack_of_an_earlier_term_counts_for_nothing() {
     core.step(2, Input::Submit(tweet(0, 1)));
     core.step(3, from(2, prepare(b(3, 2), 0)));
     assert!(!core.is_leading());
-    let out = core.step(
-        4,
-        from(
-            0,
-            Message::Ack {
-                ballot: b(2, 0),
-                slot: 0,
-            },
-        ),
-    );
+    let out = core.step(4, from(0, ack(b(2, 0), 0)));
     assert!(out.is_empty(), "{out:?}");
 }
 
@@ -332,15 +283,6 @@ fn own_vote_the_broken_core_counts_its_vote_before_the_sync() {
     let v = one(tweet(0, 1));
     let out = core.step(2, Input::Submit(tweet(0, 1)));
     assert_eq!(out.send, Vec::new());
-    let out = core.step(
-        3,
-        from(
-            1,
-            Message::Ack {
-                ballot: b(2, 0),
-                slot: 0,
-            },
-        ),
-    );
+    let out = core.step(3, from(1, ack(b(2, 0), 0)));
     assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v)));
 }

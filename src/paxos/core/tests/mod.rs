@@ -89,7 +89,11 @@ fn to_others(me: SiteId, msg: Message) -> Vec<(SiteId, Message)> {
 /// The ack of this site's own acceptor for its own accept: released to
 /// its own core (by the runtime) only once the accept is durable.
 fn own_ack(me: SiteId, ballot: Ballot, slot: Slot) -> (SiteId, Message) {
-    (me, Message::Ack { ballot, slot })
+    (me, ack(ballot, slot))
+}
+
+fn ack(ballot: Ballot, slot: Slot) -> Message {
+    Message::Ack { ballot, slot }
 }
 
 /// The trace without its message events: elections, leaders, proposals,
