@@ -20,11 +20,7 @@ fn spec5_a_single_site_decides_alone_once_its_accept_is_durable() {
         out.persist,
         vec![
             Record::Promise { ballot: b(1, 0) },
-            Record::Accept {
-                slot: 0,
-                ballot: b(1, 0),
-                value: v.clone()
-            },
+            accept_record(0, b(1, 0), v.clone()),
         ]
     );
     assert_eq!(out.send_now, Vec::new());
@@ -151,16 +147,8 @@ fn spec5_a_new_leader_reproposes_what_may_have_been_chosen_and_fills_holes_with_
     assert_eq!(
         out.persist,
         vec![
-            Record::Accept {
-                slot: 0,
-                ballot: b(2, 0),
-                value: Value::noop()
-            },
-            Record::Accept {
-                slot: 1,
-                ballot: b(2, 0),
-                value: v.clone()
-            },
+            accept_record(0, b(2, 0), Value::noop()),
+            accept_record(1, b(2, 0), v.clone()),
         ]
     );
 }

@@ -19,14 +19,7 @@ fn spec5_a_leader_puts_a_forwarded_submission_in_its_next_slot_and_says_where() 
     };
     assert_eq!(out.send_now, to_others(0, accept(b(2, 0), 0, v.clone())));
     assert_eq!(out.send, vec![(1, assigned), own_ack(0, b(2, 0), 0)]);
-    assert_eq!(
-        out.persist,
-        vec![Record::Accept {
-            slot: 0,
-            ballot: b(2, 0),
-            value: v
-        }]
-    );
+    assert_eq!(out.persist, vec![accept_record(0, b(2, 0), v)]);
 }
 
 #[test]
@@ -154,16 +147,8 @@ fn spec5_catch_up_a_leader_asked_for_slots_beyond_its_log_fills_them_with_noops(
     assert_eq!(
         out.persist,
         vec![
-            Record::Accept {
-                slot: 0,
-                ballot: b(2, 0),
-                value: Value::noop()
-            },
-            Record::Accept {
-                slot: 1,
-                ballot: b(2, 0),
-                value: Value::noop()
-            },
+            accept_record(0, b(2, 0), Value::noop()),
+            accept_record(1, b(2, 0), Value::noop()),
         ]
     );
 }
@@ -204,14 +189,7 @@ fn own_vote_the_accept_leaves_at_once_and_the_own_ack_after_the_sync() {
     let out = core.step(2, Input::Submit(tweet(0, 1)));
     assert_eq!(out.send_now, to_others(0, accept(b(2, 0), 0, v.clone())));
     assert_eq!(out.send, vec![own_ack(0, b(2, 0), 0)]);
-    assert_eq!(
-        out.persist,
-        vec![Record::Accept {
-            slot: 0,
-            ballot: b(2, 0),
-            value: v
-        }]
-    );
+    assert_eq!(out.persist, vec![accept_record(0, b(2, 0), v)]);
     assert_eq!(out.committed, Vec::new());
 }
 

@@ -163,6 +163,15 @@ fn accept(ballot: Ballot, slot: Slot, value: Value) -> Message {
     }
 }
 
+/// The record of an accepted value, as `persist` lists it.
+fn accept_record(slot: Slot, ballot: Ballot, value: Value) -> Record {
+    Record::Accept {
+        slot,
+        ballot,
+        value,
+    }
+}
+
 fn commit(ballot: Ballot, slot: Slot, value: Value) -> Message {
     Message::Commit {
         ballot,
