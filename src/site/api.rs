@@ -48,6 +48,52 @@ pub struct ViewPage {
 /// The most tweets one `view` page holds, whatever limit is asked for.
 pub const VIEW_PAGE_MAX: usize = 10_000;
 
+/// The tweets of one chunk of a [`TweetStream`] (the last one holds fewer).
+pub const VIEW_CHUNK: usize = 1_000;
+
+/// `view` with no page: the whole timeline, newest first, in chunks of
+/// [`VIEW_CHUNK`] tweets, read on the blocking pool while the chunks
+/// before are sent, so that neither the site nor its answer ever holds the
+/// whole timeline (at 10,000,000 tweets that would be gigabytes). A chunk
+/// with fewer than [`VIEW_CHUNK`] tweets is the last; a stream that ends
+/// before one, or yields an `Err`, failed part-way.
+#[derive(Debug)]
+pub struct TweetStream(pub mpsc::Receiver<Result<Vec<Tweet>, Refusal>>);
+
+impl TweetStream {
+    /// The next chunk (ask for none after the last one).
+    pub async fn next(&mut self) -> Result<Vec<Tweet>, Refusal> {
+        match self.0.recv().await {
+            Some(Ok(chunk)) => Ok(chunk),
+            Some(Err(refusal)) => Err(refusal),
+            None => Err(Refusal::internal(
+                "the timeline's reader stopped before its end",
+            )),
+        }
+    }
+
+    /// The whole timeline, for callers in one process that want it all
+    /// (tests).
+    pub async fn collect(mut self) -> Result<Vec<Tweet>, Refusal> {
+        let mut all = Vec::new();
+        loop {
+            let chunk = self.next().await?;
+            let last = chunk.len() < VIEW_CHUNK;
+            all.extend(chunk);
+            if last {
+                return Ok(all);
+            }
+        }
+    }
+}
+
+/// Two streams are never equal (as NaN is not): compare what they yield.
+impl PartialEq for TweetStream {
+    fn eq(&self, _: &Self) -> bool {
+        false
+    }
+}
+
 /// A `view` page asked to start after a tweet that is not there.
 pub fn no_tweet_at(slot: u64, index: u32) -> Refusal {
     Refusal::bad_request(format!(
@@ -64,8 +110,8 @@ pub const LOG_PAGE: Slot = 1000;
 pub type Reply = Result<Answer, Refusal>;
 
 /// The answer to a request that succeeded (code 200), one variant per
-/// request kind.
-#[derive(Clone, Debug, PartialEq)]
+/// request kind (`view` has two: a page, or the whole timeline streamed).
+#[derive(Debug, PartialEq)]
 pub enum Answer {
     /// `tweet`, `block`, `unblock`: the operation was decided in `slot`, at
     /// `index` of that slot's batch.
@@ -73,8 +119,11 @@ pub enum Answer {
         slot: Slot,
         index: usize,
     },
-    /// `view`: the timeline of this site's user, newest first.
+    /// `view` with a page: that page of the timeline of this site's
+    /// user, newest first.
     View(Vec<Tweet>),
+    /// `view` with no page: the whole timeline, streamed.
+    Timeline(TweetStream),
     /// `blocked`: the users this site's user blocks.
     Blocked(Vec<String>),
     /// `log`: one page of decided slots, ascending (see [`Request::Log`]).
@@ -82,6 +131,17 @@ pub enum Answer {
     Status(Status),
     /// `fault`: the network filter is set.
     FaultSet,
+}
+
+impl Answer {
+    /// The answer with a streamed timeline read to its end, as a `View`
+    /// (for callers in one process that want it whole: tests).
+    pub async fn whole(reply: Reply) -> Reply {
+        match reply {
+            Ok(Answer::Timeline(stream)) => stream.collect().await.map(Answer::View),
+            other => other,
+        }
+    }
 }
 
 /// A request not carried out, with the code of SPEC section 8 and why.

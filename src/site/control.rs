@@ -48,7 +48,9 @@ impl Response {
 }
 
 /// A site's reply in the JSON of SPEC section 8: an answer is code 200 with
-/// its data, a refusal its code with its reason as a JSON string.
+/// its data, a refusal its code with its reason as a JSON string. Not for a
+/// streamed timeline (a 500): the connection writes it as it comes
+/// ([`write_timeline`]), and [`Answer::whole`] makes it a `View`.
 pub fn to_wire(reply: &Reply) -> Response {
     match reply {
         Ok(answer) => match answer_body(answer) {
@@ -73,6 +75,11 @@ fn answer_body(answer: &Answer) -> serde_json::Result<Json> {
     Ok(match answer {
         Answer::Decided { slot, index } => json!({"slot": slot, "index": index}),
         Answer::View(tweets) => Json::Array(tweets.iter().map(tweet_json).collect()),
+        Answer::Timeline(_) => {
+            return Err(serde::ser::Error::custom(
+                "a streamed timeline is written as it is read, not encoded whole",
+            ))
+        }
         Answer::Blocked(users) => json!(users),
         Answer::Log(entries) => log_rows(entries)?,
         Answer::Status(status) => serde_json::to_value(status)?,
@@ -316,6 +323,13 @@ async fn serve_connection(
             }
             Err(e) => return Err(e.to_string()),
         };
+        let reply = match reply {
+            Ok(Answer::Timeline(stream)) => {
+                write_timeline(lines.get_mut(), stream).await?;
+                continue;
+            }
+            reply => reply,
+        };
         lines
             .send(encode(&reply))
             .await
@@ -338,6 +352,68 @@ fn encode(reply: &Reply) -> String {
         .unwrap_or_else(|_| r#"{"stat":500,"body":"could not encode the answer"}"#.to_string())
 }
 
+/// How long writing a chunk of a streamed timeline may wait for the client
+/// to read: a client that stops reading lets the reader go after that.
+const WRITE_STALL: Duration = Duration::from_secs(30);
+
+/// Writes a streamed timeline as its one answer line, chunk by chunk as it
+/// is read: the bytes [`encode`] gives for the same tweets as a `View`,
+/// without ever holding them all. A read that fails before the first chunk
+/// is answered as a refusal; one that fails later, after the line's start
+/// went out, ends the connection with the line unfinished, which no client
+/// can take for a whole answer.
+async fn write_timeline<W: tokio::io::AsyncWrite + Unpin>(
+    out: &mut W,
+    mut stream: super::api::TweetStream,
+) -> Result<(), String> {
+    let mut chunk = match stream.next().await {
+        Ok(chunk) => chunk,
+        Err(refusal) => return write_or_stall(out, &(encode(&Err(refusal)) + "\n")).await,
+    };
+    let mut line = String::from(r#"{"stat":200,"body":["#);
+    let mut first = true;
+    loop {
+        for tweet in &chunk {
+            if !first {
+                line.push(',');
+            }
+            first = false;
+            line.push_str(&tweet_json(tweet).to_string());
+        }
+        let last = chunk.len() < super::api::VIEW_CHUNK;
+        if last {
+            line.push_str("]}\n");
+        }
+        write_or_stall(out, &line).await?;
+        if last {
+            return Ok(());
+        }
+        line.clear();
+        chunk = stream
+            .next()
+            .await
+            .map_err(|r| format!("the timeline failed part-way: {r}"))?;
+    }
+}
+
+/// Writes `text` to the client, who must take it within [`WRITE_STALL`].
+async fn write_or_stall<W: tokio::io::AsyncWrite + Unpin>(
+    out: &mut W,
+    text: &str,
+) -> Result<(), String> {
+    use tokio::io::AsyncWriteExt;
+    let write = async {
+        out.write_all(text.as_bytes()).await?;
+        out.flush().await
+    };
+    match tokio::time::timeout(WRITE_STALL, write).await {
+        Ok(written) => written.map_err(|e| e.to_string()),
+        Err(_) => Err(format!(
+            "the client took none of an answer for {WRITE_STALL:?}"
+        )),
+    }
+}
+
 /// Sends one request to a site's control port and reads the answer (the
 /// client side, for `tweettui ctl` and tests).
 pub async fn call(addr: SocketAddr, head: &str, body: Json) -> anyhow::Result<Response> {
@@ -357,6 +433,7 @@ pub async fn call(addr: SocketAddr, head: &str, body: Json) -> anyhow::Result<Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::site::api;
 
     /// The direct encoding of a decided answer is the one `to_wire` gives.
     #[test]
@@ -488,6 +565,85 @@ mod tests {
             ]))
         );
         assert_eq!(to_wire(&Ok(Answer::View(Vec::new()))), ok(json!([])));
+    }
+
+    fn numbered(n: usize) -> Vec<Tweet> {
+        (0..n)
+            .map(|i| Tweet {
+                slot: (n - i) as u64,
+                index: 0,
+                user: "alice".into(),
+                text: format!("tweet \"{i}\""),
+                time: at_millis(1_750_000_000_000 - i as i64),
+            })
+            .collect()
+    }
+
+    /// A stream of `tweets` in chunks, as the runtime's reader sends them
+    /// (an empty last chunk when the one before is full), or with `end`
+    /// after them instead.
+    fn stream(tweets: &[Tweet], end: Option<Refusal>) -> api::TweetStream {
+        let (tx, rx) = tokio::sync::mpsc::channel(tweets.len() / api::VIEW_CHUNK + 2);
+        let mut ended = false;
+        for chunk in tweets.chunks(api::VIEW_CHUNK) {
+            tx.try_send(Ok(chunk.to_vec())).unwrap();
+            ended = chunk.len() < api::VIEW_CHUNK;
+        }
+        match end {
+            Some(refusal) => tx.try_send(Err(refusal)).unwrap(),
+            None if !ended => tx.try_send(Ok(Vec::new())).unwrap(),
+            None => {}
+        }
+        api::TweetStream(rx)
+    }
+
+    async fn written(stream: api::TweetStream) -> (Result<(), String>, String) {
+        let mut out = Vec::new();
+        let r = write_timeline(&mut out, stream).await;
+        (r, String::from_utf8(out).unwrap())
+    }
+
+    /// SPEC 8 `view` with no page, streamed: the same line as the whole
+    /// timeline encoded at once, also across chunk bounds.
+    #[tokio::test]
+    async fn a_streamed_timeline_is_the_line_of_the_whole_timeline() {
+        for n in [
+            0,
+            1,
+            api::VIEW_CHUNK - 1,
+            api::VIEW_CHUNK,
+            2 * api::VIEW_CHUNK + 3,
+        ] {
+            let tweets = numbered(n);
+            let (r, line) = written(stream(&tweets, None)).await;
+            assert_eq!(r, Ok(()), "{n} tweets");
+            assert_eq!(line, encode(&Ok(Answer::View(tweets))) + "\n", "{n} tweets");
+        }
+    }
+
+    /// A reader that fails before the first chunk is answered as a
+    /// refusal; one that fails later leaves the line unfinished (the 200
+    /// is out), which no client takes for an answer.
+    #[tokio::test]
+    async fn a_timeline_that_fails_part_way_is_no_answer() {
+        let refusal = Refusal::internal("disk gone");
+        let (r, line) = written(stream(&[], Some(refusal.clone()))).await;
+        assert_eq!(r, Ok(()));
+        assert_eq!(line, encode(&Err(refusal.clone())) + "\n");
+
+        let tweets = numbered(api::VIEW_CHUNK + 5);
+        let (r, line) = written(stream(&tweets[..api::VIEW_CHUNK], Some(refusal))).await;
+        assert!(r.unwrap_err().contains("disk gone"));
+        assert!(line.starts_with(r#"{"stat":200,"body":[{"#), "{line}");
+        assert!(!line.ends_with('\n'));
+        assert!(serde_json::from_str::<Response>(&line).is_err());
+        // A reader that just stops (it panicked, say) is the same.
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        tx.try_send(Ok(tweets[..api::VIEW_CHUNK].to_vec())).unwrap();
+        drop(tx);
+        let (r, line) = written(api::TweetStream(rx)).await;
+        assert!(r.is_err());
+        assert!(!line.ends_with('\n'));
     }
 
     #[test]

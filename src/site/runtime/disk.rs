@@ -403,7 +403,8 @@ mod tests_support {
     /// A request's answer as the control protocol's JSON (the test reads
     /// what a script would).
     pub(super) async fn ask(site: &RunningSite, req: Request) -> Response {
-        crate::site::control::to_wire(&site.client.request(req).await)
+        let reply = crate::site::api::Answer::whole(site.client.request(req).await).await;
+        crate::site::control::to_wire(&reply)
     }
 
     pub(super) async fn status(site: &RunningSite) -> Option<Status> {

@@ -4,20 +4,23 @@
 
 use super::{Runtime, LOG_PAGE_BYTES};
 use crate::paxos::types::{DecidedEntry, Slot};
-use crate::site::api::{no_tweet_at, Answer, Refusal, Reply, ViewPage, LOG_PAGE};
+use crate::site::api::{
+    no_tweet_at, Answer, Refusal, Reply, TweetStream, ViewPage, LOG_PAGE, VIEW_CHUNK,
+};
 use crate::state::op::Op;
 use crate::state::{Tweet, TweetKey};
 use crate::storage::ArchiveReader;
 use anyhow::Context;
 use std::ops::Range;
 use std::sync::Arc;
-use tokio::sync::{oneshot, Semaphore};
+use tokio::sync::{mpsc, oneshot, Semaphore};
 
 impl Runtime {
-    /// Answers `view`: the whole timeline or one page of it, read on the
-    /// blocking pool from a view of the state (on disk: it shares the
-    /// open database and sees the slots applied so far), a few readers at
-    /// a time. The tweet a page starts after is found by its slot in the
+    /// Answers `view`: the whole timeline (streamed: see
+    /// [`Runtime::stream_timeline`]) or one page of it, read on the
+    /// blocking pool from a view of the state (on disk: it shares the open
+    /// database and sees the slots applied so far), a few readers at a
+    /// time. The tweet a page starts after is found by its slot in the
     /// archive (its time places it in the timeline).
     pub(super) fn serve_view(
         &self,
@@ -25,6 +28,10 @@ impl Runtime {
         page: Option<ViewPage>,
         reply: oneshot::Sender<Reply>,
     ) {
+        let Some(page) = page else {
+            let _ = reply.send(Ok(Answer::Timeline(self.stream_timeline(user))));
+            return;
+        };
         let state = self.state.clone();
         let reader = Arc::clone(&self.archive);
         let permits = Arc::clone(&self.log_readers);
@@ -32,9 +39,6 @@ impl Runtime {
             let read = async {
                 let _permit = permits.acquire_owned().await?;
                 tokio::task::spawn_blocking(move || -> Result<Reply, anyhow::Error> {
-                    let Some(page) = page else {
-                        return Ok(Ok(Answer::View(state.timeline(&user).collect())));
-                    };
                     let after = match page.after {
                         None => None,
                         Some((slot, index)) if slot >= state.next_slot() => {
@@ -59,6 +63,50 @@ impl Runtime {
             });
             let _ = reply.send(answer);
         });
+    }
+
+    /// The whole timeline of `user`, handed over in chunks, each read on
+    /// the blocking pool (with one of the few permits `log` and `view`
+    /// share) while the one before is sent, two at most waiting. Between
+    /// chunks it holds no permit and no thread, so a client that reads
+    /// slowly keeps nobody else waiting. It stops when the stream is
+    /// dropped (the client went away). The chunks walk one copy of the
+    /// state's view, taken now; each starts after the last tweet of the
+    /// chunk before.
+    fn stream_timeline(&self, user: String) -> TweetStream {
+        let (tx, rx) = mpsc::channel(2);
+        let state = Arc::new(self.state.clone());
+        let user: Arc<str> = user.into();
+        let permits = Arc::clone(&self.log_readers);
+        tokio::spawn(async move {
+            let mut after: Option<TweetKey> = None;
+            loop {
+                let (state, user) = (Arc::clone(&state), Arc::clone(&user));
+                let read = async {
+                    let _permit = permits.acquire().await?;
+                    tokio::task::spawn_blocking(move || {
+                        state.timeline_page(&user, after, VIEW_CHUNK)
+                    })
+                    .await
+                    .context("the timeline's reading task failed")
+                };
+                let chunk = match read.await {
+                    Ok(chunk) => chunk,
+                    Err(e) => {
+                        tracing::error!("cannot read the timeline: {e:#}");
+                        let refusal = Refusal::internal(format!("cannot read the timeline: {e:#}"));
+                        let _ = tx.send(Err(refusal)).await;
+                        return;
+                    }
+                };
+                let last = chunk.len() < VIEW_CHUNK;
+                after = chunk.last().map(Tweet::key);
+                if tx.send(Ok(chunk)).await.is_err() || last {
+                    return;
+                }
+            }
+        });
+        TweetStream(rx)
     }
 
     /// Answers `log` with one page: the decided slots this site holds from

@@ -94,7 +94,7 @@ async fn view_pages_walk_the_whole_timeline() {
         }
     }
     let view = |page| site.client.request(Request::View(page));
-    let Ok(Answer::View(all)) = view(None).await else {
+    let Ok(Answer::View(all)) = Answer::whole(view(None).await).await else {
         panic!("no timeline")
     };
     assert_eq!(all.len(), 25);
@@ -119,5 +119,54 @@ async fn view_pages_walk_the_whole_timeline() {
         let reply = view(page).await;
         assert_eq!(reply.map_err(|r| r.stat), Err(400));
     }
+    site.stop().await.unwrap();
+}
+
+/// SPEC 8 `view` with no page, through the control endpoint: a timeline of
+/// several chunks comes as one answer line, every tweet once, newest
+/// first, the same as its pages walked one after another.
+#[tokio::test]
+async fn the_whole_timeline_comes_in_one_line_from_chunks() {
+    use crate::site::api::{VIEW_CHUNK, VIEW_PAGE_MAX};
+    use crate::site::control;
+    let dir = tempfile::tempdir().unwrap();
+    let site = start(alone(dir.path()), None).await.unwrap();
+    let n = 2 * VIEW_CHUNK + 17;
+    let asks = (0..n).map(|i| site.client.request(Request::Tweet(format!("t{i}"))));
+    for reply in futures::future::join_all(asks).await {
+        assert!(matches!(reply, Ok(Answer::Decided { .. })), "{reply:?}");
+    }
+    // Read in chunks, never whole.
+    let Ok(Answer::Timeline(mut stream)) = site.client.request(Request::View(None)).await else {
+        panic!("not a streamed timeline")
+    };
+    assert_eq!(stream.next().await.unwrap().len(), VIEW_CHUNK);
+    drop(stream);
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(control::serve(
+        listener,
+        site.client.clone(),
+        (Default::default(), 0),
+    ));
+    let whole = control::call(addr, "view", serde_json::Value::Null)
+        .await
+        .unwrap();
+    assert!(whole.is_ok(), "{whole:?}");
+    let rows = whole.body.as_array().unwrap();
+    assert_eq!(rows.len(), n);
+    let page = ViewPage {
+        limit: VIEW_PAGE_MAX,
+        after: None,
+    };
+    let paged = control::to_wire(&site.client.request(Request::View(Some(page))).await);
+    assert_eq!(whole.body, paged.body);
+    let mut texts: Vec<_> = rows.iter().map(|t| t["text"].as_str().unwrap()).collect();
+    texts.sort_unstable();
+    texts.dedup();
+    assert_eq!(texts.len(), n, "every tweet once");
+    serving.abort();
     site.stop().await.unwrap();
 }
