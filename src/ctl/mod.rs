@@ -129,7 +129,7 @@ pub enum CtlCommand {
     Block { user: String },
     /// Unblock USER for the site's user.
     Unblock { user: String },
-    /// The site's user's timeline, newest first (--limit: one page).
+    /// The site's user's timeline, newest first (fetched page by page; --limit: one page).
     View {
         /// At most this many tweets (one page).
         #[arg(long)]
@@ -229,6 +229,9 @@ pub async fn run(config: &Config, args: CtlArgs) -> anyhow::Result<Exit> {
     let (head, body) = args.command.request()?;
     if let CtlCommand::Log { from, limit: None } = args.command {
         return print::log_pages(&target, from, args.json).await;
+    }
+    if let CtlCommand::View { limit: None, .. } = args.command {
+        return print::view_all(&target, args.json).await;
     }
     let resp = target.call(head, body).await?;
     if args.json {
@@ -366,5 +369,63 @@ mod tests {
             .map(|s| Exit::of_stat(s) as u8)
             .to_vec();
         assert_eq!(codes, vec![0, 3, 4, 5, 8]);
+    }
+}
+
+/// `ctl SITE view` with no `--limit` walks the timeline page by page: the
+/// pages together are the whole timeline, each tweet once, in its order.
+#[cfg(test)]
+mod view_walk {
+    use super::*;
+    use crate::site::api::{Answer, Request};
+    use crate::site::{control, runtime};
+
+    #[tokio::test]
+    async fn the_pages_walked_are_the_whole_timeline() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = runtime::SiteOptions {
+            config: Config::loopback(1).unwrap(),
+            site: 0,
+            data_dir: dir.path().join("alice"),
+            record: None,
+        };
+        let site = runtime::start(opts, None).await.unwrap();
+        // 5 rounds of 5 at once: some slots hold several tweets.
+        for round in 0..5 {
+            let asks = (0..5).map(|i| site.client.request(Request::Tweet(format!("{round}-{i}"))));
+            for reply in futures::future::join_all(asks).await {
+                assert!(matches!(reply, Ok(Answer::Decided { .. })), "{reply:?}");
+            }
+        }
+        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+            .await
+            .unwrap();
+        let target = Target {
+            name: "alice".into(),
+            addr: listener.local_addr().unwrap(),
+            patience: Duration::from_secs(10),
+        };
+        let serving = tokio::spawn(control::serve(
+            listener,
+            site.client.clone(),
+            (Default::default(), 0),
+        ));
+        let whole = target.call("view", Json::Null).await.unwrap().body;
+        assert_eq!(whole.as_array().map(Vec::len), Some(25));
+        // 25 tweets in pages of 5 (the last one empty) and of 4.
+        for (page, asked) in [(5, 6), (4, 7)] {
+            let (mut walked, mut pages) = (Vec::new(), 0);
+            let exit = print::view_pages(&target, page, |resp, first| {
+                assert_eq!(first, pages == 0);
+                pages += 1;
+                walked.extend(resp.body.as_array().unwrap().iter().cloned());
+            })
+            .await
+            .unwrap();
+            assert_eq!(exit, Exit::Done);
+            assert_eq!((Json::Array(walked), pages), (whole.clone(), asked));
+        }
+        serving.abort();
+        site.stop().await.unwrap();
     }
 }

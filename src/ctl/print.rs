@@ -2,6 +2,7 @@
 //! whole log fetched page by page.
 
 use super::{Exit, Target};
+use crate::site::api::VIEW_PAGE_MAX;
 use crate::site::control::Response;
 use serde_json::{json, Value as Json};
 
@@ -27,20 +28,10 @@ pub fn human(head: &str, resp: &Response, names: &[String]) {
             _ => println!("done: slot {}", body["slot"]),
         },
         "view" => {
-            let rows = body.as_array().cloned().unwrap_or_default();
-            if rows.is_empty() {
+            if body.as_array().is_none_or(Vec::is_empty) {
                 println!("(no tweets)");
             }
-            for t in rows {
-                let (slot, time) = (&t["slot"], text(&t["time"]));
-                let (user, tweet) = (text(&t["user"]), text(&t["text"]));
-                // The position `view --after` takes: SLOT, or SLOT:INDEX
-                // for a later tweet of a batch.
-                match t["index"].as_u64() {
-                    Some(i) if i > 0 => println!("[{slot}:{i}] {time} @{user}: {tweet}"),
-                    _ => println!("[{slot}] {time} @{user}: {tweet}"),
-                }
-            }
+            view_rows(body);
         }
         "blocked" => {
             let rows = body.as_array().cloned().unwrap_or_default();
@@ -109,6 +100,67 @@ pub fn status_line(body: &Json, names: &[String]) -> String {
         body["decided"],
         peers.join(", ")
     )
+}
+
+/// The tweets of a `view` answer, one line each.
+fn view_rows(body: &Json) {
+    for t in body.as_array().map(Vec::as_slice).unwrap_or_default() {
+        let (slot, time) = (&t["slot"], text(&t["time"]));
+        let (user, tweet) = (text(&t["user"]), text(&t["text"]));
+        // The position `view --after` takes: SLOT, or SLOT:INDEX for a
+        // later tweet of a batch.
+        match t["index"].as_u64() {
+            Some(i) if i > 0 => println!("[{slot}:{i}] {time} @{user}: {tweet}"),
+            _ => println!("[{slot}] {time} @{user}: {tweet}"),
+        }
+    }
+}
+
+/// `ctl SITE view`: the whole timeline, printed as it comes (`--json`:
+/// one answer line per page), fetched by [`view_pages`].
+pub async fn view_all(target: &Target, json_out: bool) -> anyhow::Result<Exit> {
+    view_pages(target, VIEW_PAGE_MAX, |resp, first| {
+        let rows = resp.body.as_array().map_or(0, Vec::len);
+        if json_out && (first || rows > 0 || !resp.is_ok()) {
+            println!("{}", serde_json::to_string(resp).unwrap_or_default());
+        } else if !json_out && (first || !resp.is_ok()) {
+            human("view", resp, &[]);
+        } else if !json_out {
+            view_rows(&resp.body);
+        }
+    })
+    .await
+}
+
+/// Walks the whole timeline one page of `page` tweets per request, each
+/// answer handed to `each` (with whether it is the first) as it comes, so
+/// that `ctl` never holds a long timeline whole; ends after a short page or
+/// a refusal. Each page is read when it is asked for: a tweet decided
+/// meanwhile with an older time than the page before may show up (SPEC 8
+/// `view` with no page is one answer, as of when it is read).
+pub async fn view_pages(
+    target: &Target,
+    page: usize,
+    mut each: impl FnMut(&Response, bool),
+) -> anyhow::Result<Exit> {
+    let mut after: Option<(u64, u64)> = None;
+    loop {
+        let body = match after {
+            None => json!({ "limit": page }),
+            Some((slot, index)) => json!({"limit": page, "after": {"slot": slot, "index": index}}),
+        };
+        let resp = target.call("view", body).await?;
+        each(&resp, after.is_none());
+        if !resp.is_ok() {
+            return Ok(Exit::of_stat(resp.stat));
+        }
+        let rows = resp.body.as_array().map(Vec::as_slice).unwrap_or_default();
+        let last = rows.last();
+        match last.and_then(|t| Some((t["slot"].as_u64()?, t["index"].as_u64()?))) {
+            Some(position) if rows.len() == page => after = Some(position),
+            _ => return Ok(Exit::Done),
+        }
+    }
 }
 
 /// `ctl SITE log`: the whole decided log from `start` on, one page per
