@@ -10,8 +10,10 @@
 # tenth of the history), then reports each site's resident memory (VmRSS)
 # and data-dir size, stops one site, starts it again on its data dir and
 # times how long until it answers `status` with the whole log applied
-# (start-up: what it reads before it serves). It stops everything it
-# started and removes the temp dir.
+# (start-up: what it reads before it serves). Last, it asks her for her
+# whole timeline (`view` with no page: one answer line of every tweet) and
+# reports how long that took and her peak RSS meanwhile. It stops
+# everything it started and removes the temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -65,3 +67,30 @@ done
 echo
 python3 -c "print(f'start-up of carol, {$target} slots decided: first answer to status after {($first - $t0) * 1000:.0f} ms, the whole log after {($now - $t0) * 1000:.0f} ms (from the process start; each poll is one ctl process)')"
 echo "carol's RSS after start-up: $(rss_mb "${SITE_PID[carol]}") MB"
+
+# The whole timeline in one answer: its time, its size, and carol's peak
+# RSS while she sends it (VmHWM, reset first).
+port=$(python3 -c "import json; print(json.load(open('$WORK/config.json'))['sites'][2]['control_port'])")
+echo 5 >"/proc/${SITE_PID[carol]}/clear_refs"
+python3 - "$port" <<'PY'
+import socket, sys, time
+t0 = time.time()
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
+s.sendall(b'{"head":"view","body":null}\n')
+size = tweets = 0
+head = tail = b""
+while not tail.endswith(b"\n"):
+    part = s.recv(1 << 20)
+    if not part:
+        sys.exit("the connection closed before the answer's end")
+    if not head:
+        head = part[:20]
+    # Keys are sorted: each tweet starts with {"index": (a boundary may
+    # split one: the 8 bytes before a part may hold its start).
+    tweets += (tail[-8:] + part).count(b'{"index":')
+    size += len(part)
+    tail = part
+print(f"whole timeline of carol: {tweets} tweets, {size / 1e6:.0f} MB in one line "
+      f"({head.decode(errors='replace')}...), {time.time() - t0:.2f} s")
+PY
+echo "carol's peak RSS while she sent it: $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/${SITE_PID[carol]}/status") MB"
