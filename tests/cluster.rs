@@ -432,8 +432,9 @@ fn a_site_down_for_thousands_of_slots_catches_up_from_the_archive() {
     assert_eq!(c.view_texts(2).len(), ops(&log0));
 }
 
-/// `log` on a site whose decided log holds `rows` operations: bounded
-/// pages, and `tweettui ctl SITE log` pages through all of them.
+/// `log` on a site whose decided log holds `rows` operations: the whole of
+/// it, bounded pages, and `tweettui ctl SITE log` pages through all of
+/// them.
 fn check_log_pages(c: &Cluster, i: usize, rows: usize) {
     let slots = c.decided(i);
     assert!(slots > LOG_PAGE, "{slots} slots");
@@ -444,8 +445,12 @@ fn check_log_pages(c: &Cluster, i: usize, rows: usize) {
         s
     };
     let range = |a: u64, b: u64| (a..b.min(slots)).collect::<Vec<u64>>();
-    // No range: the first page, from slot 0.
-    assert_eq!(slots_in(&c.log_page(i, Json::Null)), range(0, LOG_PAGE));
+    // No limit: every slot, from slot 0 or `from`, in one answer (SPEC 8).
+    assert_eq!(slots_in(&c.log_page(i, Json::Null)), range(0, slots));
+    assert_eq!(
+        slots_in(&c.log_page(i, json!({"from": 7}))),
+        range(7, slots)
+    );
     // A limit, and a limit over the page size.
     let mid = slots / 2;
     let some = c.log_page(i, json!({"from": mid, "limit": 10}));

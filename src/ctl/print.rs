@@ -2,7 +2,7 @@
 //! whole log fetched page by page.
 
 use super::{Exit, Target};
-use crate::site::api::VIEW_PAGE_MAX;
+use crate::site::api::{LOG_PAGE, VIEW_PAGE_MAX};
 use crate::site::control::Response;
 use serde_json::{json, Value as Json};
 
@@ -163,12 +163,15 @@ pub async fn view_pages(
     }
 }
 
-/// `ctl SITE log`: the whole decided log from `start` on, one page per
-/// request, printed as it comes (`--json`: one answer line per page).
+/// `ctl SITE log`: the whole decided log from `start` on, one page of
+/// [`LOG_PAGE`] slots per request (so that `ctl` never holds a long log
+/// whole), printed as it comes (`--json`: one answer line per page).
 pub async fn log_pages(target: &Target, start: u64, json_out: bool) -> anyhow::Result<Exit> {
     let mut from = start;
     loop {
-        let resp = target.call("log", json!({ "from": from })).await?;
+        let resp = target
+            .call("log", json!({ "from": from, "limit": LOG_PAGE }))
+            .await?;
         if !resp.is_ok() {
             if json_out {
                 println!("{}", serde_json::to_string(&resp)?);

@@ -23,11 +23,12 @@ pub enum Request {
     /// The timeline of this site's user: all of it (`None`), or one page.
     View(Option<ViewPage>),
     Blocked,
-    /// The decided slots from `from` (default 0) below `to` (default and
-    /// at most: `from +` [`LOG_PAGE`]), ascending: one bounded page. The
-    /// control protocol's `{"from": n, "limit": m}` is `to = n + m`; the UI
-    /// asks for a window. A page may hold fewer slots (holes, or values
-    /// over a few MiB); the next page starts after its last slot.
+    /// The decided slots from `from` (default 0) on, ascending: with `to`,
+    /// one bounded page of those below `to` (at most [`LOG_PAGE`] slots);
+    /// with none, every one this site holds, streamed. The control
+    /// protocol's `{"from": n, "limit": m}` is `to = n + m`; the UI asks
+    /// for a window. A page may hold fewer slots (holes, or values over a
+    /// few MiB); the next page starts after its last slot.
     Log {
         from: Option<Slot>,
         to: Option<Slot>,
@@ -48,39 +49,44 @@ pub struct ViewPage {
 /// The most tweets one `view` page holds, whatever limit is asked for.
 pub const VIEW_PAGE_MAX: usize = 10_000;
 
-/// The tweets of one chunk of a [`TweetStream`] (the last one holds fewer).
+/// The tweets of one chunk of a streamed timeline.
 pub const VIEW_CHUNK: usize = 1_000;
 
-/// `view` with no page: the whole timeline, newest first, in chunks of
-/// [`VIEW_CHUNK`] tweets, read on the blocking pool while the chunks
-/// before are sent, so that neither the site nor its answer ever holds the
-/// whole timeline (at 10,000,000 tweets that would be gigabytes). A chunk
-/// with fewer than [`VIEW_CHUNK`] tweets is the last; a stream that ends
-/// before one, or yields an `Err`, failed part-way.
+/// A whole answer too long to hold at once, streamed: `view` with no page
+/// (the whole timeline) and `log` with no limit (every decided slot from
+/// `from` on), which at 10,000,000 tweets would be gigabytes. A reader on
+/// the blocking pool reads one chunk while the one before is sent, so
+/// neither the site nor its answer ever holds it whole; the control
+/// connection writes the chunks as one answer line. A stream that ends
+/// before its last chunk, or yields an `Err`, failed part-way.
 #[derive(Debug)]
-pub struct TweetStream(pub mpsc::Receiver<Result<Vec<Tweet>, Refusal>>);
+pub struct Chunks<T>(pub mpsc::Receiver<Result<Chunk<T>, Refusal>>);
 
-impl TweetStream {
+/// One chunk of [`Chunks`]: its items, and whether it is the last.
+#[derive(Debug)]
+pub struct Chunk<T> {
+    pub items: Vec<T>,
+    pub last: bool,
+}
+
+impl<T> Chunks<T> {
     /// The next chunk (ask for none after the last one).
-    pub async fn next(&mut self) -> Result<Vec<Tweet>, Refusal> {
+    pub async fn next(&mut self) -> Result<Chunk<T>, Refusal> {
         match self.0.recv().await {
-            Some(Ok(chunk)) => Ok(chunk),
-            Some(Err(refusal)) => Err(refusal),
+            Some(chunk) => chunk,
             None => Err(Refusal::internal(
-                "the timeline's reader stopped before its end",
+                "the answer's reader stopped before its end",
             )),
         }
     }
 
-    /// The whole timeline, for callers in one process that want it all
-    /// (tests).
-    pub async fn collect(mut self) -> Result<Vec<Tweet>, Refusal> {
+    /// Every item, for callers in one process that want them all (tests).
+    pub async fn collect(mut self) -> Result<Vec<T>, Refusal> {
         let mut all = Vec::new();
         loop {
             let chunk = self.next().await?;
-            let last = chunk.len() < VIEW_CHUNK;
-            all.extend(chunk);
-            if last {
+            all.extend(chunk.items);
+            if chunk.last {
                 return Ok(all);
             }
         }
@@ -88,7 +94,7 @@ impl TweetStream {
 }
 
 /// Two streams are never equal (as NaN is not): compare what they yield.
-impl PartialEq for TweetStream {
+impl<T> PartialEq for Chunks<T> {
     fn eq(&self, _: &Self) -> bool {
         false
     }
@@ -123,22 +129,26 @@ pub enum Answer {
     /// user, newest first.
     View(Vec<Tweet>),
     /// `view` with no page: the whole timeline, streamed.
-    Timeline(TweetStream),
+    Timeline(Chunks<Tweet>),
     /// `blocked`: the users this site's user blocks.
     Blocked(Vec<String>),
-    /// `log`: one page of decided slots, ascending (see [`Request::Log`]).
+    /// `log` with a limit: one page of decided slots, ascending (see
+    /// [`Request::Log`]).
     Log(Vec<DecidedEntry>),
+    /// `log` with no limit: every decided slot from `from` on, streamed.
+    WholeLog(Chunks<DecidedEntry>),
     Status(Status),
     /// `fault`: the network filter is set.
     FaultSet,
 }
 
 impl Answer {
-    /// The answer with a streamed timeline read to its end, as a `View`
+    /// The answer with a stream read to its end: a `View` or a `Log`
     /// (for callers in one process that want it whole: tests).
     pub async fn whole(reply: Reply) -> Reply {
         match reply {
             Ok(Answer::Timeline(stream)) => stream.collect().await.map(Answer::View),
+            Ok(Answer::WholeLog(stream)) => stream.collect().await.map(Answer::Log),
             other => other,
         }
     }

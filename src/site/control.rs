@@ -29,8 +29,8 @@ pub const MAX_REQUEST_LINE: usize = 64 * 1024;
 /// Every command with its argument, as the 400 answers show it.
 pub const USAGE: &str = "requests are one JSON object per line: {\"head\": COMMAND, \"body\": ARG}; \
 commands: tweet \"text\" | block \"user\" | unblock \"user\" | view null | blocked null | \
-log null or {\"from\": n} or {\"from\": n, \"limit\": m} (at most 1000 slots an answer: \
-ask again from the last slot + 1) | status null | \
+log null or {\"from\": n} (every slot from n on) or {\"from\": n, \"limit\": m} (a page of \
+at most m and 1000 slots: ask again from the last slot + 1) | status null | \
 fault {\"drop_to\": [i...], \"drop_from\": [i...], \"loss\": 0.0..1.0, \"delay_ms\": n} ({} clears it)";
 
 /// An answer as the wire carries it: `{"stat": code, "body": data or a
@@ -49,8 +49,8 @@ impl Response {
 
 /// A site's reply in the JSON of SPEC section 8: an answer is code 200 with
 /// its data, a refusal its code with its reason as a JSON string. Not for a
-/// streamed timeline (a 500): the connection writes it as it comes
-/// ([`write_timeline`]), and [`Answer::whole`] makes it a `View`.
+/// streamed answer (a 500): the connection writes it as it comes
+/// ([`write_chunks`]), and [`Answer::whole`] makes it whole.
 pub fn to_wire(reply: &Reply) -> Response {
     match reply {
         Ok(answer) => match answer_body(answer) {
@@ -75,13 +75,13 @@ fn answer_body(answer: &Answer) -> serde_json::Result<Json> {
     Ok(match answer {
         Answer::Decided { slot, index } => json!({"slot": slot, "index": index}),
         Answer::View(tweets) => Json::Array(tweets.iter().map(tweet_json).collect()),
-        Answer::Timeline(_) => {
+        Answer::Timeline(_) | Answer::WholeLog(_) => {
             return Err(serde::ser::Error::custom(
-                "a streamed timeline is written as it is read, not encoded whole",
+                "a streamed answer is written as it is read, not encoded whole",
             ))
         }
         Answer::Blocked(users) => json!(users),
-        Answer::Log(entries) => log_rows(entries)?,
+        Answer::Log(entries) => Json::Array(log_rows(entries)?),
         Answer::Status(status) => serde_json::to_value(status)?,
         Answer::FaultSet => json!({}),
     })
@@ -100,7 +100,7 @@ fn tweet_json(t: &Tweet) -> Json {
 
 /// The `log` answer's rows: one per operation, with its slot, its index in
 /// the batch and its submission id, or one no-op row for an empty slot.
-fn log_rows(entries: &[DecidedEntry]) -> serde_json::Result<Json> {
+fn log_rows(entries: &[DecidedEntry]) -> serde_json::Result<Vec<Json>> {
     let mut rows = Vec::new();
     for e in entries {
         if e.value.is_noop() {
@@ -119,7 +119,7 @@ fn log_rows(entries: &[DecidedEntry]) -> serde_json::Result<Json> {
             rows.push(json!({"slot": e.slot, "index": index, "op": op}));
         }
     }
-    Ok(Json::Array(rows))
+    Ok(rows)
 }
 
 /// Parses one request line. A bad line is answered 400 with the usage.
@@ -325,7 +325,12 @@ async fn serve_connection(
         };
         let reply = match reply {
             Ok(Answer::Timeline(stream)) => {
-                write_timeline(lines.get_mut(), stream).await?;
+                let rows = |tweets: &[Tweet]| Ok(tweets.iter().map(tweet_json).collect());
+                write_chunks(lines.get_mut(), stream, rows).await?;
+                continue;
+            }
+            Ok(Answer::WholeLog(stream)) => {
+                write_chunks(lines.get_mut(), stream, log_rows).await?;
                 continue;
             }
             reply => reply,
@@ -352,19 +357,20 @@ fn encode(reply: &Reply) -> String {
         .unwrap_or_else(|_| r#"{"stat":500,"body":"could not encode the answer"}"#.to_string())
 }
 
-/// How long writing a chunk of a streamed timeline may wait for the client
+/// How long writing a chunk of a streamed answer may wait for the client
 /// to read: a client that stops reading lets the reader go after that.
 const WRITE_STALL: Duration = Duration::from_secs(30);
 
-/// Writes a streamed timeline as its one answer line, chunk by chunk as it
-/// is read: the bytes [`encode`] gives for the same tweets as a `View`,
-/// without ever holding them all. A read that fails before the first chunk
-/// is answered as a refusal; one that fails later, after the line's start
-/// went out, ends the connection with the line unfinished, which no client
-/// can take for a whole answer.
-async fn write_timeline<W: tokio::io::AsyncWrite + Unpin>(
+/// Writes a streamed answer as its one answer line, chunk by chunk as it is
+/// read (`rows`: a chunk's JSON rows): the bytes [`encode`] gives for the
+/// whole answer (a `View`, a `Log`), without ever holding it all. A read
+/// that fails before the first chunk is answered as a refusal; one that
+/// fails later, after the line's start went out, ends the connection with
+/// the line unfinished, which no client can take for a whole answer.
+async fn write_chunks<T, W: tokio::io::AsyncWrite + Unpin>(
     out: &mut W,
-    mut stream: super::api::TweetStream,
+    mut stream: super::api::Chunks<T>,
+    rows: impl Fn(&[T]) -> serde_json::Result<Vec<Json>>,
 ) -> Result<(), String> {
     let mut chunk = match stream.next().await {
         Ok(chunk) => chunk,
@@ -373,26 +379,25 @@ async fn write_timeline<W: tokio::io::AsyncWrite + Unpin>(
     let mut line = String::from(r#"{"stat":200,"body":["#);
     let mut first = true;
     loop {
-        for tweet in &chunk {
+        for row in rows(&chunk.items).map_err(|e| e.to_string())? {
             if !first {
                 line.push(',');
             }
             first = false;
-            line.push_str(&tweet_json(tweet).to_string());
+            line.push_str(&row.to_string());
         }
-        let last = chunk.len() < super::api::VIEW_CHUNK;
-        if last {
+        if chunk.last {
             line.push_str("]}\n");
         }
         write_or_stall(out, &line).await?;
-        if last {
+        if chunk.last {
             return Ok(());
         }
         line.clear();
         chunk = stream
             .next()
             .await
-            .map_err(|r| format!("the timeline failed part-way: {r}"))?;
+            .map_err(|r| format!("the answer failed part-way: {r}"))?;
     }
 }
 
@@ -579,45 +584,77 @@ mod tests {
             .collect()
     }
 
-    /// A stream of `tweets` in chunks, as the runtime's reader sends them
-    /// (an empty last chunk when the one before is full), or with `end`
-    /// after them instead.
-    fn stream(tweets: &[Tweet], end: Option<Refusal>) -> api::TweetStream {
-        let (tx, rx) = tokio::sync::mpsc::channel(tweets.len() / api::VIEW_CHUNK + 2);
-        let mut ended = false;
-        for chunk in tweets.chunks(api::VIEW_CHUNK) {
-            tx.try_send(Ok(chunk.to_vec())).unwrap();
-            ended = chunk.len() < api::VIEW_CHUNK;
+    /// A stream of `items` in chunks of `size`, as the runtime's readers
+    /// send them, or with `end` after them instead of the last flag.
+    fn chunks<T: Clone>(items: &[T], size: usize, end: Option<Refusal>) -> api::Chunks<T> {
+        let (tx, rx) = tokio::sync::mpsc::channel(items.len() / size + 2);
+        let mut parts: Vec<&[T]> = items.chunks(size).collect();
+        if parts.is_empty() && end.is_none() {
+            parts.push(&[]);
         }
-        match end {
-            Some(refusal) => tx.try_send(Err(refusal)).unwrap(),
-            None if !ended => tx.try_send(Ok(Vec::new())).unwrap(),
-            None => {}
+        let n = parts.len();
+        for (i, part) in parts.into_iter().enumerate() {
+            let last = i + 1 == n && end.is_none();
+            let chunk = api::Chunk {
+                items: part.to_vec(),
+                last,
+            };
+            tx.try_send(Ok(chunk)).unwrap();
         }
-        api::TweetStream(rx)
+        if let Some(refusal) = end {
+            tx.try_send(Err(refusal)).unwrap();
+        }
+        api::Chunks(rx)
     }
 
-    async fn written(stream: api::TweetStream) -> (Result<(), String>, String) {
+    async fn written<T>(
+        stream: api::Chunks<T>,
+        rows: impl Fn(&[T]) -> serde_json::Result<Vec<Json>>,
+    ) -> (Result<(), String>, String) {
         let mut out = Vec::new();
-        let r = write_timeline(&mut out, stream).await;
+        let r = write_chunks(&mut out, stream, rows).await;
         (r, String::from_utf8(out).unwrap())
+    }
+
+    fn tweet_rows(tweets: &[Tweet]) -> serde_json::Result<Vec<Json>> {
+        Ok(tweets.iter().map(tweet_json).collect())
     }
 
     /// SPEC 8 `view` with no page, streamed: the same line as the whole
     /// timeline encoded at once, also across chunk bounds.
     #[tokio::test]
     async fn a_streamed_timeline_is_the_line_of_the_whole_timeline() {
-        for n in [
-            0,
-            1,
-            api::VIEW_CHUNK - 1,
-            api::VIEW_CHUNK,
-            2 * api::VIEW_CHUNK + 3,
-        ] {
+        for n in [0, 1, 999, 1_000, 2_003] {
             let tweets = numbered(n);
-            let (r, line) = written(stream(&tweets, None)).await;
+            let (r, line) = written(chunks(&tweets, 1_000, None), tweet_rows).await;
             assert_eq!(r, Ok(()), "{n} tweets");
             assert_eq!(line, encode(&Ok(Answer::View(tweets))) + "\n", "{n} tweets");
+        }
+    }
+
+    /// SPEC 8 `log` with no limit, streamed: the same line as the whole
+    /// log encoded at once (a no-op slot, a batch of two).
+    #[tokio::test]
+    async fn a_streamed_log_is_the_line_of_the_whole_log() {
+        let tweet = |text: &str| Op::Tweet {
+            user: "alice".into(),
+            text: text.into(),
+            time: at_millis(1_750_000_000_000),
+        };
+        let entries: Vec<DecidedEntry> = (0..7)
+            .map(|slot| DecidedEntry {
+                slot,
+                value: match slot % 3 {
+                    0 => Value::noop(),
+                    1 => Value::batch(vec![cmd(1, slot, tweet("one"))]),
+                    _ => Value::batch(vec![cmd(1, slot, tweet("two")), cmd(2, slot, tweet("3"))]),
+                },
+            })
+            .collect();
+        for size in [1, 3, 7] {
+            let (r, line) = written(chunks(&entries, size, None), log_rows).await;
+            assert_eq!(r, Ok(()));
+            assert_eq!(line, encode(&Ok(Answer::Log(entries.clone()))) + "\n");
         }
     }
 
@@ -625,23 +662,27 @@ mod tests {
     /// refusal; one that fails later leaves the line unfinished (the 200
     /// is out), which no client takes for an answer.
     #[tokio::test]
-    async fn a_timeline_that_fails_part_way_is_no_answer() {
+    async fn a_streamed_answer_that_fails_part_way_is_no_answer() {
         let refusal = Refusal::internal("disk gone");
-        let (r, line) = written(stream(&[], Some(refusal.clone()))).await;
+        let (r, line) = written(chunks(&[], 1_000, Some(refusal.clone())), tweet_rows).await;
         assert_eq!(r, Ok(()));
         assert_eq!(line, encode(&Err(refusal.clone())) + "\n");
 
-        let tweets = numbered(api::VIEW_CHUNK + 5);
-        let (r, line) = written(stream(&tweets[..api::VIEW_CHUNK], Some(refusal))).await;
+        let tweets = numbered(1_005);
+        let (r, line) = written(chunks(&tweets, 1_000, Some(refusal)), tweet_rows).await;
         assert!(r.unwrap_err().contains("disk gone"));
         assert!(line.starts_with(r#"{"stat":200,"body":[{"#), "{line}");
         assert!(!line.ends_with('\n'));
         assert!(serde_json::from_str::<Response>(&line).is_err());
         // A reader that just stops (it panicked, say) is the same.
         let (tx, rx) = tokio::sync::mpsc::channel(1);
-        tx.try_send(Ok(tweets[..api::VIEW_CHUNK].to_vec())).unwrap();
+        let chunk = api::Chunk {
+            items: tweets,
+            last: false,
+        };
+        tx.try_send(Ok(chunk)).unwrap();
         drop(tx);
-        let (r, line) = written(api::TweetStream(rx)).await;
+        let (r, line) = written(api::Chunks(rx), tweet_rows).await;
         assert!(r.is_err());
         assert!(!line.ends_with('\n'));
     }

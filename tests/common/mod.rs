@@ -216,7 +216,7 @@ impl Cluster {
         let mut all = Vec::new();
         let mut from = 0;
         loop {
-            let rows = self.log_page(i, json!({ "from": from }));
+            let rows = self.log_page(i, json!({ "from": from, "limit": LOG_PAGE }));
             let Some(last) = rows.last().map(slot_of) else {
                 return Json::Array(all);
             };

@@ -5,7 +5,7 @@
 use super::{Runtime, LOG_PAGE_BYTES};
 use crate::paxos::types::{DecidedEntry, Slot};
 use crate::site::api::{
-    no_tweet_at, Answer, Refusal, Reply, TweetStream, ViewPage, LOG_PAGE, VIEW_CHUNK,
+    no_tweet_at, Answer, Chunk, Chunks, Refusal, Reply, ViewPage, LOG_PAGE, VIEW_CHUNK,
 };
 use crate::state::op::Op;
 use crate::state::{Tweet, TweetKey};
@@ -73,7 +73,7 @@ impl Runtime {
     /// dropped (the client went away). The chunks walk one copy of the
     /// state's view, taken now; each starts after the last tweet of the
     /// chunk before.
-    fn stream_timeline(&self, user: String) -> TweetStream {
+    fn stream_timeline(&self, user: String) -> Chunks<Tweet> {
         let (tx, rx) = mpsc::channel(2);
         let state = Arc::new(self.state.clone());
         let user: Arc<str> = user.into();
@@ -101,50 +101,114 @@ impl Runtime {
                 };
                 let last = chunk.len() < VIEW_CHUNK;
                 after = chunk.last().map(Tweet::key);
+                let chunk = Chunk { items: chunk, last };
                 if tx.send(Ok(chunk)).await.is_err() || last {
                     return;
                 }
             }
         });
-        TweetStream(rx)
+        Chunks(rx)
     }
 
-    /// Answers `log` with one page: the decided slots this site holds from
-    /// `from` below `to`, at most [`LOG_PAGE`] of them. The loop only
-    /// copies the few decided values above the applied prefix from memory;
-    /// the archive is read and the answer built on a task of its own, so
-    /// the loop never waits for it.
+    /// Answers `log`: with `to`, one page of the decided slots this site
+    /// holds from `from` below `to`, at most [`LOG_PAGE`] of them; with
+    /// none, every one from `from` on, streamed ([`Runtime::stream_log`]).
+    /// The loop only copies the few decided values above the applied
+    /// prefix from memory; the archive is read and the answer built on a
+    /// task of its own, so the loop never waits for it.
     pub(super) fn serve_log(&self, from: Slot, to: Option<Slot>, reply: oneshot::Sender<Reply>) {
-        let to = to.unwrap_or(Slot::MAX).min(from.saturating_add(LOG_PAGE));
+        let Some(to) = to else {
+            let _ = reply.send(Ok(Answer::WholeLog(self.stream_log(from))));
+            return;
+        };
+        let to = to.min(from.saturating_add(LOG_PAGE));
         // Every applied slot is archived (archived before it is applied);
         // slots decided after a hole are in the core's memory.
-        let applied = self.applied;
-        let archived = from..to.min(applied);
-        let known_end = self
-            .core
-            .max_known_decided()
-            .map_or(0, |m| m.saturating_add(1));
-        let memory: Vec<DecidedEntry> = (from.max(applied)..to.min(known_end))
-            .filter_map(|slot| {
-                let value = self.core.decided_value(slot)?.clone();
-                Some(DecidedEntry { slot, value })
-            })
-            .collect();
+        let archived = from..to.min(self.applied);
+        let memory = self.decided_in_memory(from, to);
         let reader = Arc::clone(&self.archive);
         let permits = Arc::clone(&self.log_readers);
         tokio::spawn(async move {
             let answer = match log_page(reader, permits, archived, memory).await {
                 Ok(entries) => Ok(Answer::Log(entries)),
-                Err(e) => {
-                    tracing::error!("cannot read the decided log: {e:#}");
-                    Err(Refusal::internal(format!(
-                        "cannot read the decided log: {e:#}"
-                    )))
-                }
+                Err(e) => Err(log_failed(e)),
             };
             let _ = reply.send(answer);
         });
     }
+
+    /// The decided slots from `from` below `to` that are above the applied
+    /// prefix (decided after a hole): they are in the core's memory only.
+    fn decided_in_memory(&self, from: Slot, to: Slot) -> Vec<DecidedEntry> {
+        let known_end = self
+            .core
+            .max_known_decided()
+            .map_or(0, |m| m.saturating_add(1));
+        (from.max(self.applied)..to.min(known_end))
+            .filter_map(|slot| {
+                let value = self.core.decided_value(slot)?.clone();
+                Some(DecidedEntry { slot, value })
+            })
+            .collect()
+    }
+
+    /// Every decided slot this site holds from `from` on, as of now: the
+    /// archived ones (the applied prefix) in pages of [`LOG_PAGE`] slots or
+    /// a few MiB, each read (as [`log_page`] reads one) while the one
+    /// before is sent, then the few decided above the prefix, copied now.
+    /// Between pages it holds no permit and no thread; it stops when the
+    /// stream is dropped (the client went away).
+    fn stream_log(&self, from: Slot) -> Chunks<DecidedEntry> {
+        let (tx, rx) = mpsc::channel(2);
+        let applied = self.applied;
+        let memory = self.decided_in_memory(from, Slot::MAX);
+        let reader = Arc::clone(&self.archive);
+        let permits = Arc::clone(&self.log_readers);
+        tokio::spawn(async move {
+            let mut next = from;
+            while next < applied {
+                let archived = next..applied.min(next.saturating_add(LOG_PAGE));
+                let read = log_page(
+                    Arc::clone(&reader),
+                    Arc::clone(&permits),
+                    archived,
+                    Vec::new(),
+                );
+                let items = match read.await {
+                    Ok(items) => items,
+                    Err(e) => {
+                        let _ = tx.send(Err(log_failed(e))).await;
+                        return;
+                    }
+                };
+                // At least one entry from an archived slot on: a page
+                // always moves on.
+                let Some(last) = items.last() else {
+                    let e = anyhow::anyhow!("archived slot {next} could not be read");
+                    let _ = tx.send(Err(log_failed(e))).await;
+                    return;
+                };
+                next = last.slot.saturating_add(1);
+                let chunk = Chunk { items, last: false };
+                if tx.send(Ok(chunk)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = tx
+                .send(Ok(Chunk {
+                    items: memory,
+                    last: true,
+                }))
+                .await;
+        });
+        Chunks(rx)
+    }
+}
+
+/// A read of the decided log that failed: logged, and answered 500.
+fn log_failed(e: anyhow::Error) -> Refusal {
+    tracing::error!("cannot read the decided log: {e:#}");
+    Refusal::internal(format!("cannot read the decided log: {e:#}"))
 }
 
 /// Reads the `archived` slots (on the blocking pool, a few readers at a

@@ -2,7 +2,7 @@
 //! and `view` answers (the disk tests are in `disk.rs`).
 
 use super::*;
-use crate::site::api::ViewPage;
+use crate::site::api::{ViewPage, LOG_PAGE};
 
 /// A one-site cluster (it decides alone) with its data dir in `root`.
 fn alone(root: &std::path::Path) -> SiteOptions {
@@ -67,7 +67,10 @@ async fn log_answers_the_window_asked_for() {
         let reply = site.client.request(Request::Tweet(format!("t{i}"))).await;
         assert_eq!(reply, Ok(Answer::Decided { slot: i, index: 0 }));
     }
-    let log = |from, to| site.client.request(Request::Log { from, to });
+    let log = |from, to| {
+        let reply = site.client.request(Request::Log { from, to });
+        async { Answer::whole(reply.await).await }
+    };
     assert_eq!(slots(&log(None, None).await), [0, 1, 2, 3, 4]);
     assert_eq!(slots(&log(Some(3), None).await), [3, 4]);
     assert_eq!(slots(&log(Some(1), Some(3)).await), [1, 2]);
@@ -140,7 +143,7 @@ async fn the_whole_timeline_comes_in_one_line_from_chunks() {
     let Ok(Answer::Timeline(mut stream)) = site.client.request(Request::View(None)).await else {
         panic!("not a streamed timeline")
     };
-    assert_eq!(stream.next().await.unwrap().len(), VIEW_CHUNK);
+    assert_eq!(stream.next().await.unwrap().items.len(), VIEW_CHUNK);
     drop(stream);
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
         .await
@@ -167,6 +170,57 @@ async fn the_whole_timeline_comes_in_one_line_from_chunks() {
     texts.sort_unstable();
     texts.dedup();
     assert_eq!(texts.len(), n, "every tweet once");
+    serving.abort();
+    site.stop().await.unwrap();
+}
+
+/// SPEC 8 `log` with no limit, through the control endpoint: every decided
+/// slot from `from` on in one answer line, however many pages of the
+/// archive it takes; the same as the pages of `{"from", "limit"}` walked.
+#[tokio::test]
+async fn the_whole_log_comes_in_one_line_from_pages() {
+    use crate::site::control;
+    let dir = tempfile::tempdir().unwrap();
+    let site = start(alone(dir.path()), None).await.unwrap();
+    // One at a time: a slot each, more than a page of them.
+    let n = LOG_PAGE + 50;
+    for i in 0..n {
+        let reply = site.client.request(Request::Tweet(format!("t{i}"))).await;
+        assert_eq!(reply, Ok(Answer::Decided { slot: i, index: 0 }));
+    }
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let serving = tokio::spawn(control::serve(
+        listener,
+        site.client.clone(),
+        (Default::default(), 0),
+    ));
+    for from in [0, 7, n - 1, n, n + 5] {
+        let whole = control::call(addr, "log", serde_json::json!({ "from": from }))
+            .await
+            .unwrap();
+        assert!(whole.is_ok(), "{whole:?}");
+        let rows = whole.body.as_array().unwrap();
+        let slots: Vec<u64> = rows.iter().map(|r| r["slot"].as_u64().unwrap()).collect();
+        assert_eq!(slots, (from..n).collect::<Vec<_>>(), "from {from}");
+        let mut paged = Vec::new();
+        let mut next = from;
+        loop {
+            let body = serde_json::json!({"from": next, "limit": 400});
+            let page = control::call(addr, "log", body).await.unwrap();
+            let rows = page.body.as_array().unwrap().clone();
+            let Some(last) = rows.last() else { break };
+            next = last["slot"].as_u64().unwrap() + 1;
+            paged.extend(rows);
+        }
+        assert_eq!(whole.body, serde_json::Value::Array(paged), "from {from}");
+    }
+    let null = control::call(addr, "log", serde_json::Value::Null)
+        .await
+        .unwrap();
+    assert_eq!(null.body.as_array().map(Vec::len), Some(n as usize));
     serving.abort();
     site.stop().await.unwrap();
 }
