@@ -78,13 +78,11 @@ async fn a_recorded_cluster_replays_to_the_same_decided_log() {
         .request(Request::Fault(FaultSpec::default()))
         .await);
     ok(sites[2].client.request(Request::Tweet("four".into())).await);
-    let live = sites[0]
-        .client
-        .request(Request::Log {
-            from: None,
-            to: None,
-        })
-        .await;
+    let log = Request::Log {
+        from: None,
+        to: None,
+    };
+    let live = tweettui::site::api::Answer::whole(sites[0].client.request(log).await).await;
     assert!(live.is_ok(), "{live:?}");
     for s in sites {
         s.stop().await.unwrap();

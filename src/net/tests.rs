@@ -46,6 +46,24 @@ fn config(me: SiteId, addrs: &[SocketAddr]) -> NetConfig {
     }
 }
 
+/// Site 0 of `sites`, listening on a free port, with no peers to dial.
+fn lone_config(sites: u32) -> NetConfig {
+    NetConfig {
+        me: 0,
+        listen: "127.0.0.1:0".parse().unwrap(),
+        peers: vec![],
+        sites,
+        secret: None,
+        limits: Limits::PEER,
+    }
+}
+
+/// A site started with `cfg` (see [`lone_config`]) on a free port.
+async fn start_lone(cfg: NetConfig) -> Site {
+    let (mut ls, _) = listeners(1);
+    start_on(cfg, ls.pop().unwrap()).await
+}
+
 /// Listeners on free loopback ports, held so nobody takes them.
 fn listeners(n: usize) -> (Vec<std::net::TcpListener>, Vec<SocketAddr>) {
     let ls: Vec<_> = (0..n)
@@ -385,16 +403,7 @@ async fn an_oversized_message_is_not_sent() {
 
 #[tokio::test]
 async fn bad_input_closes_the_connection_and_the_site_carries_on() {
-    let (mut ls, _) = listeners(1);
-    let cfg = NetConfig {
-        me: 0,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        peers: vec![],
-        sites: 3,
-        secret: None,
-        limits: Limits::PEER,
-    };
-    let mut site = start_on(cfg, ls.pop().unwrap()).await;
+    let mut site = start_lone(lone_config(3)).await;
     let addr = site.net.local_addr();
 
     let junk: Vec<u8> = (0u32..300)
@@ -473,16 +482,7 @@ async fn bad_input_closes_the_connection_and_the_site_carries_on() {
 
 #[tokio::test]
 async fn readers_stop_when_the_runtime_is_gone() {
-    let (mut ls, _) = listeners(1);
-    let cfg = NetConfig {
-        me: 0,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        peers: vec![],
-        sites: 2,
-        secret: None,
-        limits: Limits::PEER,
-    };
-    let site = start_on(cfg, ls.pop().unwrap()).await;
+    let site = start_lone(lone_config(2)).await;
     let net = site.net.clone();
     drop(site.rx);
     let mut s = TcpStream::connect(net.local_addr()).await.unwrap();
@@ -493,16 +493,7 @@ async fn readers_stop_when_the_runtime_is_gone() {
 
 #[tokio::test]
 async fn dropping_the_last_handle_stops_everything() {
-    let (mut ls, _) = listeners(1);
-    let cfg = NetConfig {
-        me: 0,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        peers: vec![],
-        sites: 2,
-        secret: None,
-        limits: Limits::PEER,
-    };
-    let site = start_on(cfg, ls.pop().unwrap()).await;
+    let site = start_lone(lone_config(2)).await;
     let addr = site.net.local_addr();
     let mut s = TcpStream::connect(addr).await.unwrap();
     drop(site);

@@ -4,7 +4,9 @@
 //! connection. The test plays the other site with `auth::dial` and
 //! `auth::accept` over a real socket.
 
-use super::{expect_closed, line, listeners, msg, recv, start_on, until, Site, WAIT};
+use super::{
+    expect_closed, line, listeners, lone_config, msg, recv, start_lone, start_on, until, Site, WAIT,
+};
 use crate::config::Secret;
 use crate::net::auth::{self, AuthError, Sealer};
 use crate::net::{encode_seq, Limits, NetConfig};
@@ -40,16 +42,11 @@ async fn sites(secrets: &[Option<Secret>]) -> Vec<Site> {
 
 /// One site 0 of 3 with `secret`, listening, with no peers to dial.
 async fn lone_site(secret: Option<Secret>) -> Site {
-    let (mut ls, _) = listeners(1);
-    let cfg = NetConfig {
-        me: 0,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        peers: vec![],
-        sites: 3,
+    start_lone(NetConfig {
         secret,
-        limits: Limits::PEER,
-    };
-    start_on(cfg, ls.pop().unwrap()).await
+        ..lone_config(3)
+    })
+    .await
 }
 
 type Lines = Framed<TcpStream, LinesCodec>;
@@ -300,19 +297,15 @@ async fn a_flood_does_not_lock_an_authenticated_peer_out() {
 #[tokio::test]
 async fn an_authenticated_connection_may_stay_quiet_longer_than_the_handshake_deadline() {
     let s = secret("s").unwrap();
-    let (mut ls, _) = listeners(1);
-    let cfg = NetConfig {
-        me: 0,
-        listen: "127.0.0.1:0".parse().unwrap(),
-        peers: vec![],
-        sites: 3,
+    let mut site = start_lone(NetConfig {
         secret: Some(s.clone()),
         limits: Limits {
             first_line: std::time::Duration::from_millis(200),
             ..Limits::PEER
         },
-    };
-    let mut site = start_on(cfg, ls.pop().unwrap()).await;
+        ..lone_config(3)
+    })
+    .await;
     let addr = site.net.local_addr();
     let (mut io, sealer) = dial(addr, &s, 1).await;
     let mut sealer = sealer.unwrap();
