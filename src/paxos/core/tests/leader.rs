@@ -65,15 +65,27 @@ fn exactly_once_a_past_term_answers_late_forwards_truthfully() {
 #[test]
 fn spec5_a_quorum_of_acks_decides_and_commits_to_every_site() {
     // SPEC 5: accept / ack, then commit to every site; the leader's own
-    // submission is done when its slot is decided here.
+    // submission is done when its slot is decided here. The leader's own
+    // vote comes once its accept is durable.
+    let (cmd, out) = acked_in_order(0, 1);
+    // Every vote counted is durable: the commit leaves at once.
+    assert_decided_slot_0(&cmd, &out);
+}
+
+/// The leader's step with its submission `tweet(0, 1)` in slot 0 and the
+/// acks of sites `first` and then `second`, and the output of the second.
+fn acked_in_order(first: SiteId, second: SiteId) -> (Command, Output) {
     let mut core = leader();
     let cmd = tweet(0, 1);
-    let v = one(cmd.clone());
     core.step(2, Input::Submit(cmd.clone()));
-    // The leader's own vote, once its accept is durable.
-    core.step(3, from(0, ack(b(2, 0), 0)));
-    let out = core.step(3, from(1, ack(b(2, 0), 0)));
-    // Every vote counted is durable: the commit leaves at once.
+    core.step(3, from(first, ack(b(2, 0), 0)));
+    (cmd.clone(), core.step(4, from(second, ack(b(2, 0), 0))))
+}
+
+/// `cmd`, decided in slot 0 by the output `out`: committed and completed
+/// here, a `Decide` written, a commit to every other site at once.
+fn assert_decided_slot_0(cmd: &Command, out: &Output) {
+    let v = one(cmd.clone());
     assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v.clone())));
     assert_eq!(out.send, Vec::new());
     assert_eq!(
@@ -212,30 +224,8 @@ fn own_vote_one_followers_ack_and_the_synced_own_vote_decide_among_three() {
     // SPEC 5: a quorum of three is two: site 1's ack, then the leader's own
     // vote once its accept is durable. The commit leaves at once (every
     // vote counted is durable); the submission is done once applied.
-    let mut core = leader();
-    let cmd = tweet(0, 1);
-    let v = one(cmd.clone());
-    core.step(2, Input::Submit(cmd.clone()));
-    core.step(3, from(1, ack(b(2, 0), 0)));
-    let out = core.step(4, from(0, ack(b(2, 0), 0)));
-    assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v.clone())));
-    assert_eq!(out.send, Vec::new());
-    assert_eq!(
-        out.persist,
-        vec![Record::Decide {
-            slot: 0,
-            value: v.clone()
-        }]
-    );
-    assert_eq!(out.committed, vec![(0, v.clone())]);
-    assert_eq!(
-        out.completed,
-        vec![Completion {
-            id: cmd.id,
-            slot: 0,
-            index: 0
-        }]
-    );
+    let (cmd, out) = acked_in_order(1, 0);
+    assert_decided_slot_0(&cmd, &out);
 }
 
 #[test]
