@@ -1,5 +1,5 @@
 //! `ctl`'s answers for people (stdout), its errors (stderr), and the
-//! whole log fetched page by page.
+//! whole log and timeline fetched page by page.
 
 use super::{Exit, Target};
 use crate::site::api::{LOG_PAGE, VIEW_PAGE_MAX};

@@ -116,7 +116,8 @@ pub const LOG_PAGE: Slot = 1000;
 pub type Reply = Result<Answer, Refusal>;
 
 /// The answer to a request that succeeded (code 200), one variant per
-/// request kind (`view` has two: a page, or the whole timeline streamed).
+/// request kind (`view` and `log` have two each: a page, or the whole of it
+/// streamed).
 #[derive(Debug, PartialEq)]
 pub enum Answer {
     /// `tweet`, `block`, `unblock`: the operation was decided in `slot`, at
