@@ -67,14 +67,14 @@ impl Runtime {
 
     /// The whole timeline of `user`, handed over in chunks, each read on
     /// the blocking pool (with one of the few permits `log` and `view`
-    /// share) while the one before is sent, two at most waiting. Between
+    /// share) while the one before is sent (see [`READ_AHEAD`]). Between
     /// chunks it holds no permit and no thread, so a client that reads
     /// slowly keeps nobody else waiting. It stops when the stream is
     /// dropped (the client went away). The chunks walk one copy of the
     /// state's view, taken now; each starts after the last tweet of the
     /// chunk before.
     fn stream_timeline(&self, user: String) -> Chunks<Tweet> {
-        let (tx, rx) = mpsc::channel(2);
+        let (tx, rx) = mpsc::channel(READ_AHEAD);
         let state = Arc::new(self.state.clone());
         let user: Arc<str> = user.into();
         let permits = Arc::clone(&self.log_readers);
@@ -159,7 +159,7 @@ impl Runtime {
     /// Between pages it holds no permit and no thread; it stops when the
     /// stream is dropped (the client went away).
     fn stream_log(&self, from: Slot) -> Chunks<DecidedEntry> {
-        let (tx, rx) = mpsc::channel(2);
+        let (tx, rx) = mpsc::channel(READ_AHEAD);
         let applied = self.applied;
         let memory = self.decided_in_memory(from, Slot::MAX);
         let reader = Arc::clone(&self.archive);
@@ -204,6 +204,13 @@ impl Runtime {
         Chunks(rx)
     }
 }
+
+/// Chunks of a streamed answer that wait for the connection: one is enough
+/// for the reading to overlap the writing. A client that reads nothing then
+/// holds three chunks at most (the one being written, the one waiting, the
+/// one just read: up to a few MiB each for `log`), where one page answer
+/// held one.
+const READ_AHEAD: usize = 1;
 
 /// A read of the decided log that failed: logged, and answered 500.
 fn log_failed(e: anyhow::Error) -> Refusal {
