@@ -12,8 +12,9 @@
 # times how long until it answers `status` with the whole log applied
 # (start-up: what it reads before it serves). Last, it asks her for her
 # whole timeline (`view` with no page: one answer line of every tweet) and
-# reports how long that took and her peak RSS meanwhile. It stops
-# everything it started and removes the temp dir.
+# reports how long that took and her peak RSS meanwhile; then the same for
+# her whole log (`log` with no limit). It stops everything it started and
+# removes the temp dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -68,29 +69,34 @@ echo
 python3 -c "print(f'start-up of carol, {$target} slots decided: first answer to status after {($first - $t0) * 1000:.0f} ms, the whole log after {($now - $t0) * 1000:.0f} ms (from the process start; each poll is one ctl process)')"
 echo "carol's RSS after start-up: $(rss_mb "${SITE_PID[carol]}") MB"
 
-# The whole timeline in one answer: its time, its size, and carol's peak
-# RSS while she sends it (VmHWM, reset first).
+# The whole timeline and the whole log, each in one answer: its time, its
+# size, and carol's peak RSS while she sends it (VmHWM, reset first).
 port=$(python3 -c "import json; print(json.load(open('$WORK/config.json'))['sites'][2]['control_port'])")
-echo 5 >"/proc/${SITE_PID[carol]}/clear_refs"
-python3 - "$port" <<'PY'
+whole_answer() {
+    echo 5 >"/proc/${SITE_PID[carol]}/clear_refs"
+    python3 - "$port" "$1" "$2" <<'PY'
 import socket, sys, time
+port, head, what = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 t0 = time.time()
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])))
-s.sendall(b'{"head":"view","body":null}\n')
-size = tweets = 0
-head = tail = b""
+s = socket.create_connection(("127.0.0.1", port))
+s.sendall(b'{"head":"%s","body":null}\n' % head.encode())
+size = rows = 0
+first = tail = b""
 while not tail.endswith(b"\n"):
     part = s.recv(1 << 20)
     if not part:
         sys.exit("the connection closed before the answer's end")
-    if not head:
-        head = part[:20]
-    # Keys are sorted: each tweet starts with {"index": (a boundary may
-    # split one: the 8 bytes before a part may hold its start).
-    tweets += (tail[-8:] + part).count(b'{"index":')
+    if not first:
+        first = part[:20]
+    # One "slot": key a row (a text's quotes are escaped); a boundary may
+    # split one: the 6 bytes before a part may hold its start.
+    rows += (tail[-6:] + part).count(b'"slot":')
     size += len(part)
     tail = part
-print(f"whole timeline of carol: {tweets} tweets, {size / 1e6:.0f} MB in one line "
-      f"({head.decode(errors='replace')}...), {time.time() - t0:.2f} s")
+print(f"whole {what} of carol: {rows} rows, {size / 1e6:.0f} MB in one line "
+      f"({first.decode(errors='replace')}...), {time.time() - t0:.2f} s")
 PY
-echo "carol's peak RSS while she sent it: $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/${SITE_PID[carol]}/status") MB"
+    echo "carol's peak RSS while she sent it: $(awk '/VmHWM/ {printf "%.0f", $2 / 1024}' "/proc/${SITE_PID[carol]}/status") MB"
+}
+whole_answer view timeline
+whole_answer log log
