@@ -397,19 +397,12 @@ mod view_walk {
                 assert!(matches!(reply, Ok(Answer::Decided { .. })), "{reply:?}");
             }
         }
-        let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-            .await
-            .unwrap();
+        let (addr, serving) = control::serve_on_free_port(site.client.clone()).await;
         let target = Target {
             name: "alice".into(),
-            addr: listener.local_addr().unwrap(),
+            addr,
             patience: Duration::from_secs(10),
         };
-        let serving = tokio::spawn(control::serve(
-            listener,
-            site.client.clone(),
-            (Default::default(), 0),
-        ));
         let whole = target.call("view", Json::Null).await.unwrap().body;
         assert_eq!(whole.as_array().map(Vec::len), Some(25));
         // 25 tweets in pages of 5 (the last one empty) and of 4.

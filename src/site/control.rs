@@ -74,7 +74,7 @@ fn refusal(r: &Refusal) -> Response {
 fn answer_body(answer: &Answer) -> serde_json::Result<Json> {
     Ok(match answer {
         Answer::Decided { slot, index } => json!({"slot": slot, "index": index}),
-        Answer::View(tweets) => Json::Array(tweets.iter().map(tweet_json).collect()),
+        Answer::View(tweets) => Json::Array(tweet_rows(tweets)?),
         Answer::Timeline(_) | Answer::WholeLog(_) => {
             return Err(serde::ser::Error::custom(
                 "a streamed answer is written as it is read, not encoded whole",
@@ -96,6 +96,11 @@ fn tweet_json(t: &Tweet) -> Json {
         "text": t.text,
         "time": t.time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
     })
+}
+
+/// The `view` answer's rows: one per tweet.
+fn tweet_rows(tweets: &[Tweet]) -> serde_json::Result<Vec<Json>> {
+    Ok(tweets.iter().map(tweet_json).collect())
 }
 
 /// The `log` answer's rows: one per operation, with its slot, its index in
@@ -325,8 +330,7 @@ async fn serve_connection(
         };
         let reply = match reply {
             Ok(Answer::Timeline(stream)) => {
-                let rows = |tweets: &[Tweet]| Ok(tweets.iter().map(tweet_json).collect());
-                write_chunks(lines.get_mut(), stream, rows).await?;
+                write_chunks(lines.get_mut(), stream, tweet_rows).await?;
                 continue;
             }
             Ok(Answer::WholeLog(stream)) => {
@@ -355,6 +359,20 @@ fn encode(reply: &Reply) -> String {
     }
     serde_json::to_string(&to_wire(reply))
         .unwrap_or_else(|_| r#"{"stat":500,"body":"could not encode the answer"}"#.to_string())
+}
+
+/// [`serve`] for `client` on a free loopback port (tests): its address,
+/// and the task to abort when done.
+#[cfg(test)]
+pub(crate) async fn serve_on_free_port(
+    client: SiteClient,
+) -> (SocketAddr, tokio::task::JoinHandle<()>) {
+    let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    (
+        addr,
+        tokio::spawn(serve(listener, client, Default::default())),
+    )
 }
 
 /// How long writing a chunk of a streamed answer may wait for the client
@@ -614,10 +632,6 @@ mod tests {
         let mut out = Vec::new();
         let r = write_chunks(&mut out, stream, rows).await;
         (r, String::from_utf8(out).unwrap())
-    }
-
-    fn tweet_rows(tweets: &[Tweet]) -> serde_json::Result<Vec<Json>> {
-        Ok(tweets.iter().map(tweet_json).collect())
     }
 
     /// SPEC 8 `view` with no page, streamed: the same line as the whole

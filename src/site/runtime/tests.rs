@@ -125,17 +125,6 @@ async fn view_pages_walk_the_whole_timeline() {
     site.stop().await.unwrap();
 }
 
-/// The control endpoint of `site` on a free port (abort the task to stop
-/// it).
-async fn serve_control(site: &RunningSite) -> (std::net::SocketAddr, tokio::task::JoinHandle<()>) {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", 0))
-        .await
-        .unwrap();
-    let addr = listener.local_addr().unwrap();
-    let serving = crate::site::control::serve(listener, site.client.clone(), Default::default());
-    (addr, tokio::spawn(serving))
-}
-
 /// SPEC 8 `view` with no page, through the control endpoint: a timeline of
 /// several chunks comes as one answer line, every tweet once, newest
 /// first, the same as its pages walked one after another.
@@ -156,7 +145,7 @@ async fn the_whole_timeline_comes_in_one_line_from_chunks() {
     };
     assert_eq!(stream.next().await.unwrap().items.len(), VIEW_CHUNK);
     drop(stream);
-    let (addr, serving) = serve_control(&site).await;
+    let (addr, serving) = control::serve_on_free_port(site.client.clone()).await;
     let whole = control::call(addr, "view", serde_json::Value::Null)
         .await
         .unwrap();
@@ -191,7 +180,7 @@ async fn the_whole_log_comes_in_one_line_from_pages() {
         let reply = site.client.request(Request::Tweet(format!("t{i}"))).await;
         assert_eq!(reply, Ok(Answer::Decided { slot: i, index: 0 }));
     }
-    let (addr, serving) = serve_control(&site).await;
+    let (addr, serving) = control::serve_on_free_port(site.client.clone()).await;
     for from in [0, 7, n - 1, n, n + 5] {
         let whole = control::call(addr, "log", serde_json::json!({ "from": from }))
             .await
