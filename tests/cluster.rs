@@ -389,16 +389,19 @@ fn headless_site_stops_cleanly_on_sigterm() {
 
 #[test]
 fn a_site_down_for_thousands_of_slots_catches_up_from_the_archive() {
-    // 3,000 operations: more than the 1,024 decided values a core keeps in
-    // memory, so catch-up is served from the other sites' archives, and
-    // across their checkpoints (every 1,000 slots).
+    // 3,000 operations in 1,500 slots at least (two clients, and a leader
+    // puts what waits into one slot): more than the 1,024 decided values a
+    // core keeps in memory, so catch-up is served from the other sites'
+    // archives, and across their checkpoints (every 1,000 slots).
+    const CLIENTS: usize = 2;
+    const EACH: usize = 1_500;
     let mut c = Cluster::started(3);
     c.kill(2);
     std::thread::scope(|s| {
-        for t in 0..16 {
+        for t in 0..CLIENTS {
             let port = c.control_ports[t % 2];
             s.spawn(move || {
-                for k in 0..(3_000 / 16 + 1) {
+                for k in 0..EACH {
                     let r = try_call(port, "tweet", json!(format!("bulk {t}-{k}")));
                     assert_eq!(
                         r.as_ref().map(|r| r["stat"].clone()),
@@ -421,7 +424,7 @@ fn a_site_down_for_thousands_of_slots_catches_up_from_the_archive() {
     );
     let ops = |log: &Json| log.as_array().map_or(0, Vec::len);
     let (log0, log2) = (c.log_of(0), c.log_of(2));
-    assert_eq!(ops(&log0), 16 * (3_000 / 16 + 1));
+    assert_eq!(ops(&log0), CLIENTS * EACH);
     assert_eq!(log0, log2);
     check_log_pages(&c, 2, ops(&log0));
     // It restarts from its own checkpoint and archive, and still agrees.

@@ -385,6 +385,8 @@ fn promise_parts_scenario(merge_any: bool) -> (Slot, Vec<Vec<crate::state::op::V
         // Values of 278 bytes (100 characters) and 778 (600): two of the
         // first fit in a part, the big one does not.
         cfg.promise_bytes = 600;
+        // Each submission in a slot of its own, several in flight.
+        cfg.fresh_window = cfg.window;
         cfg.defects.merge_parts_of_any_answer = merge_any;
         e.restart(i, cfg, &mut env).expect("starts");
     }

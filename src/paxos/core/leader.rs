@@ -91,13 +91,13 @@ impl Core {
         // know, so we say nothing and the submitter waits for its deadline.
     }
 
-    /// Puts queued submissions into new slots while the window allows.
+    /// Puts queued submissions into new slots while `fresh_window` allows.
     pub(super) fn assign_fresh(&mut self, out: &mut Output) {
         loop {
             let Role::Leading(l) = &mut self.role else {
                 return;
             };
-            if l.queue.is_empty() || l.inflight.len() >= self.cfg.window {
+            if l.queue.is_empty() || l.inflight.len() >= self.cfg.fresh_slots() {
                 return;
             }
             let mut cmds = Vec::new();
