@@ -254,3 +254,59 @@ fn own_vote_the_broken_core_counts_its_vote_before_the_sync() {
     let out = core.step(3, from(1, ack(b(2, 0), 0)));
     assert_eq!(out.send_now, to_others(0, commit(b(2, 0), 0, v)));
 }
+
+#[test]
+fn batching_what_comes_while_a_slot_is_undecided_goes_together_into_the_next_slot() {
+    // `fresh_window` (one): a leader keeps one slot of new submissions
+    // undecided; a forward and a submission that come meanwhile wait, and
+    // the decision of slot 0 opens slot 1 with both, in the order they came.
+    let mut core = leader();
+    core.step(2, Input::Submit(tweet(0, 1)));
+    let waiting = [
+        core.step(3, from(1, forward(b(2, 0), vec![tweet(1, 1)]))),
+        core.step(4, Input::Submit(tweet(0, 2))),
+    ];
+    for out in &waiting {
+        assert_eq!(out.send_now, Vec::new());
+        assert_eq!(out.persist, Vec::new());
+    }
+    core.step(5, from(1, ack(b(2, 0), 0)));
+    let out = core.step(6, from(0, ack(b(2, 0), 0)));
+    let next = Value::batch(vec![tweet(1, 1), tweet(0, 2)]);
+    let mut sent = to_others(0, commit(b(2, 0), 0, one(tweet(0, 1))));
+    sent.extend(to_others(0, accept(b(2, 0), 1, next.clone())));
+    assert_eq!(out.send_now, sent);
+    assert_eq!(
+        out.persist,
+        vec![
+            Record::Decide {
+                slot: 0,
+                value: one(tweet(0, 1))
+            },
+            accept_record(1, b(2, 0), next)
+        ]
+    );
+    let assigned = Message::Assigned {
+        ballot: b(2, 0),
+        slot: 1,
+        ids: vec![tweet(1, 1).id],
+    };
+    assert_eq!(out.send, vec![(1, assigned), own_ack(0, b(2, 0), 1)]);
+}
+
+#[test]
+fn batching_a_wider_fresh_window_opens_a_slot_per_submission_at_once() {
+    // With `fresh_window` two, the second submission gets slot 1 while
+    // slot 0 is undecided; the third waits.
+    let mut cfg = cfg(0);
+    cfg.fresh_window = 2;
+    let mut core = leader_with(cfg);
+    core.step(2, Input::Submit(tweet(0, 1)));
+    let out = core.step(3, Input::Submit(tweet(0, 2)));
+    assert_eq!(
+        out.send_now,
+        to_others(0, accept(b(2, 0), 1, one(tweet(0, 2))))
+    );
+    let out = core.step(4, Input::Submit(tweet(0, 3)));
+    assert_eq!(out.send_now, Vec::new());
+}

@@ -203,7 +203,16 @@ fn log_end_probe(at: Slot) -> Message {
 /// Site 0 at time 0, running for leader with ballot (2,0): its own promise
 /// is counted, its prepares are out.
 fn candidate() -> Core {
-    let mut core = voter(0);
+    candidate_with(cfg(0))
+}
+
+/// `candidate()` configured with `cfg` (of site 0).
+fn candidate_with(cfg: CoreConfig) -> Core {
+    let acceptor = AcceptorState {
+        promised: b(1, 0),
+        ..AcceptorState::default()
+    };
+    let mut core = restored(cfg, acceptor);
     core.start_election(&mut Output::default());
     core
 }
@@ -211,7 +220,12 @@ fn candidate() -> Core {
 /// Site 0 at time 1, leader with ballot (2,0) since site 1 promised; its
 /// log is empty.
 fn leader() -> Core {
-    let mut core = candidate();
+    leader_with(cfg(0))
+}
+
+/// `leader()` configured with `cfg` (of site 0).
+fn leader_with(cfg: CoreConfig) -> Core {
+    let mut core = candidate_with(cfg);
     core.step(1, from(1, promise(b(2, 0), Vec::new())));
     assert!(core.is_leading());
     core
