@@ -154,6 +154,9 @@ impl Sim {
         // catch-up takes several rounds.
         cfg.recent = 8;
         cfg.fetch_chunk = 16;
+        // Answers from memory cut after a few values, so that catch-up
+        // requests are sized from them (`fetch_span`) and vary.
+        cfg.fetch_bytes = 1_000;
         // Leaders that batch what waits (the default, one slot of new
         // submissions at a time) and leaders with several slots in flight,
         // whose commits overtake each other: taken from the core's seed,

@@ -10,8 +10,10 @@
 //! A long hole (a site that was down) is fetched as a pipeline: up to
 //! `fetch_pipeline` chunks are asked of one peer at once, and each answer
 //! that moves the prefix asks for the next, so the round trip, the peer's
-//! read and our own sync overlap instead of adding up. An answer cut short
-//! by its byte budget has the rest of its chunk asked for at once. A lost
+//! read and our own sync overlap instead of adding up. A chunk is what one
+//! answer carries (`fetch_span`: from the last answer's bytes per slot, at
+//! most `fetch_chunk` slots); an answer cut short by its byte budget has the
+//! rest of its chunk asked for at once. A lost
 //! request or answer stalls the prefix: after a whole `timeout_ms` without
 //! progress the pass starts again from the prefix (a duplicated answer is
 //! harmless: a slot is learned once). A leader fills
@@ -151,7 +153,7 @@ impl Core {
             .max()
             .unwrap_or(self.prefix)
             .max(self.prefix);
-        let chunk = self.cfg.fetch_chunk.max(1);
+        let chunk = self.fetch_span.clamp(1, self.cfg.fetch_chunk.max(1));
         let mut asked = Vec::new();
         while pass.asks.len() < self.cfg.fetch_pipeline.max(1) && from < end {
             let to = end.min(from.saturating_add(chunk));
@@ -191,6 +193,23 @@ impl Core {
         None
     }
 
+    /// Sizes the next catch-up requests from an answer's bytes per slot,
+    /// so that one request is what one answer carries (`fetch_bytes`). A
+    /// request of `fetch_chunk` slots of 31 tweets each was answered in
+    /// thirteen pieces, each asked for once the one before had come: the
+    /// pipeline's other requests meanwhile brought slots beyond the prefix,
+    /// held in memory until the first chunk was whole.
+    fn size_fetches(&mut self, entries: &[DecidedEntry]) {
+        let bytes: usize = entries.iter().map(|e| approx_value_bytes(&e.value)).sum();
+        if entries.is_empty() || bytes == 0 {
+            return;
+        }
+        let fits = entries.len() as u128 * self.cfg.fetch_bytes as u128 / bytes as u128;
+        self.fetch_span = u64::try_from(fits)
+            .unwrap_or(u64::MAX)
+            .clamp(1, self.cfg.fetch_chunk.max(1));
+    }
+
     /// The next peer in a rotation over all others.
     pub(super) fn next_peer(&mut self) -> Option<SiteId> {
         let n = self.cfg.sites;
@@ -218,6 +237,7 @@ impl Core {
             (Some(f), Some(l)) => Some((f.slot, l.slot.saturating_add(1))),
             _ => None,
         };
+        self.size_fetches(&entries);
         for e in entries {
             self.learn(out, e.slot, e.value);
         }

@@ -141,7 +141,8 @@ pub struct CoreConfig {
     pub max_batch: usize,
     /// Approximate bytes of operations in one slot at most.
     pub max_batch_bytes: usize,
-    /// Slots asked for in one catch-up request.
+    /// Slots asked for in one catch-up request at most (fewer when one
+    /// answer carries fewer: see `fetch_span`).
     pub fetch_chunk: u64,
     /// Catch-up requests in flight at once: the next chunks are asked for
     /// while the answers to the first ones travel and are made durable.
@@ -368,6 +369,11 @@ pub struct Core {
     fetch_sent_at: Option<u64>,
     /// The catch-up requests in flight (learner.rs).
     fetch_pass: Option<learner::FetchPass>,
+    /// Slots asked for in one catch-up request at most (fewer when one
+    /// answer carries fewer: see `fetch_span`). what one answer can carry,
+    /// from the bytes per slot of the last answer (learner.rs); at most
+    /// `fetch_chunk`.
+    fetch_span: u64,
     fetch_rotation: u32,
     next_hole_check: u64,
 
@@ -451,6 +457,7 @@ impl Core {
             unlearned_since: None,
             fetch_sent_at: None,
             fetch_pass: None,
+            fetch_span: cfg.fetch_chunk,
             fetch_rotation: cfg.me,
             next_hole_check: 0,
             max_seen: promised,

@@ -129,9 +129,15 @@ fn spec5_catch_up_an_answer_that_made_progress_asks_for_the_next_chunk_at_once()
 /// them in flight at most; the leader's commit of slot 99 has just told it
 /// that it misses slots 0..100.
 fn far_behind() -> (Core, Output) {
+    far_behind_with(|_| {})
+}
+
+/// `far_behind()` with its configuration changed by `change` first.
+fn far_behind_with(change: impl FnOnce(&mut CoreConfig)) -> (Core, Output) {
     let mut c = cfg(1);
     c.fetch_chunk = 10;
     c.fetch_pipeline = 3;
+    change(&mut c);
     let acceptor = AcceptorState {
         promised: b(2, 0),
         ..AcceptorState::default()
@@ -201,6 +207,19 @@ fn spec5_catch_up_an_answer_cut_short_asks_for_the_rest_of_its_chunk_at_once() {
     let out = core.step(2, from(0, answer(noops(0..4))));
     assert_eq!(out.committed.len(), 4);
     assert_eq!(out.send_now, vec![(0, Message::Fetch { from: 4, to: 10 })]);
+}
+
+#[test]
+fn spec5_catch_up_the_next_chunks_are_what_one_answer_carries() {
+    // SPEC 5, Catch-up in bulk: values of 16 bytes and answers of 64 bytes
+    // at most: an answer of 6 slots (96 bytes) says that 4 fit in one, so
+    // the chunk that tops the pipeline up asks for 4 slots, not 10.
+    let (mut core, _) = far_behind_with(|c| c.fetch_bytes = 64);
+    let out = core.step(2, from(0, answer(noops(0..4))));
+    assert_eq!(out.send_now, vec![(0, Message::Fetch { from: 4, to: 10 })]);
+    let out = core.step(3, from(0, answer(noops(4..10))));
+    assert_eq!(out.committed.len(), 6);
+    assert_eq!(out.send_now, vec![(0, Message::Fetch { from: 30, to: 34 })]);
 }
 
 #[test]
