@@ -64,6 +64,14 @@ const SERVE_BYTES: usize = 512 * 1024;
 /// slot), so a page of large batches stays a few MiB.
 const LOG_PAGE_BYTES: usize = 4 << 20;
 
+/// Bytes of stored values in one chunk of a streamed `log` (at least one
+/// slot). Smaller than a page: a chunk only bounds what a connection holds
+/// (three chunks at most, each several times its stored bytes once decoded
+/// and turned into rows), and a slot grown under load holds about 24
+/// tweets, so a 4 MiB chunk of 1,000 slots held 110 MB at the peak while
+/// the whole log of 1,000,000 tweets was sent.
+const LOG_CHUNK_BYTES: usize = 1 << 20;
+
 /// `log` answers being read from the archive at once, at most (more wait).
 const LOG_READERS: usize = 2;
 

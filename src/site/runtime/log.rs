@@ -2,7 +2,7 @@
 //! state's store on tasks of their own, so the site's loop never waits for
 //! a long history.
 
-use super::{Runtime, LOG_PAGE_BYTES};
+use super::{Runtime, LOG_CHUNK_BYTES, LOG_PAGE_BYTES};
 use crate::paxos::types::{DecidedEntry, Slot};
 use crate::site::api::{
     no_tweet_at, Answer, Chunk, Chunks, Refusal, Reply, ViewPage, LOG_PAGE, VIEW_CHUNK,
@@ -129,7 +129,7 @@ impl Runtime {
         let reader = Arc::clone(&self.archive);
         let permits = Arc::clone(&self.log_readers);
         tokio::spawn(async move {
-            let answer = match log_page(reader, permits, archived, memory).await {
+            let answer = match log_page(reader, permits, archived, memory, LOG_PAGE_BYTES).await {
                 Ok(entries) => Ok(Answer::Log(entries)),
                 Err(e) => Err(log_failed(e)),
             };
@@ -154,7 +154,7 @@ impl Runtime {
 
     /// Every decided slot this site holds from `from` on, as of now: the
     /// archived ones (the applied prefix) in pages of [`LOG_PAGE`] slots or
-    /// a few MiB, each read (as [`log_page`] reads one) while the one
+    /// [`LOG_CHUNK_BYTES`] of stored values, each read (as [`log_page`] reads one) while the one
     /// before is sent, then the few decided above the prefix, copied now.
     /// Between pages it holds no permit and no thread; it stops when the
     /// stream is dropped (the client went away).
@@ -173,6 +173,7 @@ impl Runtime {
                     Arc::clone(&permits),
                     archived,
                     Vec::new(),
+                    LOG_CHUNK_BYTES,
                 );
                 let items = match read.await {
                     Ok(items) => items,
@@ -208,8 +209,8 @@ impl Runtime {
 /// Chunks of a streamed answer that wait for the connection: one is enough
 /// for the reading to overlap the writing. A client that reads nothing then
 /// holds three chunks at most (the one being written, the one waiting, the
-/// one just read: up to a few MiB each for `log`), where one page answer
-/// held one.
+/// one just read: up to [`LOG_CHUNK_BYTES`] of stored values each for
+/// `log`), where one page answer held one.
 const READ_AHEAD: usize = 1;
 
 /// A read of the decided log that failed: logged, and answered 500.
@@ -219,21 +220,23 @@ fn log_failed(e: anyhow::Error) -> Refusal {
 }
 
 /// Reads the `archived` slots (on the blocking pool, a few readers at a
-/// time) and adds the decided slots from `memory` after them, unless the
-/// archived part was cut short by its byte budget: then the page ends
-/// there, and the next one starts after its last slot.
+/// time; `max_bytes` of stored values at most, one slot at least) and adds
+/// the decided slots from `memory` after them, unless the archived part was
+/// cut short by its byte budget: then the page ends there, and the next one
+/// starts after its last slot.
 async fn log_page(
     reader: Arc<ArchiveReader>,
     permits: Arc<Semaphore>,
     archived: Range<Slot>,
     memory: Vec<DecidedEntry>,
+    max_bytes: usize,
 ) -> anyhow::Result<Vec<DecidedEntry>> {
     let _permit = permits.acquire_owned().await?;
     tokio::task::spawn_blocking(move || {
         let mut entries = if archived.is_empty() {
             Vec::new()
         } else {
-            reader.read_decided(archived.start, archived.end, LOG_PAGE_BYTES)?
+            reader.read_decided(archived.start, archived.end, max_bytes)?
         };
         let whole = match entries.last() {
             Some(last) => last.slot.saturating_add(1) == archived.end,
