@@ -125,17 +125,19 @@ pub struct CoreConfig {
     pub submit_timeout_ms: u64,
     /// Seed of the random backoff (the simulator passes its own).
     pub seed: u64,
-    /// Undecided slots a leader keeps in flight at most, recovered ones
-    /// counted: it bounds the no-ops a leader fills in at once, and a hole
-    /// longer than this is not commits that are merely late.
+    /// Undecided slots in flight that a leader's peers expect at most: a
+    /// leader fills in this many no-ops at once at most, and a follower
+    /// takes a longer hole for lost commits, not late ones (the slots a new
+    /// leader re-proposes after phase 1 are not bounded by it).
     pub window: usize,
     /// Slots of new submissions a leader keeps undecided at once (at most
     /// `window`). One: the submissions that come while a slot is decided
     /// wait and go together into the next slot, so a commit's messages and
-    /// syncs serve more tweets (measured against 8 with `bench`: 17 % more
-    /// throughput at 16 clients through real processes, 15-20 % at 64,
-    /// the same at one client, where nothing waits). A leader far from its
-    /// followers would want more: its throughput is `max_batch` per round.
+    /// syncs serve more tweets (measured against 8, in turn, through real
+    /// processes with `bench/etcd-compare.sh`: about 10 % more throughput
+    /// at 16 and at 64 clients, a lower p99, the same at one client, where
+    /// nothing waits; see the README). A leader far from its followers
+    /// would want more: its throughput is `max_batch` per round trip.
     pub fresh_window: usize,
     /// Operations in one slot at most.
     pub max_batch: usize,
@@ -369,8 +371,7 @@ pub struct Core {
     fetch_sent_at: Option<u64>,
     /// The catch-up requests in flight (learner.rs).
     fetch_pass: Option<learner::FetchPass>,
-    /// Slots asked for in one catch-up request at most (fewer when one
-    /// answer carries fewer: see `fetch_span`). what one answer can carry,
+    /// Slots asked for in one catch-up request: what one answer can carry,
     /// from the bytes per slot of the last answer (learner.rs); at most
     /// `fetch_chunk`.
     fetch_span: u64,

@@ -154,8 +154,9 @@ impl Runtime {
 
     /// Every decided slot this site holds from `from` on, as of now: the
     /// archived ones (the applied prefix) in pages of [`LOG_PAGE`] slots or
-    /// [`LOG_CHUNK_BYTES`] of stored values, each read (as [`log_page`] reads one) while the one
-    /// before is sent, then the few decided above the prefix, copied now.
+    /// [`LOG_CHUNK_BYTES`] of stored values, each read (as [`log_page`]
+    /// reads one) while the one before is sent, then the few decided above
+    /// the prefix, copied now.
     /// Between pages it holds no permit and no thread; it stops when the
     /// stream is dropped (the client went away).
     fn stream_log(&self, from: Slot) -> Chunks<DecidedEntry> {
