@@ -42,11 +42,16 @@ fn restored(cfg: CoreConfig, acceptor: AcceptorState) -> Core {
 /// Site `me` of a cluster with history: it promised `promised`, so it
 /// votes (an empty one would first ask its peers, see "Rejoin").
 fn voter_with(me: SiteId, promised: Ballot) -> Core {
+    voter_configured(cfg(me), promised)
+}
+
+/// `voter_with` configured with `cfg`.
+fn voter_configured(cfg: CoreConfig, promised: Ballot) -> Core {
     let acceptor = AcceptorState {
         promised,
         ..AcceptorState::default()
     };
-    restored(cfg(me), acceptor)
+    restored(cfg, acceptor)
 }
 
 fn voter(me: SiteId) -> Core {
@@ -208,11 +213,7 @@ fn candidate() -> Core {
 
 /// `candidate()` configured with `cfg` (of site 0).
 fn candidate_with(cfg: CoreConfig) -> Core {
-    let acceptor = AcceptorState {
-        promised: b(1, 0),
-        ..AcceptorState::default()
-    };
-    let mut core = restored(cfg, acceptor);
+    let mut core = voter_configured(cfg, b(1, 0));
     core.start_election(&mut Output::default());
     core
 }
