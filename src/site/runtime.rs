@@ -333,8 +333,13 @@ impl Runtime {
         }
         if result.is_ok() && self.store.is_some() {
             // A clean stop: the decisions not yet in the WAL go there now
-            // (see `Store::flush_lazy`), so a restart needs no peer for them.
+            // (see `Store::flush_lazy`), so a restart needs no peer for them,
+            // and the slots applied but still in memory go into the state's
+            // file (see `state::disk`), so a restart need not apply them again.
             result = self.with_store(|store| Ok(store.flush_lazy()?)).await;
+            if result.is_ok() {
+                result = self.state.flush().map_err(anyhow::Error::from);
+            }
         }
         self.net.shutdown().await;
         if let Err(e) = &result {

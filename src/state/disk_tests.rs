@@ -131,6 +131,8 @@ proptest! {
             view.apply(k as u64, v).unwrap();
         }
         same_answers(&mem, &view)?;
+        // A clean close writes what waits in memory.
+        disk.flush().unwrap();
         drop((disk, early, view));
         let reopened = State::open_disk(&path, users()).unwrap();
         same_answers(&mem, &reopened)?;
@@ -185,25 +187,14 @@ proptest! {
 fn a_crash_brings_back_the_last_durable_commit() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(STATE_FILE);
-    let log: Vec<Value> = (0..300u64)
-        .map(|i| {
-            Value::batch(vec![cmd(
-                i + 1,
-                Op::Tweet {
-                    user: USERS[i as usize % 4].into(),
-                    text: format!("t{i}"),
-                    time: Utc.timestamp_opt(1_700_000_000 + i as i64 / 3, 0).unwrap(),
-                },
-            )])
-        })
-        .collect();
+    let log = tweet_slots(300);
     let mut s = State::open_disk(&path, users()).unwrap();
     for chunk in 0..10u64 {
         let from = chunk * 20;
         s.apply_all((from..from + 20).map(|k| (k, &log[k as usize])))
             .unwrap();
     }
-    s.durable().unwrap().commit().unwrap();
+    s.durable().unwrap().unwrap().commit().unwrap();
     for k in 200..260u64 {
         s.apply(k, &log[k as usize]).unwrap();
     }
@@ -211,6 +202,7 @@ fn a_crash_brings_back_the_last_durable_commit() {
     // not in its header).
     let crashed = dir.path().join("crashed.redb");
     std::fs::copy(&path, &crashed).unwrap();
+    s.flush().unwrap();
     drop(s);
 
     let mut back = State::open_disk(&crashed, users()).unwrap();
@@ -221,10 +213,54 @@ fn a_crash_brings_back_the_last_durable_commit() {
     }
     assert_eq!(back, memory(&log));
 
-    // A clean close keeps everything.
+    // A clean close (what waits in memory written first) keeps everything.
     let reopened = State::open_disk(&path, users()).unwrap();
     assert_eq!(reopened.next_slot(), 260);
     assert_eq!(reopened, memory(&log[..260]));
+}
+
+/// One tweet a slot, `n` slots.
+fn tweet_slots(n: u64) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            Value::batch(vec![cmd(
+                i + 1,
+                Op::Tweet {
+                    user: USERS[i as usize % 4].into(),
+                    text: format!("t{i}"),
+                    time: Utc.timestamp_opt(1_700_000_000 + i as i64 / 3, 0).unwrap(),
+                },
+            )])
+        })
+        .collect()
+}
+
+/// Whether `s` holds applied rows that are not in its file yet.
+fn holds_pending(s: &State) -> bool {
+    let Backing::Disk(d) = &s.tweets else {
+        unreachable!("a state on disk")
+    };
+    let pending = d.pending.lock().unwrap();
+    !pending.is_empty()
+}
+
+/// The rows of applied slots wait in memory, where every read finds them,
+/// until `WRITE_AT_ROWS` of them do; then one transaction writes them all
+/// (a transaction for every batch cost more than its rows).
+#[test]
+fn applied_rows_wait_in_memory_until_enough_of_them_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = disk::WRITE_AT_ROWS as u64;
+    let log = tweet_slots(rows);
+    let mut s = State::open_disk(&dir.path().join(STATE_FILE), users()).unwrap();
+    for (k, v) in log.iter().enumerate().take(log.len() - 1) {
+        s.apply(k as u64, v).unwrap();
+    }
+    assert!(holds_pending(&s), "{} rows wait in memory", rows - 1);
+    same_answers(&memory(&log[..log.len() - 1]), &s).unwrap();
+    s.apply(rows - 1, &log[log.len() - 1]).unwrap();
+    assert!(!holds_pending(&s), "{rows} rows are written together");
+    same_answers(&memory(&log), &s).unwrap();
 }
 
 /// A file of other users is refused with both lists; one that does not hold
@@ -245,6 +281,7 @@ fn a_file_that_does_not_fit_is_refused_and_can_be_reset() {
         )]),
     )
     .unwrap();
+    s.flush().unwrap();
     drop(s);
     let others = vec!["x".to_string(), "y".to_string()];
     let err = State::open_disk(&path, others).unwrap_err();
@@ -287,7 +324,7 @@ fn import_copies_a_memory_state() {
     disk.import(&mem).unwrap();
     assert_eq!(disk, mem);
     let reopened = {
-        disk.durable().unwrap().commit().unwrap();
+        disk.durable().unwrap().unwrap().commit().unwrap();
         drop(disk);
         State::open_disk(&dir.path().join(STATE_FILE), users()).unwrap()
     };
@@ -328,7 +365,7 @@ fn a_million_tweets_on_disk() {
             .unwrap();
         slot += 100;
         if slot.is_multiple_of(1000) {
-            s.durable().unwrap().commit().unwrap();
+            s.durable().unwrap().unwrap().commit().unwrap();
         }
     }
     println!("apply 1M tweets: {:?}", start.elapsed());
@@ -338,7 +375,7 @@ fn a_million_tweets_on_disk() {
         .unwrap();
     println!("one apply of 10 slots (40 tweets) at 1M: {:?}", t.elapsed());
     let t = Instant::now();
-    s.durable().unwrap().commit().unwrap();
+    s.durable().unwrap().unwrap().commit().unwrap();
     println!("one durable commit after it: {:?}", t.elapsed());
     drop(s);
     let t = Instant::now();

@@ -202,18 +202,22 @@ impl State {
 
     /// What makes the applied slots durable (one commit whose cost follows
     /// what changed since the last), for a state that writes a file; `None`
-    /// for one in memory or a view.
-    pub fn durable(&self) -> Option<Durable> {
+    /// for one in memory or a view. Every slot applied is in the file
+    /// first: those still in memory (see [`disk`]) are written now,
+    /// waiting for redb's writer if another transaction holds it.
+    pub fn durable(&self) -> Result<Option<Durable>, StoreError> {
         match &self.tweets {
-            Backing::Disk(d) if d.writer => Some(d.durable()),
-            _ => None,
+            Backing::Disk(d) if d.writer => {
+                d.flush()?;
+                Ok(Some(d.durable()))
+            }
+            _ => Ok(None),
         }
     }
 
-    /// Writes into the file what was applied while another transaction
-    /// held its writer (see [`disk`]), waiting for the writer if need be:
-    /// before a durable commit that must hold every slot applied. Does
-    /// nothing for a state in memory or a view.
+    /// Writes into the file what was applied and still waits in memory
+    /// (see [`disk`]), waiting for redb's writer if another transaction
+    /// holds it. Does nothing for a state in memory or a view.
     pub fn flush(&self) -> Result<(), StoreError> {
         match &self.tweets {
             Backing::Disk(d) if d.writer => d.flush(),
@@ -300,9 +304,11 @@ impl State {
     }
 
     /// Applies consecutive decided slots, as [`apply`](Self::apply) does
-    /// one by one. A state on disk writes them in one transaction (not
-    /// synced: see [`durable`](Self::durable)). Stops at the first slot that
-    /// cannot be applied, keeping those before it.
+    /// one by one. A state on disk keeps their rows in memory with those
+    /// applied before them and writes them all in one transaction (not
+    /// synced: see [`durable`](Self::durable)) once enough wait
+    /// (`disk::WRITE_AT_ROWS`). Stops at the first slot that cannot be
+    /// applied, keeping those before it.
     pub fn apply_all<'v>(
         &mut self,
         slots: impl IntoIterator<Item = (u64, &'v Value)>,
@@ -325,7 +331,7 @@ impl State {
                     blocks: &self.blocks,
                     applied: &self.applied,
                 };
-                d.write(&written, Some(&meta), &self.users)
+                d.write_applied(&written, &meta, &self.users)
                     .map_err(|e| ApplyError::Store(e.to_string()))?;
             }
         }

@@ -58,14 +58,14 @@ impl Runtime {
             }));
             return Ok(());
         }
-        // The durable commit must find every applied slot in the file. No
-        // job runs, so nothing holds redb's writer: this does not wait.
-        self.state.flush()?;
+        // The durable commit must find every applied slot in the file
+        // (`durable` writes those still in memory). No job runs, so nothing
+        // holds redb's writer: this does not wait.
+        let durable = self.state.durable()?;
         let acceptor = self.core.acceptor_snapshot();
         let job = store.checkpoint_begin(self.applied, acceptor)?;
         let applied = job.applied();
         let spare = store.spare_job()?;
-        let durable = self.state.durable();
         let on_loop_ms = started.elapsed().as_secs_f64() * 1e3;
         self.since_checkpoint = 0;
         self.busy_in_checkpoint = Some(Duration::ZERO);

@@ -131,7 +131,7 @@ fn migrate_format_1(
         ));
     }
     drop(old);
-    if let Some(d) = state.durable() {
+    if let Some(d) = state.durable()? {
         d.commit()?;
     }
     // The checkpoint no longer needs to hold the state.
@@ -200,7 +200,7 @@ fn open_state(
             }
             state.apply_all(entries.iter().map(|e| (e.slot, &e.value)))?;
         }
-        if let Some(d) = state.durable() {
+        if let Some(d) = state.durable()? {
             d.commit()?;
         }
         notes.push((
