@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::free_port;
+use common::{free_port, wait_until};
 use serde_json::json;
 use std::io::Read;
 use std::path::Path;
@@ -173,5 +173,41 @@ fn a_peer_name_that_does_not_resolve_does_not_stop_a_site() {
     );
     for k in &mut kids.0 {
         assert!(k.try_wait().ok().flatten().is_none(), "a site stopped");
+    }
+}
+
+/// A headless site does its async work on one thread unless
+/// `TOKIO_WORKER_THREADS` says otherwise (`runtime` in main.rs: faster than
+/// a thread per core when sites and their load share the cores), and says
+/// so when it is up.
+#[test]
+fn a_headless_site_runs_one_async_worker_unless_told_otherwise() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let cluster = config(dir.path(), "config.json", &["alice", "bob", "carol"]);
+    for (workers, expected) in [(None, "1 async worker"), (Some("2"), "2 async workers")] {
+        let log_path = dir.path().join(format!("alice-{expected}.log"));
+        let log = std::fs::File::create(&log_path).expect("log file");
+        let mut cmd = Command::new(BIN);
+        cmd.args(["alice", "--headless", "--config"])
+            .arg(&cluster)
+            .arg("--data-dir")
+            .arg(dir.path().join("alice-data"))
+            .env_remove("TOKIO_WORKER_THREADS")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(log);
+        if let Some(n) = workers {
+            cmd.env("TOKIO_WORKER_THREADS", n);
+        }
+        let mut child = cmd.spawn().expect("start tweettui");
+        let read = || std::fs::read_to_string(&log_path).unwrap_or_default();
+        let up = wait_until(Duration::from_secs(20), || {
+            read().contains("site alice up:")
+        });
+        let _ = child.kill();
+        let _ = child.wait();
+        let log = read();
+        assert!(up, "alice did not come up: {log}");
+        assert!(log.contains(&format!(", {expected}\n")), "{log}");
     }
 }
