@@ -86,8 +86,8 @@ const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
 /// A transaction costs much more than its rows: one for every batch of
 /// slots applied was redb's 8 % of the CPU of a cluster at 16 clients (all
 /// three sites and the load on two cores), and writing every 256 rows took
-/// those clients from 10,300-11,900 to 11,700-13,600 tweets/s through real
-/// processes (`bench --remote`, README, Performance).
+/// those clients from 10,400-10,900 to 11,300-13,200 tweets/s through real
+/// processes (`bench --remote`, three rounds in turn; README, Performance).
 pub(super) const WRITE_AT_ROWS: usize = 256;
 
 /// What redb may cache (the default is 1 GiB; a site's reads are pages of a
@@ -197,8 +197,9 @@ pub(super) fn open_db(path: &Path) -> Result<Arc<Database>, StoreError> {
     Ok(db)
 }
 
-/// Writes applied while another transaction held redb's writer (see
-/// "Durability" above), shared by a writer and its views.
+/// What was applied but is not in the file yet (see "Durability" above):
+/// fewer than [`WRITE_AT_ROWS`] rows, and what came while another
+/// transaction held redb's writer. Shared by a writer and its views.
 #[derive(Debug, Default)]
 pub(super) struct Pending {
     rows: BTreeMap<Key, String>,
