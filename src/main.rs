@@ -186,8 +186,8 @@ fn main() -> ExitCode {
 /// real processes (three headless sites and the load on two cores, seven
 /// rounds against two workers in turn): 16 clients 12,021-14,715 tweets/s
 /// against 11,218-14,108, 64 clients +4 to +17 %, one client 0.33-0.34 ms
-/// against 0.36 (README, Performance). With the UI the draw gets a thread
-/// of its own, as before.
+/// against 0.36 (README, Performance). With the UI, a worker per core as
+/// before: the draw runs beside the site's loop.
 fn runtime(cli: &Cli) -> std::io::Result<tokio::runtime::Runtime> {
     let mut builder = tokio::runtime::Builder::new_multi_thread();
     builder.enable_all();
