@@ -24,12 +24,6 @@ build_tweettui
 make_work_dir catch-up
 write_config
 
-applied() {
-    "$BIN" ctl --config "$WORK/config.json" --json "$1" status 2>/dev/null |
-        python3 -c 'import json,sys; a=json.load(sys.stdin); print(a.get("body", a)["decided"])' 2>/dev/null ||
-        echo -1
-}
-
 for name in $SITE_NAMES; do start_site "$name"; done
 # A new cluster decides once every site has heard from the others (README,
 # known limits): one tweet decided with carol up, then she stops.
@@ -58,16 +52,13 @@ for round in $(seq "$ROUNDS"); do
         rm -rf "$WORK/carol-copy"
         cp -r "$WORK/carol" "$WORK/carol-copy"
         t0=$(date +%s.%N)
-        if [ "$workers" = default ]; then
-            "$BIN" carol --headless --config "$WORK/config.json" --data-dir "$WORK/carol-copy" \
-                2>>"$WORK/carol-copy.log" &
-        else
-            TOKIO_WORKER_THREADS=$workers "$BIN" carol --headless --config "$WORK/config.json" \
-                --data-dir "$WORK/carol-copy" 2>>"$WORK/carol-copy.log" &
-        fi
+        count=()
+        [ "$workers" = default ] || count=("TOKIO_WORKER_THREADS=$workers")
+        env "${count[@]}" "$BIN" carol --headless --config "$WORK/config.json" \
+            --data-dir "$WORK/carol-copy" 2>>"$WORK/carol-copy.log" &
         SITE_PID[carol]=$!
         while [ "$(applied carol)" -lt "$target" ]; do
-            if python3 -c "import sys,time; sys.exit(0 if time.time() - $t0 > 120 else 1)"; then
+            if older_than "$t0" 120; then
                 echo "carol did not catch up within 120 s; her log: $WORK/carol-copy.log" >&2
                 exit 1
             fi

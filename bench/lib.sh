@@ -1,6 +1,7 @@
 # Shared by the bench scripts (`source bench/lib.sh` from the repo root):
 # the release binary, a temp dir that goes away with everything started in
-# it, free loopback ports, and three headless sites on loopback.
+# it, free loopback ports, three headless sites on loopback, and what polls
+# them (a site's decided slots, a deadline).
 
 # Builds the release binary; `BIN` is its path.
 build_tweettui() {
@@ -45,4 +46,17 @@ start_site() {
     "$BIN" "$1" --headless --config "$WORK/config.json" --data-dir "$WORK/$1" \
         2>>"$WORK/$1.log" &
     SITE_PID[$1]=$!
+}
+
+# The slots site $1 has decided with no hole before them (its `status`), or
+# -1 while it does not answer.
+applied() {
+    "$BIN" ctl --config "$WORK/config.json" --json "$1" status 2>/dev/null |
+        python3 -c 'import json,sys; a=json.load(sys.stdin); print(a.get("body", a)["decided"])' 2>/dev/null ||
+        echo -1
+}
+
+# Whether more than $2 seconds have passed since $1 (a `date +%s.%N`).
+older_than() {
+    python3 -c "import sys, time; sys.exit(0 if time.time() - $1 > $2 else 1)"
 }

@@ -30,12 +30,6 @@ write_config
 rss_mb() {
     awk '/VmRSS/ {printf "%.0f", $2 / 1024}' "/proc/$1/status"
 }
-applied() {
-    "$BIN" ctl --config "$WORK/config.json" --json "$1" status 2>/dev/null |
-        python3 -c 'import json,sys; a=json.load(sys.stdin); print(a.get("body", a)["decided"])' 2>/dev/null ||
-        echo -1
-}
-
 for name in $SITE_NAMES; do start_site "$name"; done
 echo "growing the log to $TWEETS tweets ($CLIENTS clients, $SIZE characters)..."
 "$BIN" bench --remote --config "$WORK/config.json" --clients "$CLIENTS" --size "$SIZE" \
@@ -60,7 +54,7 @@ while true; do
     now=$(date +%s.%N)
     [ -z "$first" ] && [ "$got" -ge 0 ] && first=$now
     [ "$got" -ge "$target" ] && break
-    if python3 -c "import sys; sys.exit(0 if $now - $t0 > 120 else 1)"; then
+    if older_than "$t0" 120; then
         echo "carol did not come back within 120 s; her log: $WORK/carol.log" >&2
         exit 1
     fi
