@@ -216,8 +216,8 @@ impl Pending {
     }
 
     /// Keeps `tweets` and `meta` (the latest meta wins) for a later write.
-    fn keep(&mut self, tweets: &[(Key, String)], meta: Option<(Vec<u8>, Vec<u8>)>) {
-        self.rows.extend(tweets.iter().cloned());
+    fn keep(&mut self, tweets: Vec<(Key, String)>, meta: Option<(Vec<u8>, Vec<u8>)>) {
+        self.rows.extend(tweets);
         if meta.is_some() {
             self.meta = meta;
         }
@@ -273,7 +273,7 @@ impl Disk {
     /// in several transactions writes them with the last).
     pub fn write(
         &self,
-        tweets: &[(Key, String)],
+        tweets: Vec<(Key, String)>,
         meta: Option<&MetaRef<'_>>,
         users: &[String],
     ) -> Result<(), StoreError> {
@@ -281,10 +281,11 @@ impl Disk {
     }
 
     /// [`write`](Self::write) of the slots just applied, which keeps them
-    /// pending until [`WRITE_AT_ROWS`] rows wait (see "Durability" above).
+    /// pending until [`WRITE_AT_ROWS`] rows wait (see "Durability" above):
+    /// they move there, uncopied.
     pub fn write_applied(
         &self,
-        tweets: &[(Key, String)],
+        tweets: Vec<(Key, String)>,
         meta: &MetaRef<'_>,
         users: &[String],
     ) -> Result<(), StoreError> {
@@ -295,7 +296,7 @@ impl Disk {
     fn write_from(
         &self,
         rows: usize,
-        tweets: &[(Key, String)],
+        tweets: Vec<(Key, String)>,
         meta: Option<&MetaRef<'_>>,
         users: &[String],
     ) -> Result<(), StoreError> {
@@ -315,7 +316,7 @@ impl Disk {
             }
             Err(x) => return Err(StoreError::redb(path, "begin write")(x.into())),
         };
-        self.commit_with_pending(tx, &mut pending, tweets, meta)
+        self.commit_with_pending(tx, &mut pending, &tweets, meta)
     }
 
     /// Writes the pending rows and meta into the file (not synced),

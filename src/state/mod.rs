@@ -257,8 +257,8 @@ impl State {
             for t in Timeline::new(from, |x| x == a, all, Order::OldestFirst) {
                 rows.push((disk::key(a, &t.key()), t.text));
                 if rows.len() == CHUNK {
-                    d.write(&rows, None, &self.users)?;
-                    rows.clear();
+                    let chunk = std::mem::replace(&mut rows, Vec::with_capacity(CHUNK));
+                    d.write(chunk, None, &self.users)?;
                 }
             }
         }
@@ -268,7 +268,7 @@ impl State {
             blocks: &from.blocks,
             applied: &from.applied,
         };
-        d.write(&rows, Some(&meta), &self.users)?;
+        d.write(rows, Some(&meta), &self.users)?;
         self.next_slot = from.next_slot;
         self.counts = from.counts.clone();
         self.blocks = from.blocks.clone();
@@ -331,7 +331,7 @@ impl State {
                     blocks: &self.blocks,
                     applied: &self.applied,
                 };
-                d.write_applied(&written, &meta, &self.users)
+                d.write_applied(written, &meta, &self.users)
                     .map_err(|e| ApplyError::Store(e.to_string()))?;
             }
         }
